@@ -1,0 +1,1 @@
+//! Rust types for every Flux-compatible custom resource Eddy serves (placeholder).

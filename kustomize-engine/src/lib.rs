@@ -1,0 +1,1 @@
+//! A native Rust Kustomize engine (placeholder).

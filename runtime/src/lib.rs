@@ -1,0 +1,13 @@
+//! The shared runtime every Eddy controller is built on.
+//!
+//! Controllers are separate binaries that only talk through the Kubernetes API (and artifacts and
+//! events over HTTP); what they have in common lives here so each binary stays small: Flux's
+//! command-line flags, JSON logging with controller-runtime's keys, the health and metrics servers,
+//! and the process start-up sequence.
+
+pub mod admin;
+pub mod cli;
+pub mod logging;
+pub mod metrics;
+pub mod process;
+pub mod tls;

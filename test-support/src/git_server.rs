@@ -1,0 +1,1 @@
+//! Real Git servers for tests: `git http-backend` over HTTP(S) and `sshd`, on loopback.
