@@ -1,0 +1,1 @@
+//! `kustomize.toolkit.fluxcd.io`: Kustomization, which builds and applies a source's manifests.

@@ -1,0 +1,96 @@
+//! Schema conventions shared by every kind, and the single place where derived CRDs are
+//! post-processed so they match the shape of Flux's published CRDs.
+//!
+//! `#[derive(CustomResource, JsonSchema)]` gets most of a CRD right; what it does differently
+//! from Flux's generator (controller-gen) is fixed here once instead of per field:
+//! optional fields are marked `nullable`, the root requires `spec`, and the status has no
+//! default. Flux defaults a missing status to `{observedGeneration: -1}`, which kstatus-aware
+//! tools read as "not reconciled yet".
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, JSONSchemaProps,
+};
+use serde_json::{Map, Value, json};
+
+use crate::meta::SUBSTITUTE_ANNOTATION;
+
+/// Go duration string that may use hours (`1h30m`), as accepted for intervals.
+pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
+/// Go duration string without hours, as accepted for timeouts.
+pub const TIMEOUT_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m))+$";
+/// `<algorithm>:<checksum>` as used in artifact digests.
+pub const DIGEST_PATTERN: &str = r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$";
+
+/// Options for [`finalize`] that differ between kinds.
+#[derive(Clone, Copy, Debug)]
+pub struct FinalizeOptions {
+    /// Whether the kind has a status whose missing value defaults to `{observedGeneration: -1}`.
+    pub status_default: bool,
+}
+
+impl Default for FinalizeOptions {
+    fn default() -> Self {
+        Self { status_default: true }
+    }
+}
+
+/// Brings a derived CRD to Flux's shape (see the module docs). Every kind's `crd()` calls this.
+pub fn finalize(mut crd: CustomResourceDefinition, options: FinalizeOptions) -> CustomResourceDefinition {
+    crd.metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(SUBSTITUTE_ANNOTATION.to_owned(), "disabled".to_owned());
+    for version in &mut crd.spec.versions {
+        let Some(validation) = version.schema.as_mut() else {
+            continue;
+        };
+        let Some(root) = validation.open_api_v3_schema.take() else {
+            continue;
+        };
+        validation.open_api_v3_schema = Some(finalize_root(root, options));
+    }
+    crd
+}
+
+fn finalize_root(root: JSONSchemaProps, options: FinalizeOptions) -> JSONSchemaProps {
+    let Ok(mut value) = serde_json::to_value(&root) else {
+        return root;
+    };
+    strip_nullable(&mut value);
+    if let Some(object) = value.as_object_mut() {
+        // Flux's root schema does not require `spec` (a bare object is accepted and defaulted).
+        object.remove("required");
+        object.remove("title");
+        if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
+            properties.insert("metadata".to_owned(), json!({ "type": "object" }));
+            if options.status_default
+                && let Some(status) = properties.get_mut("status").and_then(Value::as_object_mut)
+            {
+                status.insert("default".to_owned(), json!({ "observedGeneration": -1 }));
+            }
+        }
+    }
+    serde_json::from_value(value).unwrap_or(root)
+}
+
+/// Removes `nullable: true` everywhere: Flux's schemas never allow explicit nulls, and an
+/// absent optional field is what our types serialize anyway.
+fn strip_nullable(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            object.remove("nullable");
+            drop_null_default(object);
+            for child in object.values_mut() {
+                strip_nullable(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nullable),
+        _ => {}
+    }
+}
+
+fn drop_null_default(object: &mut Map<String, Value>) {
+    if object.get("default").is_some_and(Value::is_null) {
+        object.remove("default");
+    }
+}

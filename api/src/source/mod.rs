@@ -1,0 +1,1 @@
+//! `source.toolkit.fluxcd.io`: where artifacts come from (Git, OCI, Helm, buckets).
