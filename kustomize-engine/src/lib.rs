@@ -1,1 +1,3 @@
-//! A native Rust Kustomize engine (placeholder).
+//! A native Rust Kustomize engine whose output matches `kubectl kustomize` (kustomize v5.5.0).
+
+pub mod yaml;

@@ -1,0 +1,151 @@
+//! The in-memory document model: a YAML/JSON value whose mappings keep insertion order.
+//!
+//! Kustomize works on JSON-compatible data (it round-trips every object through JSON before printing),
+//! so the model only has the JSON kinds. Integers are kept as `i128` so that both signed 64-bit and
+//! unsigned 64-bit numbers survive unchanged.
+
+use indexmap::IndexMap;
+
+/// A mapping whose keys keep the order in which they were inserted.
+pub type Mapping = IndexMap<String, Value>;
+
+/// One YAML node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    String(String),
+    Seq(Vec<Value>),
+    Map(Mapping),
+}
+
+impl Value {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&Mapping> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_map_mut(&mut self) -> Option<&mut Mapping> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&Vec<Value>> {
+        match self {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq_mut(&mut self) -> Option<&mut Vec<Value>> {
+        match self {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Looks a key up when this value is a mapping.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.as_map().and_then(|m| m.get(key))
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.as_map_mut().and_then(|m| m.get_mut(key))
+    }
+
+    /// Follows a chain of mapping keys.
+    pub fn get_path(&self, path: &[&str]) -> Option<&Value> {
+        let mut current = self;
+        for key in path {
+            current = current.get(key)?;
+        }
+        Some(current)
+    }
+
+    pub fn get_path_mut(&mut self, path: &[&str]) -> Option<&mut Value> {
+        let mut current = self;
+        for key in path {
+            current = current.get_mut(key)?;
+        }
+        Some(current)
+    }
+
+    /// The string at a chain of keys, if every step exists and the leaf is a string.
+    pub fn str_at(&self, path: &[&str]) -> Option<&str> {
+        self.get_path(path).and_then(Value::as_str)
+    }
+
+    /// Returns the mapping at `path`, creating empty mappings along the way (replacing nulls).
+    /// Returns `None` when a non-mapping value is in the way.
+    pub fn ensure_map_path(&mut self, path: &[&str]) -> Option<&mut Mapping> {
+        let mut current = self;
+        for key in path {
+            if current.is_null() {
+                *current = Value::Map(Mapping::new());
+            }
+            let map = current.as_map_mut()?;
+            let entry = map
+                .entry((*key).to_string())
+                .or_insert_with(|| Value::Map(Mapping::new()));
+            current = entry;
+        }
+        if current.is_null() {
+            *current = Value::Map(Mapping::new());
+        }
+        current.as_map_mut()
+    }
+
+    /// A short description of the value's kind, for error messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::String(_) => "string",
+            Value::Seq(_) => "sequence",
+            Value::Map(_) => "mapping",
+        }
+    }
+
+    /// The scalar rendered as text the way kustomize stringifies it for labels, selectors and vars.
+    pub fn scalar_text(&self) -> Option<String> {
+        match self {
+            Value::String(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(crate::yaml::emit::format_float(*f)),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Null => None,
+            Value::Seq(_) | Value::Map(_) => None,
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(s.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(s)
+    }
+}
