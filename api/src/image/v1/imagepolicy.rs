@@ -2,6 +2,7 @@
 //! ImageRepository scanned, by semver range, alphabetical or numerical order, after optional
 //! regex filtering.
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -74,7 +75,7 @@ pub struct ImagePolicySpec {
 
     /// How often the digest is re-read; only allowed, and then required, with `Always`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    #[schemars(pattern(crate::schema::DURATION_PATTERN))]
     pub interval: Option<String>,
 
     /// When true, the latest tag is no longer re-evaluated.
@@ -214,7 +215,6 @@ impl std::fmt::Display for ImageRef {
 /// Observed state of an ImagePolicy.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(extend("default" = {"observedGeneration": -1}))]
 pub struct ImagePolicyStatus {
     /// The image currently selected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -248,9 +248,17 @@ pub struct ImagePolicyStatus {
 }
 
 /// The CustomResourceDefinition Eddy installs for ImagePolicy at its current version.
-pub fn crd()
--> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
-    <ImagePolicy as kube::CustomResourceExt>::crd()
+pub fn crd() -> CustomResourceDefinition {
+    let options = crate::schema::FinalizeOptions {
+        status_default: true,
+    };
+    let mut crd = crate::schema::finalize(<ImagePolicy as kube::CustomResourceExt>::crd(), options);
+    // Flux publishes the image reflector's CRDs without the substitution opt-out annotation
+    // that `finalize` adds to every other kind; match them.
+    if let Some(annotations) = crd.metadata.annotations.as_mut() {
+        annotations.remove(crate::meta::SUBSTITUTE_ANNOTATION);
+    }
+    crd
 }
 
 #[cfg(test)]

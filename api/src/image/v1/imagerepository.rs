@@ -1,6 +1,7 @@
 //! `ImageRepository` (image.toolkit.fluxcd.io/v1): a container image repository whose tags the
 //! image reflector scans periodically, so that ImagePolicies can pick the latest one.
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -61,12 +62,12 @@ pub struct ImageRepositorySpec {
     pub image: String,
 
     /// How often the tags are scanned.
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    #[schemars(pattern(crate::schema::DURATION_PATTERN))]
     pub interval: String,
 
     /// Limit for one scan; the interval is used when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m))+$"))]
+    #[schemars(pattern(crate::schema::TIMEOUT_PATTERN))]
     pub timeout: Option<String>,
 
     /// Secret of type `kubernetes.io/dockerconfigjson` with registry credentials.
@@ -141,7 +142,6 @@ pub enum RegistryProvider {
 /// Observed state of an ImageRepository.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(extend("default" = {"observedGeneration": -1}))]
 pub struct ImageRepositoryStatus {
     /// Ready / Reconciling / Stalled conditions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -191,9 +191,18 @@ pub struct ScanResult {
 }
 
 /// The CustomResourceDefinition Eddy installs for ImageRepository at its current version.
-pub fn crd()
--> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
-    <ImageRepository as kube::CustomResourceExt>::crd()
+pub fn crd() -> CustomResourceDefinition {
+    let options = crate::schema::FinalizeOptions {
+        status_default: true,
+    };
+    let mut crd =
+        crate::schema::finalize(<ImageRepository as kube::CustomResourceExt>::crd(), options);
+    // Flux publishes the image reflector's CRDs without the substitution opt-out annotation
+    // that `finalize` adds to every other kind; match them.
+    if let Some(annotations) = crd.metadata.annotations.as_mut() {
+        annotations.remove(crate::meta::SUBSTITUTE_ANNOTATION);
+    }
+    crd
 }
 
 #[cfg(test)]

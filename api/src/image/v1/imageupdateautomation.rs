@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector, Time};
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -30,7 +31,6 @@ pub const DEFAULT_COMMIT_MESSAGE: &str = "Update from image update automation";
     category = "all",
     category = "fluxcd",
     category = "fluxcd-images",
-    annotation("kustomize.toolkit.fluxcd.io/substitute", "disabled"),
     printcolumn(
         name = "Ready",
         type_ = "string",
@@ -64,7 +64,7 @@ pub struct ImageUpdateAutomationSpec {
     pub git: Option<GitSpec>,
 
     /// How often the automation runs.
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    #[schemars(pattern(crate::schema::DURATION_PATTERN))]
     pub interval: String,
 
     /// Which ImagePolicies in this namespace are applied; all of them when unset.
@@ -248,7 +248,6 @@ pub enum UpdateStrategyName {
 /// Observed state of an ImageUpdateAutomation.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(extend("default" = {"observedGeneration": -1}))]
 pub struct ImageUpdateAutomationStatus {
     /// When the automation last ran (whether or not it pushed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -285,9 +284,14 @@ pub struct ImageUpdateAutomationStatus {
 }
 
 /// The CustomResourceDefinition Eddy installs for ImageUpdateAutomation at its current version.
-pub fn crd()
--> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
-    <ImageUpdateAutomation as kube::CustomResourceExt>::crd()
+pub fn crd() -> CustomResourceDefinition {
+    let options = crate::schema::FinalizeOptions {
+        status_default: true,
+    };
+    crate::schema::finalize(
+        <ImageUpdateAutomation as kube::CustomResourceExt>::crd(),
+        options,
+    )
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! verified call from a Git forge, registry or CI system, asks the listed Flux objects to
 //! reconcile now instead of waiting for their interval.
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -22,7 +23,6 @@ use crate::notification::event_source::ReceiverResourceReference;
     category = "all",
     category = "fluxcd",
     category = "fluxcd-notifications",
-    annotation("kustomize.toolkit.fluxcd.io/substitute", "disabled"),
     printcolumn(
         name = "Age",
         type_ = "date",
@@ -66,7 +66,7 @@ pub struct ReceiverSpec {
 
     /// How often the controller re-checks the token Secret and refreshes the status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"), extend("default" = "10m"))]
+    #[schemars(pattern(crate::schema::DURATION_PATTERN), extend("default" = "10m"))]
     pub interval: Option<String>,
 
     /// Event types accepted (compared case-insensitively with the sender's event header, e.g.
@@ -184,7 +184,6 @@ pub struct OidcValidation {
 /// Observed state of a Receiver.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(extend("default" = {"observedGeneration": -1}))]
 pub struct ReceiverStatus {
     /// Generation of the spec the status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -223,9 +222,11 @@ impl ReceiverSpec {
 }
 
 /// The CustomResourceDefinition Eddy installs for Receiver at its current version.
-pub fn crd()
--> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
-    <Receiver as kube::CustomResourceExt>::crd()
+pub fn crd() -> CustomResourceDefinition {
+    let options = crate::schema::FinalizeOptions {
+        status_default: true,
+    };
+    crate::schema::finalize(<Receiver as kube::CustomResourceExt>::crd(), options)
 }
 
 #[cfg(test)]
@@ -300,7 +301,7 @@ spec:
 
     #[test]
     fn receiver_schema_keeps_list_map_keys_and_four_rules() {
-        let crd = serde_json::to_value(<Receiver as kube::CustomResourceExt>::crd()).unwrap();
+        let crd = serde_json::to_value(crd()).unwrap();
         let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
         assert_eq!(
             spec["x-kubernetes-validations"].as_array().unwrap().len(),

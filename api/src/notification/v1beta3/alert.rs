@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,6 @@ use crate::notification::event_source::EventSourceReference;
     category = "all",
     category = "fluxcd",
     category = "fluxcd-notifications",
-    annotation("kustomize.toolkit.fluxcd.io/substitute", "disabled"),
     printcolumn(
         name = "Age",
         type_ = "date",
@@ -85,9 +85,11 @@ pub enum EventSeverity {
 }
 
 /// The CustomResourceDefinition Eddy installs for Alert at its current version.
-pub fn crd()
--> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
-    <Alert as kube::CustomResourceExt>::crd()
+pub fn crd() -> CustomResourceDefinition {
+    let options = crate::schema::FinalizeOptions {
+        status_default: false,
+    };
+    crate::schema::finalize(<Alert as kube::CustomResourceExt>::crd(), options)
 }
 
 #[cfg(test)]
@@ -124,7 +126,7 @@ spec:
 
     #[test]
     fn alert_crd_requires_sources_and_provider_and_has_no_status() {
-        let crd = serde_json::to_value(<Alert as kube::CustomResourceExt>::crd()).unwrap();
+        let crd = serde_json::to_value(crd()).unwrap();
         let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
         assert!(schema["properties"].get("status").is_none());
         let mut required: Vec<&str> = schema["properties"]["spec"]["required"]

@@ -4,6 +4,7 @@
 //! Providers are static configuration: the controller never writes a status for them, so the
 //! kind has no status subresource.
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -31,7 +32,6 @@ pub const COMMIT_STATUS_PROVIDER_TYPES: &[ProviderType] = &[
     category = "all",
     category = "fluxcd",
     category = "fluxcd-notifications",
-    annotation("kustomize.toolkit.fluxcd.io/substitute", "disabled"),
     printcolumn(
         name = "Age",
         type_ = "date",
@@ -53,7 +53,7 @@ pub struct ProviderSpec {
     /// Ignored since v1beta3 (providers are not reconciled periodically any more); accepted so
     /// that older manifests still validate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    #[schemars(pattern(crate::schema::DURATION_PATTERN))]
     pub interval: Option<String>,
 
     /// Destination inside the service, e.g. a Slack channel, a Telegram chat id or a NATS subject.
@@ -74,7 +74,7 @@ pub struct ProviderSpec {
 
     /// How long a single delivery may take (the controller uses 15s when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m))+$"))]
+    #[schemars(pattern(crate::schema::TIMEOUT_PATTERN))]
     pub timeout: Option<String>,
 
     /// HTTP(S) proxy URL for outgoing requests. Deprecated: prefer `proxySecretRef`.
@@ -225,9 +225,11 @@ impl ProviderType {
 }
 
 /// The CustomResourceDefinition Eddy installs for Provider at its current version.
-pub fn crd()
--> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
-    <Provider as kube::CustomResourceExt>::crd()
+pub fn crd() -> CustomResourceDefinition {
+    let options = crate::schema::FinalizeOptions {
+        status_default: false,
+    };
+    crate::schema::finalize(<Provider as kube::CustomResourceExt>::crd(), options)
 }
 
 #[cfg(test)]
@@ -267,7 +269,7 @@ mod tests {
 
     #[test]
     fn provider_crd_has_no_status_and_keeps_commit_status_rule() {
-        let crd = serde_json::to_value(<Provider as kube::CustomResourceExt>::crd()).unwrap();
+        let crd = serde_json::to_value(crd()).unwrap();
         let version = &crd["spec"]["versions"][0];
         let schema = &version["schema"]["openAPIV3Schema"];
         assert!(schema["properties"].get("status").is_none());
