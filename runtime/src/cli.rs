@@ -130,9 +130,14 @@ pub enum LogEncoding {
 
 /// Parses Go-style listen addresses: `:8080` means every interface, as in Go's `net.Listen`.
 pub fn parse_bind_addr(value: &str) -> Result<SocketAddr, String> {
-    let full = if value.starts_with(':') { format!("0.0.0.0{value}") } else { value.to_owned() };
-    full.parse()
-        .map_err(|e| format!("'{value}' is not a listen address like ':8080' or '127.0.0.1:8080': {e}"))
+    let full = if value.starts_with(':') {
+        format!("0.0.0.0{value}")
+    } else {
+        value.to_owned()
+    };
+    full.parse().map_err(|e| {
+        format!("'{value}' is not a listen address like ':8080' or '127.0.0.1:8080': {e}")
+    })
 }
 
 /// Parses Go duration strings (`1m30s`, `750ms`, `1.5h`), the format of every Flux duration flag.
@@ -152,7 +157,9 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
             .ok_or_else(invalid)?;
         let number: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
         rest = &rest[number_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let seconds_per_unit = match &rest[..unit_len] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,

@@ -1,1 +1,150 @@
-//! (in progress)
+//! The start-up sequence shared by every controller binary.
+//!
+//! Order matters: probes and metrics bind first (so a port conflict fails fast and visibly), then
+//! the Kubernetes client connects, and only then does `/readyz` turn green.
+
+use std::time::Duration;
+
+use kube::Client;
+
+use crate::{
+    admin::{self, AdminError, Readiness},
+    cli::CommonArgs,
+    logging,
+    metrics::Metrics,
+    tls,
+};
+
+/// What a running controller process has to work with.
+pub struct ControllerProcess {
+    pub name: &'static str,
+    pub client: Client,
+    pub metrics: Metrics,
+    pub readiness: Readiness,
+}
+
+/// Why a controller could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    #[error(
+        "cannot build a Kubernetes client (no in-cluster service account and no usable KUBECONFIG): {0}"
+    )]
+    Client(#[source] kube::Error),
+}
+
+/// Initialises logging, TLS, probes and metrics, then connects to the API server.
+///
+/// Connecting retries with backoff: a controller started before its API server is reachable keeps
+/// reporting not-ready instead of crash-looping.
+pub async fn start(
+    name: &'static str,
+    common: &CommonArgs,
+) -> Result<ControllerProcess, StartError> {
+    tls::install_crypto_provider();
+    logging::init(common.log_level, common.log_encoding);
+    let metrics = Metrics::new();
+    let readiness = Readiness::default();
+    let health = admin::spawn_server(
+        common.health_addr,
+        "health probes",
+        admin::health_router(readiness.clone()),
+    )
+    .await?;
+    let metrics_addr = admin::spawn_server(
+        common.metrics_addr,
+        "metrics",
+        admin::metrics_router(metrics.clone()),
+    )
+    .await?;
+    tracing::info!(controller = name, %health, metrics = %metrics_addr, "starting");
+
+    let client = Client::try_default().await.map_err(StartError::Client)?;
+    wait_for_api_server(&client).await;
+    readiness.set_ready();
+    Ok(ControllerProcess {
+        name,
+        client,
+        metrics,
+        readiness,
+    })
+}
+
+async fn wait_for_api_server(client: &Client) {
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match client.apiserver_version().await {
+            Ok(version) => {
+                tracing::info!(
+                    server = %format!("{}.{}", version.major, version.minor),
+                    "connected to the Kubernetes API"
+                );
+                return;
+            }
+            Err(error) => {
+                tracing::error!(%error, retry_in = ?delay, "cannot reach the Kubernetes API");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+/// Resolves when the process is asked to stop (SIGTERM from the kubelet, or Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = terminate.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutting down");
+}
+
+/// Runs a controller that has no reconcilers yet: it starts, connects, serves its probes and
+/// metrics, and waits to be stopped.
+pub async fn run_idle(name: &'static str, common: &CommonArgs) -> Result<(), StartError> {
+    let _process = start(name, common).await?;
+    tracing::info!(
+        controller = name,
+        "no reconcilers enabled in this build; idling"
+    );
+    shutdown_signal().await;
+    Ok(())
+}
+
+/// Turns the outcome of a controller's `run` into a process exit code, logging the error chain.
+pub fn exit_code<E: std::error::Error>(
+    name: &str,
+    result: Result<(), E>,
+) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            let mut message = error.to_string();
+            let mut source = error.source();
+            while let Some(cause) = source {
+                message.push_str(": ");
+                message.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            eprintln!("{name}: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

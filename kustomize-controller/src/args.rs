@@ -1,0 +1,58 @@
+//! Command-line flags of kustomize-controller, named as Flux names them.
+
+use eddy_runtime::cli::CommonArgs;
+
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "kustomize-controller",
+    version,
+    about = "Builds Kustomizations from source artifacts and applies them with server-side apply"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// How many objects of each kind are reconciled at the same time.
+    #[arg(long, default_value_t = 4)]
+    pub concurrent: usize,
+
+    /// Objects applied at the same time within one Kustomization.
+    #[arg(long, default_value_t = 4)]
+    pub concurrent_ssa: usize,
+
+    /// How long to wait before retrying when a source or dependency is not ready.
+    #[arg(long, default_value = "30s", value_parser = eddy_runtime::cli::parse_duration)]
+    pub requeue_dependency: std::time::Duration,
+
+    /// Refuse remote (Git or HTTP) kustomize bases.
+    #[arg(long, default_value_t = false)]
+    pub no_remote_bases: bool,
+
+    /// Retries when downloading an artifact.
+    #[arg(long, default_value_t = 9)]
+    pub http_retry: u32,
+
+    /// Service account used for SOPS key management when a Kustomization names none.
+    #[arg(long, default_value = "")]
+    pub default_decryption_service_account: String,
+
+    /// Service account used for remote kubeconfigs when a Kustomization names none.
+    #[arg(long, default_value = "")]
+    pub default_kubeconfig_service_account: String,
+
+    /// Secret in the controller's namespace holding fallback age keys for SOPS.
+    #[arg(long, default_value = "")]
+    pub sops_age_secret: String,
+
+    /// ConfigMap configuring Vault/OpenBao authentication for SOPS.
+    #[arg(long, default_value = "")]
+    pub sops_vault_configmap: String,
+
+    /// Field managers whose fields are taken over (their edits reverted); repeatable.
+    #[arg(long)]
+    pub override_manager: Vec<String>,
+
+    /// Kinds applied in a stage of their own, before the rest.
+    #[arg(long, value_delimiter = ',')]
+    pub custom_apply_stage_kinds: Vec<String>,
+}
