@@ -6,6 +6,8 @@
 //! of Eddy should use.
 
 pub mod schema;
+#[cfg(test)]
+mod seed_example_tests;
 pub mod v1;
 
 pub use v1::{imagepolicy, imagerepository, imageupdateautomation};

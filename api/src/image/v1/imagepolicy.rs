@@ -25,23 +25,11 @@ use crate::meta::NamespacedObjectReference;
     category = "all",
     category = "fluxcd",
     category = "fluxcd-images",
-    printcolumn(name = "Image", type_ = "string", json_path = ".status.latestRef.name"),
-    printcolumn(name = "Tag", type_ = "string", json_path = ".status.latestRef.tag"),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
-    ),
-    printcolumn(
-        name = "Status",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].message"#
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    ),
+    printcolumn = r#"{"name": "Image", "type": "string", "jsonPath": ".status.latestRef.name"}"#,
+    printcolumn = r#"{"name": "Tag", "type": "string", "jsonPath": ".status.latestRef.tag"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Status", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#,
     doc = "Selects the latest image tag from an ImageRepository's scan."
 )]
 #[serde(rename_all = "camelCase")]

@@ -26,33 +26,12 @@ pub const DEFAULT_EXCLUSION_LIST: &[&str] = &[r"^.*\.sig$"];
     category = "all",
     category = "fluxcd",
     category = "fluxcd-images",
-    printcolumn(name = "Image", type_ = "string", json_path = ".spec.image"),
-    printcolumn(
-        name = "Tags",
-        type_ = "string",
-        json_path = ".status.lastScanResult.tagCount"
-    ),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
-    ),
-    printcolumn(
-        name = "Status",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].message"#
-    ),
-    printcolumn(
-        name = "Last scan",
-        type_ = "string",
-        json_path = ".status.lastScanResult.scanTime",
-        priority = 1
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    ),
+    printcolumn = r#"{"name": "Image", "type": "string", "jsonPath": ".spec.image"}"#,
+    printcolumn = r#"{"name": "Tags", "type": "string", "jsonPath": ".status.lastScanResult.tagCount"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Status", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    printcolumn = r#"{"name": "Last scan", "type": "string", "jsonPath": ".status.lastScanResult.scanTime", "priority": 1}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#,
     doc = "A container image repository whose tags are scanned periodically."
 )]
 #[serde(rename_all = "camelCase")]

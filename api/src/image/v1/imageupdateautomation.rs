@@ -31,27 +31,10 @@ pub const DEFAULT_COMMIT_MESSAGE: &str = "Update from image update automation";
     category = "all",
     category = "fluxcd",
     category = "fluxcd-images",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
-    ),
-    printcolumn(
-        name = "Status",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].message"#
-    ),
-    printcolumn(
-        name = "Last run",
-        type_ = "string",
-        json_path = ".status.lastAutomationRunTime",
-        priority = 1
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    ),
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Status", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    printcolumn = r#"{"name": "Last run", "type": "string", "jsonPath": ".status.lastAutomationRunTime", "priority": 1}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#,
     doc = "Writes the tags chosen by ImagePolicies back into a Git repository."
 )]
 #[serde(rename_all = "camelCase")]

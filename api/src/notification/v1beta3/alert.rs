@@ -24,11 +24,7 @@ use crate::notification::event_source::EventSourceReference;
     category = "all",
     category = "fluxcd",
     category = "fluxcd-notifications",
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    ),
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#,
     doc = "Routes events from selected Flux objects to a notification Provider."
 )]
 #[serde(rename_all = "camelCase")]

@@ -32,11 +32,7 @@ pub const COMMIT_STATUS_PROVIDER_TYPES: &[ProviderType] = &[
     category = "all",
     category = "fluxcd",
     category = "fluxcd-notifications",
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    ),
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#,
     doc = "A destination for events forwarded by the notification controller."
 )]
 #[serde(rename_all = "camelCase")]
