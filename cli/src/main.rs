@@ -26,7 +26,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    let result: anyhow::Result<()> = match cli.command {
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "eddy", &mut std::io::stdout());
             Ok(())
