@@ -1,0 +1,169 @@
+//! Fetching Git repositories with libgit2 (`git2`).
+//!
+//! Everything here blocks: libgit2 does its own network I/O. Async callers use [`fetch_async`],
+//! which runs [`fetch`] on tokio's blocking pool under the request's timeout, or wrap the sync
+//! functions in `tokio::task::spawn_blocking` themselves.
+//!
+//! The inputs are plain values, not Kubernetes objects: the URL, a [`GitReference`] built from
+//! `spec.ref` with [`GitReference::from_fields`], a [`GitAuth`] built from the Secret's `data`
+//! with [`GitAuth::from_secret_data`], and [`FetchOptions`].
+
+mod auth;
+mod error;
+mod fetch;
+mod known_hosts;
+mod reference;
+mod semver_range;
+mod session;
+mod tls;
+mod url;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use auth::{GitAuth, HttpAuth, SshAuth};
+pub use error::{GitError, reason};
+pub use known_hosts::KnownHosts;
+pub use reference::{DEFAULT_BRANCH, GitReference, RefFields, commit_of_revision, format_revision};
+pub use semver_range::{Constraint as SemverConstraint, parse_version as parse_semver_tag};
+pub use url::{RepoUrl, Transport, redact as redact_url};
+
+/// The default for `spec.timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How a fetch is performed, beyond which ref it targets.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// `spec.recurseSubmodules`: check out submodules (recursively) with the same credentials.
+    pub recurse_submodules: bool,
+    /// `spec.sparseCheckout`: only these directories are checked out; each must exist.
+    pub sparse_checkout: Vec<String>,
+    /// Upper bound for both the download and the checked-out files, in bytes.
+    pub max_size_bytes: Option<u64>,
+    /// `spec.timeout`: deadline for the whole operation.
+    pub timeout: Duration,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            recurse_submodules: false,
+            sparse_checkout: Vec::new(),
+            max_size_bytes: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// Everything one fetch needs.
+#[derive(Debug, Clone)]
+pub struct FetchRequest {
+    /// Repository URL (`http`, `https` or `ssh` scheme).
+    pub url: String,
+    pub reference: GitReference,
+    pub auth: GitAuth,
+    pub options: FetchOptions,
+    /// The revision of the artifact already in storage. When the remote still points at it the
+    /// fetch returns [`FetchOutcome::Unchanged`] without cloning. Pass `None` to force a clone
+    /// (no artifact, or `observed*` settings changed).
+    pub last_revision: Option<String>,
+    /// An empty (or missing) directory the working tree is checked out into.
+    pub destination: PathBuf,
+}
+
+/// The commit a fetch checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedCommit {
+    /// The artifact revision, e.g. `main@sha1:<hash>` or `sha1:<hash>`.
+    pub revision: String,
+    /// The full commit hash.
+    pub commit: String,
+    /// The first line of the commit message.
+    pub subject: String,
+    /// The whole commit message.
+    pub message: String,
+}
+
+impl FetchedCommit {
+    /// The `NewArtifact` event message: "stored artifact for commit '<subject>'", the subject
+    /// cut to 50 characters (and marked with `...`) when longer.
+    pub fn new_artifact_message(&self) -> String {
+        let mut subject: String = self.subject.chars().take(50).collect();
+        if self.subject.chars().count() > 50 {
+            subject.push_str("...");
+        }
+        format!("stored artifact for commit '{subject}'")
+    }
+}
+
+/// What a fetch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchOutcome {
+    /// The remote still points at `last_revision`; nothing was cloned.
+    Unchanged { revision: String },
+    /// A commit was checked out into the destination.
+    Fetched(FetchedCommit),
+}
+
+/// A ref advertised by a remote, annotated tags peeled to the commit they point at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteRef {
+    /// Full ref name, e.g. `refs/heads/main` or `refs/tags/v1.0.0`.
+    pub name: String,
+    /// Commit hash (hex).
+    pub commit: String,
+}
+
+/// Fetches and checks out `request.reference` into `request.destination`. Blocking.
+pub fn fetch(request: &FetchRequest) -> Result<FetchOutcome, GitError> {
+    fetch::run(request)
+}
+
+/// Lists the refs a remote advertises (`git ls-remote`). Blocking.
+pub fn ls_remote(url: &str, auth: &GitAuth, timeout: Duration) -> Result<Vec<RemoteRef>, GitError> {
+    fetch::list_refs(url, auth, timeout)
+}
+
+/// Runs [`fetch`] on the blocking pool, giving up after the request's timeout (plus a second of
+/// grace for the in-operation deadline to fire first). libgit2 cannot be interrupted from
+/// outside, so a fetch stuck in a connect keeps its thread until the OS gives up; the caller
+/// gets its error on time regardless.
+pub async fn fetch_async(request: FetchRequest) -> Result<FetchOutcome, GitError> {
+    let timeout = request.options.timeout;
+    let url = redact_url(&request.url);
+    let task = tokio::task::spawn_blocking(move || fetch(&request));
+    match tokio::time::timeout(timeout + Duration::from_secs(1), task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join_error)) => Err(GitError::Operation {
+            context: format!("fetching '{url}'"),
+            detail: format!("the fetch task failed: {join_error}"),
+        }),
+        Err(_) => Err(GitError::Timeout {
+            url,
+            timeout_secs: timeout.as_secs(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn artifact_message_truncates_long_subjects() {
+        let mut commit = FetchedCommit {
+            revision: String::new(),
+            commit: String::new(),
+            subject: "short subject".into(),
+            message: String::new(),
+        };
+        assert_eq!(
+            commit.new_artifact_message(),
+            "stored artifact for commit 'short subject'"
+        );
+        commit.subject = "x".repeat(60);
+        let message = commit.new_artifact_message();
+        assert!(message.ends_with("...'"), "{message}");
+        assert_eq!(message.len(), "stored artifact for commit '...'".len() + 50);
+    }
+}
