@@ -1,3 +1,74 @@
-//! A native Rust Kustomize engine whose output matches `kubectl kustomize` (kustomize v5.5.0).
+//! A native Rust Kustomize engine whose output matches `kubectl kustomize` (kustomize v5.5.0)
+//! byte for byte.
+//!
+//! Files in, resources out: [`build`] renders a kustomization directory to the YAML stream kubectl
+//! prints; [`build_resources`] returns the objects for callers that apply them. Helm charts, remote
+//! resources and non-builtin plugins are refused with an error.
 
+mod build;
+mod config;
+mod error;
+mod fieldspec;
+mod kustomization;
+mod loader;
+mod resid;
+mod resmap;
+mod resource;
+mod transform;
 pub mod yaml;
+
+use std::path::Path;
+
+pub use error::Error;
+pub use loader::LoadRestrictions;
+
+/// Options of a build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub load_restrictions: LoadRestrictions,
+}
+
+/// One rendered Kubernetes object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    /// The whole object.
+    pub value: yaml::Value,
+}
+
+impl Resource {
+    /// The object as kubectl prints it (one document, no separator).
+    pub fn to_yaml(&self) -> String {
+        yaml::emit_document(&self.value)
+    }
+}
+
+/// Builds the kustomization in `dir` and returns the objects in output order.
+pub fn build_resources(dir: &Path, options: &BuildOptions) -> Result<Vec<Resource>, Error> {
+    let mut builder = build::Builder::new(options.load_restrictions);
+    let resources = builder.build_root(dir)?;
+    Ok(resources
+        .resources
+        .into_iter()
+        .map(|r| {
+            let id = r.cur_id();
+            Resource {
+                api_version: id.gvk.api_version(),
+                kind: id.gvk.kind,
+                name: id.name,
+                namespace: Some(id.namespace).filter(|n| !n.is_empty()),
+                value: r.value,
+            }
+        })
+        .collect())
+}
+
+/// Builds the kustomization in `dir` and returns the YAML stream exactly as `kubectl kustomize` prints it.
+pub fn build(dir: &Path, options: &BuildOptions) -> Result<String, Error> {
+    let resources = build_resources(dir, options)?;
+    let documents: Vec<String> = resources.iter().map(Resource::to_yaml).collect();
+    Ok(documents.join("---\n"))
+}

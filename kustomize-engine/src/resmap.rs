@@ -1,0 +1,170 @@
+//! An ordered collection of resources with kustomize's id rules (no two objects with the same id) and
+//! the merging of generated objects into existing ones.
+
+use crate::resid::ResId;
+use crate::resource::{GeneratorBehavior, Resource};
+use crate::yaml::Value;
+
+/// Annotation that marks objects kustomize reads but does not output.
+const LOCAL_CONFIG_ANNOTATION: &str = "config.kubernetes.io/local-config";
+
+#[derive(Debug, Clone, Default)]
+pub struct ResMap {
+    pub resources: Vec<Resource>,
+}
+
+impl ResMap {
+    /// Adds a resource; an object with the same current id must not exist yet.
+    pub fn append(&mut self, resource: Resource) -> Result<(), String> {
+        let id = resource.cur_id();
+        if self.resources.iter().any(|r| r.cur_id().equals(&id)) {
+            return Err(format!(
+                "may not add resource with an already registered id: {id}"
+            ));
+        }
+        self.resources.push(resource);
+        Ok(())
+    }
+
+    pub fn append_all(&mut self, other: ResMap) -> Result<(), String> {
+        for resource in other.resources {
+            self.append(resource)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a generated object, honouring its behaviour against an existing object of the same id.
+    pub fn absorb_generated(&mut self, generated: Resource) -> Result<(), String> {
+        let id = generated.cur_id();
+        let matches: Vec<usize> = self
+            .resources
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                let cur = r.cur_id();
+                cur.gvk == id.gvk && r.org_id().name == id.name && cur.same_namespace(&id)
+                    || cur.equals(&id)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        match generated.behavior {
+            GeneratorBehavior::Create => {
+                if !matches.is_empty() {
+                    return Err(format!(
+                        "merging from generator: id {id} exists; behavior must be merge or replace"
+                    ));
+                }
+                self.resources.push(generated);
+                Ok(())
+            }
+            GeneratorBehavior::Merge | GeneratorBehavior::Replace => {
+                let index = match matches.as_slice() {
+                    [one] => *one,
+                    [] => {
+                        return Err(format!("id {id} does not exist; cannot merge or replace"));
+                    }
+                    _ => return Err(format!("id {id} matches more than one resource")),
+                };
+                let existing = &mut self.resources[index];
+                merge_generated(existing, generated);
+                Ok(())
+            }
+        }
+    }
+
+    /// Drops objects annotated as local configuration.
+    pub fn remove_local_config(&mut self) {
+        self.resources.retain(|r| {
+            r.annotation(LOCAL_CONFIG_ANNOTATION)
+                .is_none_or(|value| value != "true")
+        });
+    }
+
+    /// Removes kustomize's internal bookkeeping annotations before output.
+    pub fn clear_internal_annotations(&mut self) {
+        for resource in &mut self.resources {
+            let keys: Vec<String> = resource
+                .annotations()
+                .into_iter()
+                .map(|(k, _)| k)
+                .filter(|k| {
+                    k.starts_with("internal.config.kubernetes.io/")
+                        || k.starts_with("config.kubernetes.io/")
+                            && k != LOCAL_CONFIG_ANNOTATION
+                            && k != "config.kubernetes.io/origin"
+                })
+                .collect();
+            for key in keys {
+                resource.remove_annotation(&key);
+            }
+        }
+    }
+
+    /// Resources whose current or any previous id matches `id` (used by patches without a target).
+    pub fn matching_any_id(&self, id: &ResId) -> Vec<usize> {
+        self.resources
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.all_ids().iter().any(|rid| id_matches_patch(rid, id)))
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+/// A patch's id matches a resource id when kind, name and namespace agree, and group/version agree
+/// where the patch states them.
+fn id_matches_patch(resource_id: &ResId, patch_id: &ResId) -> bool {
+    resource_id.gvk.kind == patch_id.gvk.kind
+        && resource_id.gvk.group == patch_id.gvk.group
+        && (patch_id.gvk.version.is_empty() || resource_id.gvk.version == patch_id.gvk.version)
+        && resource_id.name == patch_id.name
+        && (patch_id.namespace.is_empty() || resource_id.same_namespace(patch_id))
+}
+
+/// Applies a generated object's data to an existing object (behaviour merge or replace).
+fn merge_generated(existing: &mut Resource, generated: Resource) {
+    let replace = generated.behavior == GeneratorBehavior::Replace;
+    for field in ["data", "binaryData", "stringData"] {
+        let new_value = generated.value.get(field).cloned();
+        let Some(map) = existing.value.as_map_mut() else {
+            return;
+        };
+        match (replace, new_value) {
+            (true, Some(value)) => {
+                map.insert(field.to_string(), value);
+            }
+            (true, None) => {
+                map.shift_remove(field);
+            }
+            (false, Some(Value::Map(new_entries))) => {
+                let target = map
+                    .entry(field.to_string())
+                    .or_insert_with(|| Value::Map(Default::default()));
+                if let Value::Map(target) = target {
+                    for (k, v) in new_entries {
+                        target.insert(k, v);
+                    }
+                } else {
+                    *target = Value::Map(new_entries);
+                }
+            }
+            (false, _) => {}
+        }
+    }
+    for field in ["labels", "annotations"] {
+        if let Some(Value::Map(new_entries)) =
+            generated.value.get_path(&["metadata", field]).cloned()
+            && let Some(target) = existing.value.ensure_map_path(&["metadata", field])
+        {
+            for (k, v) in new_entries {
+                target.insert(k, v);
+            }
+        }
+    }
+    if let Some(immutable) = generated.value.get("immutable").cloned()
+        && let Some(map) = existing.value.as_map_mut()
+    {
+        map.insert("immutable".to_string(), immutable);
+    }
+    existing.needs_hash = generated.needs_hash;
+}

@@ -1,0 +1,147 @@
+//! A Kubernetes object being built, with the bookkeeping kustomize keeps beside it (previous ids after
+//! renames, applied name prefixes/suffixes, generator behaviour and hashing).
+
+use crate::resid::{Gvk, ResId};
+use crate::yaml::{Mapping, Value};
+
+/// What a generated object does when one with the same id already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GeneratorBehavior {
+    #[default]
+    Create,
+    Merge,
+    Replace,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resource {
+    /// The object itself.
+    pub value: Value,
+    /// Ids the object had before each rename, oldest first (kustomize's "previous names").
+    pub prev_ids: Vec<ResId>,
+    /// Name prefixes and suffixes applied so far, used to tell apart same-named objects.
+    pub prefixes: Vec<String>,
+    pub suffixes: Vec<String>,
+    /// The object was generated and still needs its content-hash name suffix.
+    pub needs_hash: bool,
+    pub behavior: GeneratorBehavior,
+    pub generated: bool,
+}
+
+impl Resource {
+    pub fn new(value: Value) -> Resource {
+        Resource {
+            value,
+            prev_ids: Vec::new(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+            needs_hash: false,
+            behavior: GeneratorBehavior::Create,
+            generated: false,
+        }
+    }
+
+    pub fn gvk(&self) -> Gvk {
+        Gvk::from_api_version(
+            self.value.str_at(&["apiVersion"]).unwrap_or(""),
+            self.value.str_at(&["kind"]).unwrap_or(""),
+        )
+    }
+
+    pub fn kind(&self) -> &str {
+        self.value.str_at(&["kind"]).unwrap_or("")
+    }
+
+    pub fn name(&self) -> &str {
+        self.value.str_at(&["metadata", "name"]).unwrap_or("")
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.value.str_at(&["metadata", "namespace"]).unwrap_or("")
+    }
+
+    pub fn cur_id(&self) -> ResId {
+        ResId {
+            gvk: self.gvk(),
+            name: self.name().to_string(),
+            namespace: self.namespace().to_string(),
+        }
+    }
+
+    /// The id the object had when it was first loaded or generated.
+    pub fn org_id(&self) -> ResId {
+        self.prev_ids
+            .first()
+            .cloned()
+            .unwrap_or_else(|| self.cur_id())
+    }
+
+    /// Current id followed by every previous id.
+    pub fn all_ids(&self) -> Vec<ResId> {
+        let mut ids = vec![self.cur_id()];
+        ids.extend(self.prev_ids.iter().cloned());
+        ids
+    }
+
+    /// Records the current id as a previous one, before a transformer renames the object.
+    pub fn store_previous_id(&mut self) {
+        let id = self.cur_id();
+        self.prev_ids.push(id);
+    }
+
+    fn metadata_mut(&mut self) -> Option<&mut Mapping> {
+        self.value.ensure_map_path(&["metadata"])
+    }
+
+    pub fn set_name(&mut self, name: &str) {
+        if let Some(metadata) = self.metadata_mut() {
+            metadata.insert("name".to_string(), Value::String(name.to_string()));
+        }
+    }
+
+    pub fn set_namespace(&mut self, namespace: &str) {
+        if let Some(metadata) = self.metadata_mut() {
+            metadata.insert(
+                "namespace".to_string(),
+                Value::String(namespace.to_string()),
+            );
+        }
+    }
+
+    /// `metadata.labels` as text pairs.
+    pub fn labels(&self) -> Vec<(String, String)> {
+        string_pairs(self.value.get_path(&["metadata", "labels"]))
+    }
+
+    pub fn annotations(&self) -> Vec<(String, String)> {
+        string_pairs(self.value.get_path(&["metadata", "annotations"]))
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<String> {
+        self.value
+            .get_path(&["metadata", "annotations", key])
+            .and_then(Value::scalar_text)
+    }
+
+    pub fn remove_annotation(&mut self, key: &str) {
+        if let Some(Value::Map(annotations)) = self.value.get_path_mut(&["metadata", "annotations"])
+        {
+            annotations.shift_remove(key);
+            if annotations.is_empty()
+                && let Some(Value::Map(metadata)) = self.value.get_mut("metadata")
+            {
+                metadata.shift_remove("annotations");
+            }
+        }
+    }
+}
+
+fn string_pairs(value: Option<&Value>) -> Vec<(String, String)> {
+    match value {
+        Some(Value::Map(map)) => map
+            .iter()
+            .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}

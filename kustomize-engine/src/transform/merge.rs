@@ -1,0 +1,319 @@
+//! Strategic merge patch with kustomize's observable semantics.
+//!
+//! * Mappings merge recursively; a `null` in the patch deletes the key.
+//! * Lists of built-in Kubernetes types merge by their merge keys when the API marks them mergeable;
+//!   all other lists (and every list of a custom resource) are replaced by the patch's list.
+//! * In a merged list the patch's elements come first, in patch order (merged with the matching
+//!   existing element), followed by the existing elements the patch did not mention.
+//! * Directives: `$patch: delete` (on a mapping or list element), `$patch: replace` (on a mapping, or as
+//!   a `- $patch: replace` list element), `$patch: merge`. `$setElementOrder`, `$retainKeys` and
+//!   `$deleteFromPrimitiveList` are not interpreted (kustomize copies them through as ordinary keys).
+
+use crate::resid::Gvk;
+use crate::yaml::{Mapping, Value};
+
+const DIRECTIVE: &str = "$patch";
+
+/// How a list field merges.
+#[derive(Debug, Clone, PartialEq)]
+enum ListStrategy {
+    Replace,
+    MergeByKeys(Vec<&'static str>),
+    MergePrimitives,
+}
+
+/// Where in which object a merge happens: drives the list strategies.
+struct Context {
+    builtin: bool,
+}
+
+/// What the caller must do with a node after merging a patch into it.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Keep,
+    Delete,
+}
+
+/// Merges `patch` into `target` (a whole object). Returns `Outcome::Delete` when the patch deletes it.
+pub fn merge_object(target: &mut Value, patch: &Value, gvk: &Gvk) -> Outcome {
+    let context = Context {
+        builtin: has_builtin_schema(gvk),
+    };
+    let mut path = Vec::new();
+    merge_value(target, patch, &context, &mut path)
+}
+
+fn directive_of(map: &Mapping) -> Option<&str> {
+    map.get(DIRECTIVE).and_then(Value::as_str)
+}
+
+fn merge_value(
+    target: &mut Value,
+    patch: &Value,
+    context: &Context,
+    path: &mut Vec<String>,
+) -> Outcome {
+    match (target, patch) {
+        (Value::Map(target_map), Value::Map(patch_map)) => {
+            match directive_of(patch_map) {
+                Some("delete") => return Outcome::Delete,
+                Some("replace") => {
+                    *target_map = match clean(patch) {
+                        Value::Map(m) => m,
+                        _ => Mapping::new(),
+                    };
+                    return Outcome::Keep;
+                }
+                _ => {}
+            }
+            merge_map(target_map, patch_map, context, path);
+            Outcome::Keep
+        }
+        (Value::Seq(target_items), Value::Seq(patch_items)) => {
+            let strategy = list_strategy(context, path);
+            merge_list(target_items, patch_items, &strategy, context, path);
+            Outcome::Keep
+        }
+        (target, patch) => {
+            if let Value::Map(patch_map) = patch
+                && directive_of(patch_map) == Some("delete")
+            {
+                return Outcome::Delete;
+            }
+            *target = clean(patch);
+            Outcome::Keep
+        }
+    }
+}
+
+fn merge_map(target: &mut Mapping, patch: &Mapping, context: &Context, path: &mut Vec<String>) {
+    for (key, patch_value) in patch {
+        if key == DIRECTIVE {
+            continue;
+        }
+        if patch_value.is_null() {
+            target.shift_remove(key);
+            continue;
+        }
+        path.push(key.clone());
+        match target.get_mut(key) {
+            Some(existing) if !existing.is_null() => {
+                if merge_value(existing, patch_value, context, path) == Outcome::Delete {
+                    target.shift_remove(key);
+                }
+            }
+            _ => {
+                let is_delete =
+                    matches!(patch_value, Value::Map(m) if directive_of(m) == Some("delete"));
+                if is_delete {
+                    target.shift_remove(key);
+                } else {
+                    target.insert(key.clone(), clean(patch_value));
+                }
+            }
+        }
+        path.pop();
+    }
+}
+
+fn merge_list(
+    target: &mut Vec<Value>,
+    patch: &[Value],
+    strategy: &ListStrategy,
+    context: &Context,
+    path: &mut Vec<String>,
+) {
+    let replace_marker = patch.iter().any(
+        |item| matches!(item, Value::Map(m) if m.len() == 1 && directive_of(m) == Some("replace")),
+    );
+    if replace_marker {
+        *target = patch
+            .iter()
+            .filter(
+                |item| !matches!(item, Value::Map(m) if m.len() == 1 && directive_of(m).is_some()),
+            )
+            .map(clean)
+            .collect();
+        return;
+    }
+    match strategy {
+        ListStrategy::Replace => {
+            *target = patch.iter().map(clean).collect();
+        }
+        ListStrategy::MergePrimitives => {
+            let mut result: Vec<Value> = Vec::new();
+            for item in patch {
+                if !result.contains(item) {
+                    result.push(item.clone());
+                }
+            }
+            for item in target.iter() {
+                if !result.contains(item) {
+                    result.push(item.clone());
+                }
+            }
+            *target = result;
+        }
+        ListStrategy::MergeByKeys(keys) => {
+            let mut used = vec![false; target.len()];
+            let mut result = Vec::new();
+            for item in patch {
+                let Value::Map(item_map) = item else {
+                    result.push(clean(item));
+                    continue;
+                };
+                let found = target.iter().enumerate().position(|(index, existing)| {
+                    !used[index] && element_matches(existing, item_map, keys)
+                });
+                let directive = directive_of(item_map);
+                match (found, directive) {
+                    (Some(index), Some("delete")) => used[index] = true,
+                    (None, Some("delete")) => {}
+                    (Some(index), Some("replace")) => {
+                        used[index] = true;
+                        result.push(target[index].clone());
+                    }
+                    (Some(index), _) => {
+                        used[index] = true;
+                        let mut merged = target[index].clone();
+                        if merge_value(&mut merged, item, context, path) == Outcome::Keep {
+                            result.push(merged);
+                        }
+                    }
+                    (None, _) => result.push(clean(item)),
+                }
+            }
+            for (index, existing) in target.iter().enumerate() {
+                if !used[index] {
+                    result.push(existing.clone());
+                }
+            }
+            *target = result;
+        }
+    }
+}
+
+/// An existing list element matches a patch element when every merge key the patch element states
+/// has the same value (the first key must be stated).
+fn element_matches(existing: &Value, patch: &Mapping, keys: &[&str]) -> bool {
+    let Value::Map(existing) = existing else {
+        return false;
+    };
+    let Some(primary) = keys.first() else {
+        return false;
+    };
+    if !patch.contains_key(*primary) {
+        return false;
+    }
+    keys.iter().all(|key| match patch.get(*key) {
+        None => true,
+        Some(value) => existing.get(*key).map(scalar_key) == Some(scalar_key(value)),
+    })
+}
+
+fn scalar_key(value: &Value) -> String {
+    value.scalar_text().unwrap_or_default()
+}
+
+/// A patch subtree as it lands where the target had nothing: directives and nulls removed.
+pub fn clean(value: &Value) -> Value {
+    match value {
+        Value::Map(map) => Value::Map(
+            map.iter()
+                .filter(|(k, v)| k.as_str() != DIRECTIVE && !v.is_null())
+                .map(|(k, v)| (k.clone(), clean(v)))
+                .collect(),
+        ),
+        Value::Seq(items) => Value::Seq(
+            items
+                .iter()
+                .filter(|item| !matches!(item, Value::Map(m) if directive_of(m) == Some("delete")))
+                .map(clean)
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Merge strategy of a list field, from the Kubernetes API's patch metadata for built-in types.
+fn list_strategy(context: &Context, path: &[String]) -> ListStrategy {
+    if !context.builtin {
+        return ListStrategy::Replace;
+    }
+    let field = path.last().map(String::as_str).unwrap_or("");
+    let parent = if path.len() >= 2 {
+        path[path.len() - 2].as_str()
+    } else {
+        ""
+    };
+    match field {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
+        | "webhooks" => ListStrategy::MergeByKeys(vec!["name"]),
+        "volumeMounts" => ListStrategy::MergeByKeys(vec!["mountPath"]),
+        "volumeDevices" => ListStrategy::MergeByKeys(vec!["devicePath"]),
+        "ports"
+            if matches!(
+                parent,
+                "containers" | "initContainers" | "ephemeralContainers"
+            ) =>
+        {
+            ListStrategy::MergeByKeys(vec!["containerPort", "protocol"])
+        }
+        "ports" if parent == "spec" => ListStrategy::MergeByKeys(vec!["port", "protocol"]),
+        "hostAliases" => ListStrategy::MergeByKeys(vec!["ip"]),
+        "topologySpreadConstraints" => {
+            ListStrategy::MergeByKeys(vec!["topologyKey", "whenUnsatisfiable"])
+        }
+        "ownerReferences" => ListStrategy::MergeByKeys(vec!["uid"]),
+        "conditions" => ListStrategy::MergeByKeys(vec!["type"]),
+        "finalizers" if parent == "metadata" => ListStrategy::MergePrimitives,
+        _ => ListStrategy::Replace,
+    }
+}
+
+/// Whether the object is of a Kubernetes built-in type (so its lists carry merge metadata).
+fn has_builtin_schema(gvk: &Gvk) -> bool {
+    const CORE_KINDS: &[&str] = &[
+        "Pod",
+        "PodTemplate",
+        "ReplicationController",
+        "Service",
+        "ConfigMap",
+        "Secret",
+        "ServiceAccount",
+        "PersistentVolume",
+        "PersistentVolumeClaim",
+        "Namespace",
+        "Endpoints",
+        "Node",
+        "LimitRange",
+        "ResourceQuota",
+        "Event",
+    ];
+    match gvk.group.as_str() {
+        "" => gvk.version == "v1" && CORE_KINDS.contains(&gvk.kind.as_str()),
+        "apps"
+        | "extensions"
+        | "batch"
+        | "policy"
+        | "networking.k8s.io"
+        | "rbac.authorization.k8s.io"
+        | "autoscaling"
+        | "storage.k8s.io"
+        | "admissionregistration.k8s.io"
+        | "apiextensions.k8s.io"
+        | "scheduling.k8s.io"
+        | "coordination.k8s.io"
+        | "discovery.k8s.io"
+        | "node.k8s.io"
+        | "certificates.k8s.io"
+        | "apiregistration.k8s.io"
+        | "events.k8s.io" => true,
+        _ => false,
+    }
+}

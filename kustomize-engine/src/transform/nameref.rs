@@ -1,0 +1,251 @@
+//! Name references: after objects were renamed (prefix, suffix, hash, namespace), the fields that refer
+//! to them by name (per the `nameReference` fieldspecs) are rewritten to the new names.
+//!
+//! A referenced object is found among those whose *previous* names include the value in the field,
+//! restricted to the referenced kind and to objects the referrer can see (same namespace, or
+//! cluster-scoped); ties are broken by the applied name prefixes/suffixes. Several different
+//! candidates left over is an error.
+
+use crate::config::{NameBackReference, TransformerConfig};
+use crate::error::Error;
+use crate::fieldspec::visit_path;
+use crate::resid::ResId;
+use crate::resmap::ResMap;
+use crate::yaml::Value;
+
+/// What the rewriting needs to know about a possible referral target.
+#[derive(Clone)]
+struct Candidate {
+    current: ResId,
+    previous: Vec<ResId>,
+    original_namespace: String,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+/// What it needs to know about the referrer.
+struct Referrer {
+    id: ResId,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+    role_ref_kind: Option<String>,
+    subject_namespaces: Vec<String>,
+}
+
+pub fn fix_back_references(
+    resources: &mut ResMap,
+    config: &TransformerConfig,
+) -> Result<(), Error> {
+    let snapshot: Vec<Candidate> = resources
+        .resources
+        .iter()
+        .map(|r| Candidate {
+            current: r.cur_id(),
+            previous: r.prev_ids.clone(),
+            original_namespace: r.org_id().namespace,
+            prefixes: r.prefixes.clone(),
+            suffixes: r.suffixes.clone(),
+        })
+        .collect();
+    for backref in &config.name_reference {
+        let targets: Vec<&Candidate> = snapshot
+            .iter()
+            .filter(|c| {
+                c.previous
+                    .iter()
+                    .chain(std::iter::once(&c.current))
+                    .any(|id| {
+                        id.gvk.is_selected_by(
+                            &backref.group_only(),
+                            &backref.version,
+                            &backref.kind,
+                        )
+                    })
+            })
+            .collect();
+        if targets.is_empty() {
+            continue;
+        }
+        for resource in &mut resources.resources {
+            let gvk = resource.gvk();
+            let referrer = Referrer {
+                id: resource.cur_id(),
+                prefixes: resource.prefixes.clone(),
+                suffixes: resource.suffixes.clone(),
+                role_ref_kind: resource
+                    .value
+                    .str_at(&["roleRef", "kind"])
+                    .map(str::to_string),
+                subject_namespaces: subject_namespaces(&resource.value),
+            };
+            for spec in &backref.field_specs {
+                if !spec.applies_to(&gvk) {
+                    continue;
+                }
+                let is_role_ref = spec.path == "roleRef/name";
+                let visible: Vec<&Candidate> = targets
+                    .iter()
+                    .copied()
+                    .filter(|c| can_see(&referrer, c))
+                    .filter(|c| {
+                        !is_role_ref
+                            || referrer
+                                .role_ref_kind
+                                .as_deref()
+                                .is_none_or(|k| k == c.current.gvk.kind)
+                    })
+                    .collect();
+                let segments = spec.segments();
+                visit_path(&mut resource.value, &segments, false, &mut |field| {
+                    rewrite_field(field, &visible, &referrer, backref)
+                })
+                .map_err(|message| {
+                    Error::build(
+                        format!(
+                            "updating name reference in '{}' field of '{}'",
+                            spec.path, referrer.id
+                        ),
+                        message,
+                    )
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl NameBackReference {
+    /// The group part of the referenced kind (some configs write `group/version` in `group`).
+    fn group_only(&self) -> String {
+        self.group.split('/').next().unwrap_or("").to_string()
+    }
+}
+
+fn subject_namespaces(value: &Value) -> Vec<String> {
+    let Some(Value::Seq(subjects)) = value.get("subjects") else {
+        return Vec::new();
+    };
+    subjects
+        .iter()
+        .filter(|s| s.str_at(&["kind"]) == Some("ServiceAccount"))
+        .filter_map(|s| s.str_at(&["namespace"]).map(str::to_string))
+        .collect()
+}
+
+fn can_see(referrer: &Referrer, candidate: &Candidate) -> bool {
+    if referrer.id.gvk.is_cluster_scoped() || candidate.current.gvk.is_cluster_scoped() {
+        return true;
+    }
+    if candidate.current.same_namespace(&referrer.id) {
+        return true;
+    }
+    referrer
+        .subject_namespaces
+        .contains(&candidate.current.namespace)
+}
+
+fn rewrite_field(
+    field: &mut Value,
+    candidates: &[&Candidate],
+    referrer: &Referrer,
+    backref: &NameBackReference,
+) -> Result<(), String> {
+    match field {
+        Value::String(name) => {
+            if let Some(found) = select_referral(name, candidates, referrer)? {
+                *name = found.current.name.clone();
+            }
+            Ok(())
+        }
+        Value::Seq(items) => {
+            for item in items {
+                rewrite_field(item, candidates, referrer, backref)?;
+            }
+            Ok(())
+        }
+        Value::Map(map) => {
+            if let Some(kind) = map.get("kind").and_then(Value::as_str)
+                && kind != backref.kind
+            {
+                return Ok(());
+            }
+            let Some(old_name) = map.get("name").and_then(Value::as_str).map(str::to_string) else {
+                return Ok(());
+            };
+            let by_namespace: Vec<&Candidate> = match map.get("namespace").and_then(Value::as_str) {
+                None => candidates.to_vec(),
+                Some(namespace) => {
+                    let original: Vec<&Candidate> = candidates
+                        .iter()
+                        .copied()
+                        .filter(|c| c.original_namespace == namespace)
+                        .collect();
+                    if original.is_empty() {
+                        candidates
+                            .iter()
+                            .copied()
+                            .filter(|c| c.current.namespace == namespace)
+                            .collect()
+                    } else {
+                        original
+                    }
+                }
+            };
+            let Some(found) = select_referral(&old_name, &by_namespace, referrer)? else {
+                return Ok(());
+            };
+            if found.current.name == old_name && found.current.namespace.is_empty() {
+                return Ok(());
+            }
+            map.insert(
+                "name".to_string(),
+                Value::String(found.current.name.clone()),
+            );
+            if !found.current.namespace.is_empty() {
+                map.insert(
+                    "namespace".to_string(),
+                    Value::String(found.current.namespace.clone()),
+                );
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn select_referral<'a>(
+    old_name: &str,
+    candidates: &[&'a Candidate],
+    referrer: &Referrer,
+) -> Result<Option<&'a Candidate>, String> {
+    let mut matching: Vec<&Candidate> = candidates
+        .iter()
+        .copied()
+        .filter(|c| c.previous.iter().any(|id| id.name == old_name))
+        .collect();
+    if matching.len() > 1 {
+        let same_affixes: Vec<&Candidate> = matching
+            .iter()
+            .copied()
+            .filter(|c| c.prefixes == referrer.prefixes && c.suffixes == referrer.suffixes)
+            .collect();
+        if !same_affixes.is_empty() {
+            matching = same_affixes;
+        }
+    }
+    match matching.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        [first, rest @ ..] => {
+            if rest.iter().all(|c| c.current.name == first.current.name) {
+                Ok(Some(first))
+            } else {
+                let names: Vec<String> = matching.iter().map(|c| c.current.to_string()).collect();
+                Err(format!(
+                    "found multiple possible referrals for name '{old_name}': {}",
+                    names.join(", ")
+                ))
+            }
+        }
+    }
+}
