@@ -30,17 +30,27 @@ pub struct FinalizeOptions {
 
 impl Default for FinalizeOptions {
     fn default() -> Self {
-        Self { status_default: true }
+        Self {
+            status_default: true,
+        }
     }
 }
 
 /// Brings a derived CRD to Flux's shape (see the module docs). Every kind's `crd()` calls this.
-pub fn finalize(mut crd: CustomResourceDefinition, options: FinalizeOptions) -> CustomResourceDefinition {
+pub fn finalize(
+    mut crd: CustomResourceDefinition,
+    options: FinalizeOptions,
+) -> CustomResourceDefinition {
     crd.metadata
         .annotations
         .get_or_insert_with(Default::default)
         .insert(SUBSTITUTE_ANNOTATION.to_owned(), "disabled".to_owned());
+    if crd.spec.names.list_kind.is_none() {
+        crd.spec.names.list_kind = Some(format!("{}List", crd.spec.names.kind));
+    }
     for version in &mut crd.spec.versions {
+        // Flux writes an empty `subresources` object for kinds without status.
+        version.subresources.get_or_insert_with(Default::default);
         let Some(validation) = version.schema.as_mut() else {
             continue;
         };
@@ -63,6 +73,14 @@ fn finalize_root(root: JSONSchemaProps, options: FinalizeOptions) -> JSONSchemaP
         object.remove("title");
         if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
             properties.insert("metadata".to_owned(), json!({ "type": "object" }));
+            properties.insert(
+                "apiVersion".to_owned(),
+                json!({ "type": "string", "description": "Versioned schema of this object, `<group>/<version>`." }),
+            );
+            properties.insert(
+                "kind".to_owned(),
+                json!({ "type": "string", "description": "REST resource kind of this object, in CamelCase." }),
+            );
             if options.status_default
                 && let Some(status) = properties.get_mut("status").and_then(Value::as_object_mut)
             {
@@ -92,5 +110,38 @@ fn strip_nullable(value: &mut Value) {
 fn drop_null_default(object: &mut Map<String, Value>) {
     if object.get("default").is_some_and(Value::is_null) {
         object.remove("default");
+    }
+}
+
+/// Schema of a field holding arbitrary JSON that the API server must keep as-is.
+pub fn preserve_unknown_fields(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
+}
+
+/// Schema of a list of arbitrary JSON values kept as-is.
+pub fn list_of_preserved_objects(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": { "x-kubernetes-preserve-unknown-fields": true }
+    })
+}
+
+/// Marks `provider` required although it has a default, as Flux's verification settings do
+/// (the API server fills the default before checking `required`). Use as a struct-level
+/// `#[schemars(transform = require_provider)]`.
+pub fn require_provider(schema: &mut schemars::Schema) {
+    require(schema, "provider");
+}
+
+/// Adds `field` to the `required` list of an object schema.
+pub fn require(schema: &mut schemars::Schema, field: &str) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    let required = object.entry("required").or_insert_with(|| json!([]));
+    if let Some(names) = required.as_array_mut()
+        && !names.iter().any(|name| name == field)
+    {
+        names.push(json!(field));
     }
 }
