@@ -7,7 +7,14 @@
 
 pub mod admin;
 pub mod cli;
+pub mod conditions;
+pub mod events;
+pub mod leader;
 pub mod logging;
 pub mod metrics;
 pub mod process;
+pub mod requeue;
+pub mod status;
+pub mod time;
 pub mod tls;
+pub mod watch;
