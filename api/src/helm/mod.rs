@@ -8,6 +8,6 @@ mod legacy_coverage;
 pub mod schema;
 pub mod v2;
 
-pub use v2::helmrelease;
+pub use v2::{constants, helmrelease};
 
 pub use helmrelease::{HelmRelease, HelmReleaseSpec, HelmReleaseStatus};

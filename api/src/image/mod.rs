@@ -5,6 +5,7 @@
 //! Each kind lives in the module of its current version; the re-exports below are what the rest
 //! of Eddy should use.
 
+pub mod reasons;
 pub mod schema;
 #[cfg(test)]
 mod seed_example_tests;

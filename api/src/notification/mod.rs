@@ -5,6 +5,7 @@
 //! of Eddy should use.
 
 pub mod event_source;
+pub mod reasons;
 pub mod v1;
 pub mod v1beta3;
 

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod chart;
+pub mod constants;
 pub mod helmrelease;
 pub mod post_render;
 pub mod status;

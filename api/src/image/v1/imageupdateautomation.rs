@@ -148,8 +148,8 @@ pub struct CommitSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<SigningKey>,
 
-    /// Go text/template (with Sprig functions) rendering the commit message; see the module
-    /// documentation of the automation controller for the data it receives.
+    /// Go text/template (Sprig functions available) for the commit message; it sees the
+    /// automation object, the changes made (`.Changed`) and `messageTemplateValues` (`.Values`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_template: Option<String>,
 
