@@ -1,6 +1,9 @@
 //! Minimal objects (only required fields) deserialize, and the defaults our Rust types fill in
 //! are the ones Flux's CRDs declare for the same fields.
 
+// Test code: a panic is how a failed expectation is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use eddy_api::kustomize::Kustomization;

@@ -2,6 +2,9 @@
 //! storage (current) version's schema: objects written at an old version are stored and read
 //! back at the current version, and the API server prunes whatever that schema lacks.
 
+// Test code: a panic is how a failed expectation is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use serde_json::Value;

@@ -3,6 +3,9 @@
 //! Rust types once read back at the current version. The acceptance tests apply the same files
 //! to a real API server; this catches schema gaps without one.
 
+// Test code: a panic is how a failed expectation is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::collections::BTreeMap;

@@ -1,5 +1,7 @@
 //! Helpers shared by the schema-comparison tests: loading CRD files and walking schemas.
 
+// Test code: a panic is how a failed expectation is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::collections::{BTreeMap, BTreeSet};

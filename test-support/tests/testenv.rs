@@ -1,0 +1,98 @@
+//! Acceptance tests of the shared testenv: they start (or reuse) the real control plane, so the
+//! first run on a machine builds it (about ten minutes).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use eddy_test_support::{DEFAULT_TIMEOUT, TestNamespace, client, wait_for};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+
+fn deployment(name: &str, replicas: i32) -> anyhow::Result<Deployment> {
+    Ok(serde_json::from_value(serde_json::json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": name },
+        "spec": {
+            "replicas": replicas,
+            "selector": { "matchLabels": { "app": name } },
+            "template": {
+                "metadata": { "labels": { "app": name } },
+                "spec": { "containers": [{ "name": "web", "image": "example.invalid/web:1" }] },
+            },
+        },
+    }))?)
+}
+
+#[tokio::test]
+async fn a_deployment_becomes_available_with_running_pods() -> anyhow::Result<()> {
+    let client = client().await?;
+    let namespace = TestNamespace::new(&client, "deploy").await?;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace.name());
+    deployments
+        .create(&PostParams::default(), &deployment("web", 2)?)
+        .await
+        .context("create the Deployment")?;
+
+    wait_for(
+        "Deployment web to be Available",
+        DEFAULT_TIMEOUT,
+        async || {
+            let status = deployments.get("web").await?.status.unwrap_or_default();
+            let available = status
+                .conditions
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Available" && c.status == "True");
+            Ok((available && status.available_replicas == Some(2)).then_some(()))
+        },
+    )
+    .await?;
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace.name());
+    let listed = pods.list(&ListParams::default().labels("app=web")).await?;
+    assert_eq!(listed.items.len(), 2);
+    for pod in listed.items {
+        let status = pod.status.unwrap_or_default();
+        assert_eq!(status.phase.as_deref(), Some("Running"));
+        assert_eq!(
+            pod.spec.and_then(|s| s.node_name).as_deref(),
+            Some("kwok-node-0")
+        );
+        let ready = status
+            .conditions
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True");
+        assert!(ready, "pod {:?} is not Ready", pod.metadata.name);
+    }
+    namespace.cleanup().await
+}
+
+#[tokio::test]
+async fn deleting_a_namespace_finishes() -> anyhow::Result<()> {
+    let client = client().await?;
+    let namespace = TestNamespace::new(&client, "delete").await?;
+    let name = namespace.name().to_owned();
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &name);
+    let config_map: ConfigMap = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "content" },
+        "data": { "key": "value" },
+    }))?;
+    config_maps
+        .create(&PostParams::default(), &config_map)
+        .await?;
+
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces.delete(&name, &DeleteParams::default()).await?;
+    // The namespace controller must empty it and remove the finalizer; without it this waits
+    // forever in Terminating.
+    wait_for(
+        format!("namespace {name} to be gone"),
+        Duration::from_secs(90),
+        async || Ok(namespaces.get_opt(&name).await?.is_none().then_some(())),
+    )
+    .await?;
+    namespace.cleanup().await
+}
