@@ -16,6 +16,9 @@ use super::{FetchOutcome, FetchRequest, FetchedCommit, RemoteRef};
 /// naming.
 const TARGET_REF: &str = "refs/eddy/target";
 
+/// A refspec no remote advertises, used to read the ref list without downloading objects.
+const LIST_ONLY_REFSPEC: &str = "refs/eddy-list-only/nothing:refs/eddy-list-only/nothing";
+
 /// Runs a whole fetch synchronously. See [`super::fetch`].
 pub(super) fn run(request: &FetchRequest) -> Result<FetchOutcome, GitError> {
     let url = RepoUrl::parse(&request.url)?;
@@ -89,12 +92,13 @@ fn list_refs_with(session: &Session, repo: &Repository) -> Result<Vec<RemoteRef>
     let mut remote = repo
         .remote_anonymous(&session.url.for_libgit2())
         .map_err(|err| session.map_error("listing refs of", &err))?;
-    // A download with no refspecs only advertises refs: nothing is wanted, so no pack is
-    // transferred. It is used instead of a plain connect because only fetch options carry the
-    // custom headers a bearer token needs.
+    // A download whose only refspec matches no remote ref transfers no pack, but the remote's
+    // ref advertisement stays readable. It is used instead of a plain connect because only
+    // fetch options carry the custom headers a bearer token needs. (An empty refspec list would
+    // mean "everything".)
     let mut options = session.fetch_options();
     remote
-        .download::<&str>(&[], Some(&mut options))
+        .download(&[LIST_ONLY_REFSPEC], Some(&mut options))
         .map_err(|err| session.map_error("listing refs of", &err))?;
     let heads = remote
         .list()
@@ -214,12 +218,14 @@ fn fetch_commit(
     match branch {
         Some(branch) => {
             let refspec = format!("+refs/heads/{branch}:{TARGET_REF}");
-            fetch_refspecs(session, repo, &[refspec.as_str()], false).map_err(|err| {
-                missing_ref_as(err, || GitError::RefNotFound {
+            fetch_refspecs(session, repo, &[refspec.as_str()], false)?;
+            // libgit2 silently fetches nothing for a refspec without a remote match.
+            if repo.find_reference(TARGET_REF).is_err() {
+                return Err(GitError::RefNotFound {
                     reference: format!("branch '{branch}'"),
                     url: session.url.redacted().to_string(),
-                })
-            })?;
+                });
+            }
             let head = peel_to_commit(session, repo, TARGET_REF)?;
             let wanted = repo
                 .revparse_single(commit)
@@ -252,15 +258,6 @@ fn fetch_commit(
                 .id();
             Ok((None, wanted))
         }
-    }
-}
-
-fn missing_ref_as(err: GitError, replacement: impl FnOnce() -> GitError) -> GitError {
-    match &err {
-        GitError::Operation { detail, .. } if detail.contains("couldn't find remote ref") => {
-            replacement()
-        }
-        _ => err,
     }
 }
 
