@@ -38,13 +38,22 @@ pub fn run(args: CrdsArgs) -> anyhow::Result<()> {
 }
 
 fn check(out_dir: &Path, rendered: &[(String, String)]) -> anyhow::Result<()> {
-    let stale: Vec<&str> = rendered
+    let mut stale: Vec<String> = rendered
         .iter()
         .filter(|(file, text)| {
             std::fs::read_to_string(out_dir.join(file)).ok().as_deref() != Some(text)
         })
-        .map(|(file, _)| file.as_str())
+        .map(|(file, _)| file.clone())
         .collect();
+    // A CRD file nothing generates any more is stale too (e.g. after a kind was renamed).
+    if out_dir.exists() {
+        for path in yaml_files(out_dir)? {
+            let file = file_name(&path)?;
+            if !rendered.iter().any(|(name, _)| *name == file) {
+                stale.push(format!("{file} (not generated)"));
+            }
+        }
+    }
     if stale.is_empty() {
         println!(
             "{} CRDs in {} are up to date",
