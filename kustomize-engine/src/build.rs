@@ -95,6 +95,12 @@ impl Builder {
         Ok(accumulated)
     }
 
+    /// Builds a directory whose objects are plugin configurations (a `generators:`/`transformers:`
+    /// entry naming a kustomization).
+    pub fn accumulate_plugin_dir(&mut self, dir: &Path) -> Result<ResMap, Error> {
+        Ok(self.accumulate_dir(dir, false)?.resources)
+    }
+
     /// Runs one kustomization on top of `acc` (empty for a Kustomization, the parent's state for a
     /// Component).
     fn accumulate(
@@ -148,7 +154,8 @@ impl Builder {
                 })?;
         }
         for entry in &kustomization.generators {
-            let resources = transform::plugins::run_generator(loader, kustomization_path, entry)?;
+            let resources =
+                transform::plugins::run_generator(self, loader, kustomization_path, entry)?;
             for resource in resources {
                 acc.resources
                     .absorb_generated(resource)
@@ -179,7 +186,7 @@ impl Builder {
 
         transform::run_builtin_transformers(loader, kustomization_path, kustomization, acc)?;
         for entry in &kustomization.transformers {
-            transform::plugins::run_transformer(loader, kustomization_path, entry, acc)?;
+            transform::plugins::run_transformer(self, loader, kustomization_path, entry, acc)?;
         }
         acc.vars.extend(kustomization.vars.iter().cloned());
         check_var_names(kustomization_path, &acc.vars)?;

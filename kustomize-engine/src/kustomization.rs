@@ -50,7 +50,7 @@ pub struct Kustomization {
     pub secret_generator: Vec<GeneratorArgs>,
     pub generator_options: Option<GeneratorOptions>,
     #[serde(default)]
-    pub replacements: Vec<serde_yaml_ng::Value>,
+    pub replacements: Vec<crate::yaml::Value>,
     #[serde(default)]
     pub vars: Vec<Var>,
     #[serde(default)]
@@ -232,8 +232,19 @@ impl Kustomization {
         if text.trim().is_empty() {
             return Ok(Kustomization::default());
         }
-        let mut kustomization: Kustomization =
-            serde_yaml_ng::from_str(text).map_err(|e| format!("invalid Kustomization: {e}"))?;
+        // kustomize decodes through JSON: a repeated key keeps its last value and field names match
+        // case-insensitively.
+        let mut documents = crate::yaml::parse::parse_documents_last_key_wins(text)?;
+        let mut document = match documents.len() {
+            1 => documents.remove(0),
+            _ => return Err("a kustomization file must hold exactly one YAML document".to_string()),
+        };
+        if document.is_null() {
+            return Ok(Kustomization::default());
+        }
+        normalize_field_names(&mut document);
+        let mut kustomization: Kustomization = serde_json::from_value(document.to_json())
+            .map_err(|e| format!("invalid Kustomization: {e}"))?;
         kustomization.fix_deprecated_fields();
         Ok(kustomization)
     }
@@ -266,5 +277,132 @@ impl Kustomization {
 
     pub fn is_component(&self) -> bool {
         self.kind.as_deref() == Some("Component")
+    }
+}
+
+/// Every field name of the kustomization schema, in its canonical spelling.
+const FIELD_NAMES: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "resources",
+    "bases",
+    "components",
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "images",
+    "imageTags",
+    "replicas",
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    "replacements",
+    "vars",
+    "crds",
+    "openapi",
+    "sortOptions",
+    "buildMetadata",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "helmCharts",
+    "helmGlobals",
+    "helmChartInflationGenerator",
+    "pairs",
+    "includeSelectors",
+    "includeTemplates",
+    "fields",
+    "group",
+    "version",
+    "path",
+    "create",
+    "name",
+    "newName",
+    "newTag",
+    "digest",
+    "tagSuffix",
+    "count",
+    "patch",
+    "target",
+    "options",
+    "allowNameChange",
+    "allowKindChange",
+    "labelSelector",
+    "annotationSelector",
+    "behavior",
+    "literals",
+    "files",
+    "envs",
+    "env",
+    "type",
+    "disableNameSuffixHash",
+    "immutable",
+    "annotations",
+    "objref",
+    "fieldref",
+    "fieldPath",
+    "order",
+    "legacySortOptions",
+    "orderFirst",
+    "orderLast",
+];
+
+/// Keys whose values are free-form maps (label values, annotations): their keys are data.
+const FREE_FORM_FIELDS: &[&str] = &[
+    "commonLabels",
+    "commonAnnotations",
+    "pairs",
+    "labels",
+    "annotations",
+    "metadata",
+];
+
+/// Renames keys that match a schema field name case-insensitively to the canonical spelling.
+fn normalize_field_names(value: &mut crate::yaml::Value) {
+    use crate::yaml::Value;
+    match value {
+        Value::Map(map) => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            for key in keys {
+                let canonical = if FIELD_NAMES.contains(&key.as_str()) {
+                    None
+                } else {
+                    FIELD_NAMES
+                        .iter()
+                        .find(|name| name.eq_ignore_ascii_case(&key))
+                };
+                let key = match canonical {
+                    Some(canonical) => {
+                        let Some(entry) = map.shift_remove(&key) else {
+                            continue;
+                        };
+                        map.insert((*canonical).to_string(), entry);
+                        (*canonical).to_string()
+                    }
+                    None => key,
+                };
+                if FREE_FORM_FIELDS.contains(&key.as_str())
+                    && !matches!(map.get(&key), Some(Value::Seq(_)))
+                {
+                    continue;
+                }
+                if key == "replacements" {
+                    continue;
+                }
+                if let Some(child) = map.get_mut(&key) {
+                    normalize_field_names(child);
+                }
+            }
+        }
+        Value::Seq(items) => items.iter_mut().for_each(normalize_field_names),
+        _ => {}
     }
 }

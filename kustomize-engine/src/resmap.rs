@@ -166,5 +166,5 @@ fn merge_generated(existing: &mut Resource, generated: Resource) {
     {
         map.insert("immutable".to_string(), immutable);
     }
-    existing.needs_hash = generated.needs_hash;
+    existing.needs_hash = existing.needs_hash && generated.needs_hash;
 }

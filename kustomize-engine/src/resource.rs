@@ -29,7 +29,8 @@ pub struct Resource {
 }
 
 impl Resource {
-    pub fn new(value: Value) -> Resource {
+    pub fn new(mut value: Value) -> Resource {
+        stringify_metadata_values(&mut value);
         Resource {
             value,
             prev_ids: Vec::new(),
@@ -143,5 +144,21 @@ fn string_pairs(value: Option<&Value>) -> Vec<(String, String)> {
             .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+/// Label and annotation values are strings in Kubernetes; kustomize writes `true` or `8080` there
+/// as `"true"` and `"8080"`.
+fn stringify_metadata_values(value: &mut Value) {
+    for field in ["labels", "annotations"] {
+        if let Some(Value::Map(map)) = value.get_path_mut(&["metadata", field]) {
+            for (_, entry) in map.iter_mut() {
+                if !matches!(entry, Value::String(_))
+                    && let Some(text) = entry.scalar_text()
+                {
+                    *entry = Value::String(text);
+                }
+            }
+        }
     }
 }

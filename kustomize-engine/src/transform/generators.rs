@@ -47,7 +47,6 @@ pub fn generate(
 }
 
 /// Generates one object from builtin-plugin style arguments (used by `generators:` configs too).
-#[allow(dead_code)]
 pub fn generate_from_args(
     loader: &Loader,
     kustomization_path: &Path,

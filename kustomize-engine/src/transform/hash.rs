@@ -35,19 +35,13 @@ pub fn content_hash(object: &Value) -> Result<String, String> {
     members.push(("name", json_string("")));
     match kind {
         "ConfigMap" => {
-            members.push((
-                "data",
-                json_value(object.get("data").unwrap_or(&Value::Null)),
-            ));
+            members.push(("data", data_json(object)));
             if let Some(binary) = object.get("binaryData").filter(|v| !is_empty_map(v)) {
                 members.push(("binaryData", json_value(binary)));
             }
         }
         "Secret" => {
-            members.push((
-                "data",
-                json_value(object.get("data").unwrap_or(&Value::Null)),
-            ));
+            members.push(("data", data_json(object)));
             members.push(("type", json_string(object.str_at(&["type"]).unwrap_or(""))));
             if let Some(string_data) = object.get("stringData").filter(|v| !is_empty_map(v)) {
                 members.push(("stringData", json_value(string_data)));
@@ -74,6 +68,14 @@ pub fn content_hash(object: &Value) -> Result<String, String> {
             other => other,
         })
         .collect())
+}
+
+/// The `data` member; kustomize hashes a missing data map as the empty string.
+fn data_json(object: &Value) -> String {
+    match object.get("data") {
+        None | Some(Value::Null) => json_string(""),
+        Some(data) => json_value(data),
+    }
 }
 
 fn is_empty_map(value: &Value) -> bool {

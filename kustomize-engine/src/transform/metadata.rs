@@ -64,6 +64,26 @@ pub fn add_name_affixes(
     suffix: &str,
     config: &TransformerConfig,
 ) -> Result<(), String> {
+    let specs: Vec<FieldSpec> = config
+        .name_prefix
+        .iter()
+        .chain(config.name_suffix.iter())
+        .fold(Vec::new(), |mut acc, spec| {
+            if !acc.contains(spec) {
+                acc.push(spec.clone());
+            }
+            acc
+        });
+    add_name_affixes_with(resources, prefix, suffix, &specs)
+}
+
+/// Adds a name prefix and/or suffix at the given fieldspecs.
+pub fn add_name_affixes_with(
+    resources: &mut ResMap,
+    prefix: &str,
+    suffix: &str,
+    specs: &[FieldSpec],
+) -> Result<(), String> {
     if prefix.is_empty() && suffix.is_empty() {
         return Ok(());
     }
@@ -73,17 +93,7 @@ pub fn add_name_affixes(
             continue;
         }
         resource.store_previous_id();
-        let specs: Vec<FieldSpec> = config
-            .name_prefix
-            .iter()
-            .chain(config.name_suffix.iter())
-            .fold(Vec::new(), |mut acc, spec| {
-                if !acc.contains(spec) {
-                    acc.push(spec.clone());
-                }
-                acc
-            });
-        visit_specs(&mut resource.value, &gvk, &specs, &mut |field, _| {
+        visit_specs(&mut resource.value, &gvk, specs, &mut |field, _| {
             if let Value::String(name) = field {
                 *name = format!("{prefix}{name}{suffix}");
             }

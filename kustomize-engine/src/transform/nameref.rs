@@ -223,15 +223,13 @@ fn select_referral<'a>(
         .copied()
         .filter(|c| c.previous.iter().any(|id| id.name == old_name))
         .collect();
-    if matching.len() > 1 {
-        let same_affixes: Vec<&Candidate> = matching
-            .iter()
-            .copied()
-            .filter(|c| c.prefixes == referrer.prefixes && c.suffixes == referrer.suffixes)
-            .collect();
-        if !same_affixes.is_empty() {
-            matching = same_affixes;
+    // Ties are broken by the name prefixes/suffixes the objects went through: first loosely (an
+    // object without any counts as compatible), then strictly.
+    for allow_empty in [true, false] {
+        if matching.len() <= 1 {
+            break;
         }
+        matching.retain(|c| affixes_compatible(c, referrer, allow_empty));
     }
     match matching.as_slice() {
         [] => Ok(None),
@@ -248,4 +246,21 @@ fn select_referral<'a>(
             }
         }
     }
+}
+
+fn affixes_compatible(candidate: &Candidate, referrer: &Referrer, allow_empty: bool) -> bool {
+    let compatible = |a: &[String], b: &[String]| {
+        (allow_empty && (a.is_empty() || b.is_empty())) || same_ending(a, b)
+    };
+    compatible(&candidate.prefixes, &referrer.prefixes)
+        && compatible(&candidate.suffixes, &referrer.suffixes)
+}
+
+/// Whether the shorter list is the tail of the longer one (two empty lists count as the same).
+fn same_ending(a: &[String], b: &[String]) -> bool {
+    if a.is_empty() || b.is_empty() {
+        return a.is_empty() && b.is_empty();
+    }
+    let shorter = a.len().min(b.len());
+    a[a.len() - shorter..] == b[b.len() - shorter..]
 }

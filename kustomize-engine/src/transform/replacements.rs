@@ -1,22 +1,349 @@
-//! `replacements`: copying a field of one object into fields of others.
+//! `replacements`: copying a field of one object into fields of other objects.
+//!
+//! Field paths are dotted (`spec.template.spec.containers.[name=app].image`); a segment may select a
+//! list element by `[key=value]` or by index, and `*` matches every key or element.
 
 use std::path::Path;
 
+use serde::Deserialize;
+
 use crate::error::Error;
+use crate::kustomization::Selector;
 use crate::loader::Loader;
 use crate::resmap::ResMap;
+use crate::transform::selector::CompiledSelector;
+use crate::yaml::{self, Mapping, Value};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Replacement {
+    path: Option<String>,
+    source: Option<SourceSelector>,
+    #[serde(default)]
+    targets: Vec<Target>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SourceSelector {
+    group: Option<String>,
+    version: Option<String>,
+    kind: Option<String>,
+    name: Option<String>,
+    namespace: Option<String>,
+    field_path: Option<String>,
+    options: Option<FieldOptions>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FieldOptions {
+    delimiter: Option<String>,
+    #[serde(default)]
+    index: i64,
+    #[serde(default)]
+    create: bool,
+    /// Accepted for compatibility; kustomize v5.5 does not implement it either.
+    #[allow(dead_code)]
+    encoding: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Target {
+    select: Option<Selector>,
+    #[serde(default)]
+    reject: Vec<Selector>,
+    #[serde(default)]
+    field_paths: Vec<String>,
+    options: Option<FieldOptions>,
+}
 
 pub fn apply(
-    _loader: &Loader,
+    loader: &Loader,
     kustomization_path: &Path,
-    replacements: &[serde_yaml_ng::Value],
-    _resources: &mut ResMap,
+    replacements: &[Value],
+    resources: &mut ResMap,
 ) -> Result<(), Error> {
-    if replacements.is_empty() {
-        return Ok(());
+    for entry in replacements {
+        let parsed: Replacement = serde_json::from_value(entry.to_json())
+            .map_err(|e| Error::invalid(kustomization_path, format!("invalid replacement: {e}")))?;
+        if let Some(path) = &parsed.path {
+            let (file, text) = loader.read_text(path)?;
+            let mut items = Vec::new();
+            for document in yaml::parse_documents(&text).map_err(|m| Error::invalid(&file, m))? {
+                match document {
+                    Value::Seq(list) => items.extend(list),
+                    Value::Null => {}
+                    other => items.push(other),
+                }
+            }
+            apply(loader, &file, &items, resources)?;
+            continue;
+        }
+        apply_one(&parsed, resources)
+            .map_err(|m| Error::build(kustomization_path.display().to_string(), m))?;
     }
-    Err(Error::Unsupported {
-        path: kustomization_path.to_path_buf(),
-        feature: "replacements".to_string(),
-    })
+    Ok(())
+}
+
+fn apply_one(replacement: &Replacement, resources: &mut ResMap) -> Result<(), String> {
+    let source = replacement
+        .source
+        .as_ref()
+        .ok_or("a replacement needs a 'source'")?;
+    let selector = Selector {
+        group: source.group.clone(),
+        version: source.version.clone(),
+        kind: source.kind.clone(),
+        name: source.name.clone(),
+        namespace: source.namespace.clone(),
+        ..Selector::default()
+    };
+    let compiled = CompiledSelector::new(&selector)?;
+    let matches: Vec<usize> = resources
+        .resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| compiled.matches(r))
+        .map(|(i, _)| i)
+        .collect();
+    let index = match matches.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(format!(
+                "nothing selected by replacement source {selector:?}"
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "more than one resource selected by replacement source {selector:?}"
+            ));
+        }
+    };
+    let field_path = source
+        .field_path
+        .clone()
+        .unwrap_or_else(|| "metadata.name".to_string());
+    let segments = split_field_path(&field_path);
+    let mut found = Vec::new();
+    collect(&resources.resources[index].value, &segments, &mut found);
+    let mut value = found
+        .first()
+        .cloned()
+        .ok_or_else(|| format!("source field '{field_path}' not found"))?;
+    if let Some(options) = &source.options
+        && let Some(delimiter) = options.delimiter.as_deref().filter(|d| !d.is_empty())
+    {
+        let text = value.scalar_text().unwrap_or_default();
+        let parts: Vec<&str> = text.split(delimiter).collect();
+        let part = usize::try_from(options.index)
+            .ok()
+            .and_then(|i| parts.get(i))
+            .ok_or_else(|| {
+                format!(
+                    "options.index {} is out of bounds for value {text:?}",
+                    options.index
+                )
+            })?;
+        value = Value::String((*part).to_string());
+    }
+
+    for target in &replacement.targets {
+        let select = target
+            .select
+            .as_ref()
+            .map(CompiledSelector::new)
+            .transpose()?;
+        let rejects: Vec<CompiledSelector> = target
+            .reject
+            .iter()
+            .map(CompiledSelector::new)
+            .collect::<Result<_, _>>()?;
+        for resource in &mut resources.resources {
+            if select.as_ref().is_some_and(|s| !s.matches(resource)) {
+                continue;
+            }
+            if rejects.iter().any(|r| r.matches(resource)) {
+                continue;
+            }
+            let options = target.options.clone().unwrap_or_default();
+            for path in &target.field_paths {
+                let segments = split_field_path(path);
+                set(&mut resource.value, &segments, &value, &options)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Splits a dotted field path; `a[k=v]` becomes `a`, `[k=v]`.
+fn split_field_path(path: &str) -> Vec<String> {
+    let mut segments = Vec::new();
+    let mut current = String::new();
+    let mut depth = 0;
+    for c in path.chars() {
+        match c {
+            '[' => {
+                if depth == 0 && !current.is_empty() {
+                    segments.push(std::mem::take(&mut current));
+                }
+                depth += 1;
+                current.push(c);
+            }
+            ']' => {
+                depth -= 1;
+                current.push(c);
+            }
+            '.' if depth == 0 => {
+                if !current.is_empty() {
+                    segments.push(std::mem::take(&mut current));
+                }
+            }
+            _ => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        segments.push(current);
+    }
+    segments
+}
+
+enum Step<'a> {
+    Key(&'a str),
+    Match(&'a str, &'a str),
+    Index(usize),
+    Any,
+}
+
+fn step(segment: &str) -> Step<'_> {
+    if segment == "*" {
+        return Step::Any;
+    }
+    if let Some(inner) = segment.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        return match inner.split_once('=') {
+            Some((key, value)) => Step::Match(key, value),
+            None => inner.parse().map(Step::Index).unwrap_or(Step::Key(inner)),
+        };
+    }
+    Step::Key(segment)
+}
+
+fn collect(node: &Value, segments: &[String], out: &mut Vec<Value>) {
+    let Some((first, rest)) = segments.split_first() else {
+        out.push(node.clone());
+        return;
+    };
+    match (step(first), node) {
+        (Step::Key(key), Value::Map(map)) => {
+            if let Some(child) = map.get(key) {
+                collect(child, rest, out);
+            }
+        }
+        (Step::Key(key), Value::Seq(items)) => {
+            if let Ok(index) = key.parse::<usize>()
+                && let Some(child) = items.get(index)
+            {
+                collect(child, rest, out);
+            }
+        }
+        (Step::Index(index), Value::Seq(items)) => {
+            if let Some(child) = items.get(index) {
+                collect(child, rest, out);
+            }
+        }
+        (Step::Match(key, wanted), Value::Seq(items)) => {
+            for item in items {
+                if item.get(key).and_then(Value::scalar_text).as_deref() == Some(wanted) {
+                    collect(item, rest, out);
+                }
+            }
+        }
+        (Step::Any, Value::Seq(items)) => items.iter().for_each(|i| collect(i, rest, out)),
+        (Step::Any, Value::Map(map)) => map.values().for_each(|v| collect(v, rest, out)),
+        _ => {}
+    }
+}
+
+fn set(
+    node: &mut Value,
+    segments: &[String],
+    value: &Value,
+    options: &FieldOptions,
+) -> Result<(), String> {
+    let Some((first, rest)) = segments.split_first() else {
+        *node = replaced_value(node, value, options)?;
+        return Ok(());
+    };
+    match (step(first), node) {
+        (Step::Key(key), Value::Map(map)) => {
+            if !map.contains_key(key) {
+                if !options.create {
+                    return Ok(());
+                }
+                let placeholder = if rest.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Map(Mapping::new())
+                };
+                map.insert(key.to_string(), placeholder);
+            }
+            if let Some(child) = map.get_mut(key) {
+                set(child, rest, value, options)?;
+            }
+        }
+        (Step::Key(key), Value::Seq(items)) => {
+            if let Ok(index) = key.parse::<usize>()
+                && let Some(child) = items.get_mut(index)
+            {
+                set(child, rest, value, options)?;
+            }
+        }
+        (Step::Index(index), Value::Seq(items)) => {
+            if let Some(child) = items.get_mut(index) {
+                set(child, rest, value, options)?;
+            }
+        }
+        (Step::Match(key, wanted), Value::Seq(items)) => {
+            for item in items.iter_mut() {
+                if item.get(key).and_then(Value::scalar_text).as_deref() == Some(wanted) {
+                    set(item, rest, value, options)?;
+                }
+            }
+        }
+        (Step::Any, Value::Seq(items)) => {
+            for item in items.iter_mut() {
+                set(item, rest, value, options)?;
+            }
+        }
+        (Step::Any, Value::Map(map)) => {
+            for (_, item) in map.iter_mut() {
+                set(item, rest, value, options)?;
+            }
+        }
+        (_, Value::Null) if options.create => {}
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The new field value: the source value, or (with a delimiter) the existing text with one part replaced.
+fn replaced_value(current: &Value, value: &Value, options: &FieldOptions) -> Result<Value, String> {
+    let Some(delimiter) = options.delimiter.as_deref().filter(|d| !d.is_empty()) else {
+        return Ok(value.clone());
+    };
+    let text = current.scalar_text().unwrap_or_default();
+    let mut parts: Vec<String> = text.split(delimiter).map(str::to_string).collect();
+    let replacement = value.scalar_text().unwrap_or_default();
+    if options.index < 0 {
+        parts.insert(0, replacement);
+    } else {
+        let index = usize::try_from(options.index).unwrap_or(0);
+        if index >= parts.len() {
+            parts.push(replacement);
+        } else {
+            parts[index] = replacement;
+        }
+    }
+    Ok(Value::String(parts.join(delimiter)))
 }

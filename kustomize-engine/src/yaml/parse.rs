@@ -9,11 +9,22 @@ use serde::Deserialize;
 use super::value::{Mapping, Value};
 
 /// Parses every document of a YAML stream. Empty documents come back as `Value::Null`.
+/// Duplicate mapping keys are an error.
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
+    parse_with(text, false)
+}
+
+/// Like [`parse_documents`], but a repeated mapping key silently replaces the earlier value
+/// (how kustomize reads kustomization files).
+pub fn parse_documents_last_key_wins(text: &str) -> Result<Vec<Value>, String> {
+    parse_with(text, true)
+}
+
+fn parse_with(text: &str, last_key_wins: bool) -> Result<Vec<Value>, String> {
     let mut documents = Vec::new();
     for document in serde_yaml_ng::Deserializer::from_str(text) {
         let raw = serde_yaml_ng::Value::deserialize(document).map_err(|e| e.to_string())?;
-        documents.push(convert(raw)?);
+        documents.push(convert(raw, last_key_wins)?);
     }
     Ok(documents)
 }
@@ -28,7 +39,7 @@ pub fn parse_one(text: &str) -> Result<Value, String> {
     }
 }
 
-fn convert(raw: serde_yaml_ng::Value) -> Result<Value, String> {
+fn convert(raw: serde_yaml_ng::Value, last_key_wins: bool) -> Result<Value, String> {
     Ok(match raw {
         serde_yaml_ng::Value::Null => Value::Null,
         serde_yaml_ng::Value::Bool(b) => Value::Bool(b),
@@ -42,21 +53,24 @@ fn convert(raw: serde_yaml_ng::Value) -> Result<Value, String> {
             }
         }
         serde_yaml_ng::Value::String(s) => Value::String(s),
-        serde_yaml_ng::Value::Sequence(items) => {
-            Value::Seq(items.into_iter().map(convert).collect::<Result<_, _>>()?)
-        }
+        serde_yaml_ng::Value::Sequence(items) => Value::Seq(
+            items
+                .into_iter()
+                .map(|item| convert(item, last_key_wins))
+                .collect::<Result<_, _>>()?,
+        ),
         serde_yaml_ng::Value::Mapping(entries) => {
             let mut map = Mapping::new();
             for (key, value) in entries {
                 let key = key_text(&key)?;
-                if map.contains_key(&key) {
+                if map.contains_key(&key) && !last_key_wins {
                     return Err(format!("mapping key {key:?} already defined"));
                 }
-                map.insert(key, convert(value)?);
+                map.insert(key, convert(value, last_key_wins)?);
             }
             Value::Map(map)
         }
-        serde_yaml_ng::Value::Tagged(tagged) => convert(tagged.value)?,
+        serde_yaml_ng::Value::Tagged(tagged) => convert(tagged.value, last_key_wins)?,
     })
 }
 

@@ -5,6 +5,7 @@
 //! unsigned 64-bit numbers survive unchanged.
 
 use indexmap::IndexMap;
+use serde::Deserialize;
 
 /// A mapping whose keys keep the order in which they were inserted.
 pub type Mapping = IndexMap<String, Value>;
@@ -138,6 +139,35 @@ impl Value {
     }
 }
 
+impl Value {
+    /// Converts to a `serde_json::Value` (for decoding into typed structs).
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => {
+                if let Ok(small) = i64::try_from(*i) {
+                    serde_json::Value::from(small)
+                } else if let Ok(unsigned) = u64::try_from(*i) {
+                    serde_json::Value::from(unsigned)
+                } else {
+                    serde_json::Value::String(i.to_string())
+                }
+            }
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::Seq(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json).collect())
+            }
+            Value::Map(map) => serde_json::Value::Object(
+                map.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+            ),
+        }
+    }
+}
+
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
         Value::String(s.to_string())
@@ -147,5 +177,32 @@ impl From<&str> for Value {
 impl From<String> for Value {
     fn from(s: String) -> Self {
         Value::String(s)
+    }
+}
+
+/// Lets typed configs embed free-form values.
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let json = serde_json::Value::deserialize(deserializer)?;
+        Ok(from_json(json))
+    }
+}
+
+fn from_json(json: serde_json::Value) -> Value {
+    match json {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i128::from(i)),
+            None => n
+                .as_u64()
+                .map(|u| Value::Int(i128::from(u)))
+                .unwrap_or_else(|| Value::Float(n.as_f64().unwrap_or(0.0))),
+        },
+        serde_json::Value::String(s) => Value::String(s),
+        serde_json::Value::Array(items) => Value::Seq(items.into_iter().map(from_json).collect()),
+        serde_json::Value::Object(map) => {
+            Value::Map(map.into_iter().map(|(k, v)| (k, from_json(v))).collect())
+        }
     }
 }
