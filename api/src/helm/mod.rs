@@ -3,8 +3,6 @@
 //! The kind lives in the module of its current version; the re-exports below are what the rest
 //! of Eddy should use.
 
-#[cfg(test)]
-mod legacy_coverage;
 pub mod schema;
 pub mod v2;
 

@@ -49,7 +49,7 @@ fn seed_image_automation_example_keeps_every_setting() {
     assert_eq!(automation.spec.source_ref.name, "flux-config");
     let git = automation.spec.git.as_ref().unwrap();
     let checkout = git.checkout.as_ref().unwrap();
-    assert_eq!(checkout.reference.branch.as_deref(), Some("main"));
+    assert_eq!(checkout.r#ref.branch.as_deref(), Some("main"));
     assert_eq!(git.commit.author.name.as_deref(), Some("Flux"));
     assert!(
         git.commit

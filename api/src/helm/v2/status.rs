@@ -7,6 +7,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+// A release inventory has exactly the Kustomization inventory format.
+pub use crate::kustomize::kustomization::{ResourceInventory, ResourceRef};
+
 /// Observed state of a HelmRelease.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -196,20 +199,4 @@ pub struct TestHookStatus {
     /// Helm hook phase (e.g. `Succeeded`, `Failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
-}
-
-/// The set of objects a release manages (same format as a Kustomization's inventory).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
-pub struct ResourceInventory {
-    /// One entry per object.
-    pub entries: Vec<ResourceRef>,
-}
-
-/// One managed object.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
-pub struct ResourceRef {
-    /// `<namespace>_<name>_<group>_<kind>`.
-    pub id: String,
-    /// API version of the object.
-    pub v: String,
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::image::imagepolicy::ImageRef;
 use crate::meta::LocalObjectReference;
+use crate::source::gitrepository::GitRepositoryRef;
 
 /// Commit message used when `messageTemplate` is not set.
 pub const DEFAULT_COMMIT_MESSAGE: &str = "Update from image update automation";
@@ -111,30 +112,8 @@ pub struct GitSpec {
 /// Checkout override.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 pub struct GitCheckoutSpec {
-    /// The Git reference to start from.
-    #[serde(rename = "ref")]
-    pub reference: GitCheckoutReference,
-}
-
-/// A Git reference, with the same fields and precedence as a GitRepository's `spec.ref`
-/// (commit, then name, then semver, then tag, then branch).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-pub struct GitCheckoutReference {
-    /// Branch name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub branch: Option<String>,
-    /// Tag name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag: Option<String>,
-    /// Semver range selecting among tags.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub semver: Option<String>,
-    /// Full reference name, e.g. `refs/heads/main` or `refs/pull/1/head`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Commit SHA.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
+    /// The Git reference to start from (same semantics as a GitRepository's `spec.ref`).
+    pub r#ref: GitRepositoryRef,
 }
 
 /// Commit settings.
@@ -318,7 +297,7 @@ spec:
     fn checkout_ref_uses_ref_key() {
         let checkout: GitCheckoutSpec =
             serde_json::from_value(serde_json::json!({"ref": {"branch": "main"}})).unwrap();
-        assert_eq!(checkout.reference.branch.as_deref(), Some("main"));
+        assert_eq!(checkout.r#ref.branch.as_deref(), Some("main"));
         assert_eq!(
             serde_json::to_value(&checkout).unwrap(),
             serde_json::json!({"ref": {"branch": "main"}})
