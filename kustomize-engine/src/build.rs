@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::kustomization::{KUSTOMIZATION_FILE_NAMES, Kustomization, Var};
 use crate::loader::{LoadRestrictions, Loader};
 use crate::resmap::ResMap;
-use crate::resource::Resource;
+use crate::resource::{Origin, Resource};
 use crate::transform;
 use crate::yaml::{self, Value};
 
@@ -60,6 +60,18 @@ impl Builder {
         transform::hash::add_hash_suffixes(resources)?;
         transform::nameref::fix_back_references(resources, &accumulated.config)?;
         transform::vars::resolve_vars(resources, &accumulated.vars, &accumulated.config)?;
+        let wants = |option: &str| {
+            kustomization
+                .build_metadata
+                .as_ref()
+                .is_some_and(|options| options.iter().any(|o| o == option))
+        };
+        if wants("originAnnotations") {
+            resources.annotate_origins(&loader.root);
+        }
+        if wants("managedByLabel") {
+            resources.add_managed_by_label();
+        }
         resources.remove_local_config();
         resources.clear_internal_annotations();
         let sort_order =
@@ -304,7 +316,9 @@ fn push_document(path: &Path, document: Value, out: &mut Vec<Resource>) -> Resul
                     format!("missing metadata.name in object of kind {kind}"),
                 ));
             }
-            out.push(Resource::new(document));
+            let mut resource = Resource::new(document);
+            resource.origin = Some(Origin::File(path.to_path_buf()));
+            out.push(resource);
             Ok(())
         }
         other => Err(Error::invalid(

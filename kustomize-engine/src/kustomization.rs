@@ -58,7 +58,6 @@ pub struct Kustomization {
     #[serde(default)]
     pub openapi: IndexMap<String, String>,
     pub sort_options: Option<SortOptions>,
-    #[allow(dead_code)]
     pub build_metadata: Option<Vec<String>>,
     #[serde(default)]
     pub configurations: Vec<String>,

@@ -2,8 +2,12 @@
 //! the merging of generated objects into existing ones.
 
 use crate::resid::ResId;
-use crate::resource::{GeneratorBehavior, Resource};
+use std::path::{Component, Path};
+
+use crate::resource::{GeneratorBehavior, Origin, Resource};
 use crate::yaml::Value;
+
+const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
 
 /// Annotation that marks objects kustomize reads but does not output.
 const LOCAL_CONFIG_ANNOTATION: &str = "config.kubernetes.io/local-config";
@@ -72,6 +76,48 @@ impl ResMap {
         }
     }
 
+    /// Adds `config.kubernetes.io/origin` to every object (paths relative to the build root).
+    pub fn annotate_origins(&mut self, root: &Path) {
+        for resource in &mut self.resources {
+            let Some(origin) = &resource.origin else {
+                continue;
+            };
+            let text = match origin {
+                Origin::File(path) => format!("path: {}\n", relative_path(root, path)),
+                Origin::Generator {
+                    configured_in,
+                    kind,
+                    name,
+                } => {
+                    let mut text = format!(
+                        "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n",
+                        relative_path(root, configured_in)
+                    );
+                    if let Some(name) = name {
+                        text.push_str(&format!("  name: {name}\n"));
+                    }
+                    text
+                }
+            };
+            if let Some(annotations) = resource.value.ensure_map_path(&["metadata", "annotations"])
+            {
+                annotations.insert(ORIGIN_ANNOTATION.to_string(), Value::String(text));
+            }
+        }
+    }
+
+    /// Adds the `app.kubernetes.io/managed-by` label naming this kustomize version.
+    pub fn add_managed_by_label(&mut self) {
+        for resource in &mut self.resources {
+            if let Some(labels) = resource.value.ensure_map_path(&["metadata", "labels"]) {
+                labels.insert(
+                    "app.kubernetes.io/managed-by".to_string(),
+                    Value::String("kustomize-v5.5.0".to_string()),
+                );
+            }
+        }
+    }
+
     /// Drops objects annotated as local configuration.
     pub fn remove_local_config(&mut self) {
         self.resources.retain(|r| {
@@ -91,7 +137,7 @@ impl ResMap {
                     k.starts_with("internal.config.kubernetes.io/")
                         || k.starts_with("config.kubernetes.io/")
                             && k != LOCAL_CONFIG_ANNOTATION
-                            && k != "config.kubernetes.io/origin"
+                            && k != ORIGIN_ANNOTATION
                 })
                 .collect();
             for key in keys {
@@ -161,10 +207,32 @@ fn merge_generated(existing: &mut Resource, generated: Resource) {
             }
         }
     }
+    if replace {
+        existing.origin = generated.origin.clone();
+    }
     if let Some(immutable) = generated.value.get("immutable").cloned()
         && let Some(map) = existing.value.as_map_mut()
     {
         map.insert("immutable".to_string(), immutable);
     }
     existing.needs_hash = existing.needs_hash && generated.needs_hash;
+}
+
+/// `to` relative to the directory `from`, with `..` steps where needed.
+fn relative_path(from: &Path, to: &Path) -> String {
+    let from: Vec<Component> = from.components().collect();
+    let to_parts: Vec<Component> = to.components().collect();
+    let common = from
+        .iter()
+        .zip(to_parts.iter())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<String> = Vec::new();
+    for _ in common..from.len() {
+        parts.push("..".to_string());
+    }
+    for part in &to_parts[common..] {
+        parts.push(part.as_os_str().to_string_lossy().into_owned());
+    }
+    parts.join("/")
 }

@@ -1,6 +1,8 @@
 //! A Kubernetes object being built, with the bookkeeping kustomize keeps beside it (previous ids after
 //! renames, applied name prefixes/suffixes, generator behaviour and hashing).
 
+use std::path::PathBuf;
+
 use crate::resid::{Gvk, ResId};
 use crate::yaml::{Mapping, Value};
 
@@ -11,6 +13,19 @@ pub enum GeneratorBehavior {
     Create,
     Merge,
     Replace,
+}
+
+/// Where an object came from, for `buildMetadata: [originAnnotations]`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// Read from this file.
+    File(PathBuf),
+    /// Made by a generator configured in this file.
+    Generator {
+        configured_in: PathBuf,
+        kind: String,
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -26,6 +41,9 @@ pub struct Resource {
     pub needs_hash: bool,
     pub behavior: GeneratorBehavior,
     pub generated: bool,
+    pub origin: Option<Origin>,
+    /// Names of the (deprecated) vars bound to this object.
+    pub var_names: Vec<String>,
 }
 
 impl Resource {
@@ -39,6 +57,8 @@ impl Resource {
             needs_hash: false,
             behavior: GeneratorBehavior::Create,
             generated: false,
+            origin: None,
+            var_names: Vec::new(),
         }
     }
 

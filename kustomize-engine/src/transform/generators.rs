@@ -8,7 +8,7 @@ use base64::Engine;
 use crate::error::Error;
 use crate::kustomization::{GeneratorArgs, GeneratorOptions, Kustomization};
 use crate::loader::Loader;
-use crate::resource::{GeneratorBehavior, Resource};
+use crate::resource::{GeneratorBehavior, Origin, Resource};
 use crate::yaml::{Mapping, Value};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -159,6 +159,11 @@ fn generate_one(
     resource.behavior = behavior;
     resource.generated = true;
     resource.needs_hash = options.disable_name_suffix_hash != Some(true);
+    resource.origin = Some(Origin::Generator {
+        configured_in: kustomization_path.to_path_buf(),
+        kind: format!("{kind_name}Generator"),
+        name: None,
+    });
     Ok(resource)
 }
 

@@ -2,7 +2,7 @@
 //! (`apiVersion: builtin`), configured inline, in a file, or as the objects a kustomization directory
 //! builds; anything else (exec, container or Go plugins) is refused.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -11,31 +11,38 @@ use crate::error::Error;
 use crate::fieldspec::{FieldSpec, split_path, visit_path, visit_specs};
 use crate::kustomization::{GeneratorArgs, Image, Patch, Replica, ScalarString, Selector};
 use crate::loader::Loader;
-use crate::resource::Resource;
+use crate::resource::{Origin, Resource};
 use crate::transform::{
     generators, images, metadata, patches, replacements, selector::CompiledSelector,
 };
 use crate::yaml::Value;
 
 /// Loads the plugin configuration objects an entry names.
-fn load_configs(builder: &mut Builder, loader: &Loader, entry: &str) -> Result<Vec<Value>, Error> {
-    if entry.contains('\n') {
-        let path = loader.root.join("<inline plugin config>");
-        return Ok(resources_from_text(&path, entry)?
+fn load_configs(
+    builder: &mut Builder,
+    loader: &Loader,
+    kustomization_path: &Path,
+    entry: &str,
+) -> Result<Vec<(Value, PathBuf)>, Error> {
+    let with_origin = |resources: Vec<Resource>, origin: &Path| -> Vec<(Value, PathBuf)> {
+        resources
             .into_iter()
-            .map(|r| r.value)
-            .collect());
+            .map(|r| (r.value, origin.to_path_buf()))
+            .collect()
+    };
+    if entry.contains('\n') {
+        return Ok(with_origin(
+            resources_from_text(kustomization_path, entry)?,
+            kustomization_path,
+        ));
     }
     let path = loader.resolve(entry)?;
     if path.is_dir() {
         let built = builder.accumulate_plugin_dir(&path)?;
-        return Ok(built.resources.into_iter().map(|r| r.value).collect());
+        return Ok(with_origin(built.resources, &path));
     }
     let (path, text) = loader.read_text(entry)?;
-    Ok(resources_from_text(&path, &text)?
-        .into_iter()
-        .map(|r| r.value)
-        .collect())
+    Ok(with_origin(resources_from_text(&path, &text)?, &path))
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(config: &Value, origin: &Path) -> Result<T, Error> {
@@ -78,7 +85,7 @@ pub fn run_generator(
     entry: &str,
 ) -> Result<Vec<Resource>, Error> {
     let mut out = Vec::new();
-    for config in load_configs(builder, loader, entry)? {
+    for (config, configured_in) in load_configs(builder, loader, kustomization_path, entry)? {
         let kind = plugin_kind(&config, kustomization_path)?;
         let is_secret = match kind.as_str() {
             "ConfigMapGenerator" => false,
@@ -99,12 +106,14 @@ pub fn run_generator(
                 parsed.args.namespace = metadata.str_at(&["namespace"]).map(str::to_string);
             }
         }
-        out.push(generators::generate_from_args(
-            loader,
-            kustomization_path,
-            &parsed.args,
-            is_secret,
-        )?);
+        let mut generated =
+            generators::generate_from_args(loader, kustomization_path, &parsed.args, is_secret)?;
+        generated.origin = Some(Origin::Generator {
+            configured_in,
+            kind,
+            name: config.str_at(&["metadata", "name"]).map(str::to_string),
+        });
+        out.push(generated);
     }
     Ok(out)
 }
@@ -149,7 +158,7 @@ pub fn run_transformer(
     acc: &mut Accumulated,
 ) -> Result<(), Error> {
     let context = || kustomization_path.display().to_string();
-    for config in load_configs(builder, loader, entry)? {
+    for (config, _) in load_configs(builder, loader, kustomization_path, entry)? {
         let kind = plugin_kind(&config, kustomization_path)?;
         let resources = &mut acc.resources;
         match kind.as_str() {
