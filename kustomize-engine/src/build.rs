@@ -200,6 +200,7 @@ impl Builder {
         for entry in &kustomization.transformers {
             transform::plugins::run_transformer(self, loader, kustomization_path, entry, acc)?;
         }
+        transform::vars::bind_vars(&mut acc.resources, &kustomization.vars)?;
         acc.vars.extend(kustomization.vars.iter().cloned());
         check_var_names(kustomization_path, &acc.vars)?;
         Ok(())

@@ -37,49 +37,72 @@ pub fn resolve_vars(
     Ok(())
 }
 
-fn var_value(resources: &ResMap, var: &Var) -> Result<Value, Error> {
-    let objref = &var.objref;
-    let (group, version) = match objref.api_version.as_deref() {
-        Some(api_version) => {
-            let gvk = Gvk::from_api_version(api_version, "");
-            (gvk.group, gvk.version)
+/// Binds each of a kustomization's vars to the one object (among those accumulated so far) that its
+/// `objref` names, by current or previous id, as kustomize does when it merges vars.
+pub fn bind_vars(resources: &mut ResMap, vars: &[Var]) -> Result<(), Error> {
+    for var in vars {
+        let objref = &var.objref;
+        let (group, version) = match objref.api_version.as_deref() {
+            Some(api_version) => {
+                let gvk = Gvk::from_api_version(api_version, "");
+                (gvk.group, gvk.version)
+            }
+            None => (
+                objref.group.clone().unwrap_or_default(),
+                objref.version.clone().unwrap_or_default(),
+            ),
+        };
+        let kind = objref.kind.clone().unwrap_or_default();
+        let name = objref.name.clone().unwrap_or_default();
+        let matches: Vec<usize> = resources
+            .resources
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r.all_ids().iter().any(|id| {
+                    id.gvk.is_selected_by(&group, &version, &kind)
+                        && id.name == name
+                        && objref
+                            .namespace
+                            .as_deref()
+                            .is_none_or(|ns| ns.is_empty() || id.namespace == ns)
+                })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        match matches.as_slice() {
+            [one] => resources.resources[*one].var_names.push(var.name.clone()),
+            [] => {
+                return Err(Error::build(
+                    format!("var '{}'", var.name),
+                    format!("cannot find the object {kind} '{name}' it refers to"),
+                ));
+            }
+            _ => {
+                return Err(Error::build(
+                    format!("var '{}'", var.name),
+                    format!(
+                        "found {} objects {kind} '{name}'; the reference is ambiguous",
+                        matches.len()
+                    ),
+                ));
+            }
         }
-        None => (
-            objref.group.clone().unwrap_or_default(),
-            objref.version.clone().unwrap_or_default(),
-        ),
-    };
-    let kind = objref.kind.clone().unwrap_or_default();
-    let name = objref.name.clone().unwrap_or_default();
-    let matches: Vec<_> = resources
+    }
+    Ok(())
+}
+
+fn var_value(resources: &ResMap, var: &Var) -> Result<Value, Error> {
+    let resource = resources
         .resources
         .iter()
-        .filter(|r| {
-            r.all_ids().iter().any(|id| {
-                id.gvk.is_selected_by(&group, &version, &kind)
-                    && id.name == name
-                    && objref
-                        .namespace
-                        .as_deref()
-                        .is_none_or(|ns| ns.is_empty() || id.namespace == ns)
-            })
-        })
-        .collect();
-    let resource = match matches.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(Error::build(
+        .find(|r| r.var_names.contains(&var.name))
+        .ok_or_else(|| {
+            Error::build(
                 format!("var '{}'", var.name),
-                format!("cannot find the object {kind} '{name}' it refers to"),
-            ));
-        }
-        _ => {
-            return Err(Error::build(
-                format!("var '{}'", var.name),
-                format!("more than one object {kind} '{name}' matches"),
-            ));
-        }
-    };
+                "no object is bound to this var",
+            )
+        })?;
     let field_path = var
         .fieldref
         .as_ref()
