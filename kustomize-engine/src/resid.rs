@@ -39,7 +39,9 @@ impl Gvk {
     }
 
     pub fn is_cluster_scoped(&self) -> bool {
-        CLUSTER_SCOPED_KINDS.contains(&self.kind.as_str())
+        CLUSTER_SCOPED_KINDS
+            .iter()
+            .any(|(group, kind)| *group == self.group && *kind == self.kind)
     }
 
     /// The `Kind.version.group` text kustomize uses in ids and for sorting.
@@ -57,34 +59,42 @@ impl Gvk {
     }
 }
 
-/// Kinds the Kubernetes 1.21 API (the schema kustomize v5.5 embeds) declares cluster-scoped.
-/// Kinds not listed, including all custom resources, count as namespaced.
-const CLUSTER_SCOPED_KINDS: &[&str] = &[
-    "APIService",
-    "CertificateSigningRequest",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ComponentStatus",
-    "CSIDriver",
-    "CSINode",
-    "CustomResourceDefinition",
-    "FlowSchema",
-    "IngressClass",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PodSecurityPolicy",
-    "PriorityClass",
-    "PriorityLevelConfiguration",
-    "RuntimeClass",
-    "SelfSubjectAccessReview",
-    "SelfSubjectRulesReview",
-    "StorageClass",
-    "SubjectAccessReview",
-    "TokenReview",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
+/// (group, kind) pairs the Kubernetes 1.21 API (the schema kustomize v5.5 embeds) declares
+/// cluster-scoped. Everything else, including all custom resources and same-named kinds of other
+/// groups, counts as namespaced.
+const CLUSTER_SCOPED_KINDS: &[(&str, &str)] = &[
+    ("", "ComponentStatus"),
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("authentication.k8s.io", "TokenReview"),
+    ("authorization.k8s.io", "SelfSubjectAccessReview"),
+    ("authorization.k8s.io", "SelfSubjectRulesReview"),
+    ("authorization.k8s.io", "SubjectAccessReview"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("extensions", "PodSecurityPolicy"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("networking.k8s.io", "IngressClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("policy", "PodSecurityPolicy"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "VolumeAttachment"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]

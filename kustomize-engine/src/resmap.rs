@@ -40,17 +40,25 @@ impl ResMap {
     /// Adds a generated object, honouring its behaviour against an existing object of the same id.
     pub fn absorb_generated(&mut self, generated: Resource) -> Result<(), String> {
         let id = generated.cur_id();
-        let matches: Vec<usize> = self
-            .resources
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| {
-                let cur = r.cur_id();
-                cur.gvk == id.gvk && r.org_id().name == id.name && cur.same_namespace(&id)
-                    || cur.equals(&id)
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let find = |same_namespace_required: bool| -> Vec<usize> {
+            self.resources
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    r.all_ids().iter().any(|rid| {
+                        rid.gvk == id.gvk
+                            && rid.name == id.name
+                            && (!same_namespace_required || rid.same_namespace(&id))
+                    })
+                })
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let mut matches = find(true);
+        if matches.is_empty() && generated.behavior != GeneratorBehavior::Create {
+            // A generator without a namespace may merge into a base's object from another namespace.
+            matches = find(false);
+        }
         match generated.behavior {
             GeneratorBehavior::Create => {
                 if !matches.is_empty() {

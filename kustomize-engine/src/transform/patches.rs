@@ -257,11 +257,17 @@ fn apply_smp_to(
     let mut patch = document.clone();
     if let Some(map) = patch.as_map_mut() {
         // The patch is retargeted at the object: it never renames it or moves it unless allowed.
-        map.insert(
-            "apiVersion".to_string(),
-            Value::String(before.gvk.api_version()),
-        );
-        map.insert("kind".to_string(), Value::String(before.gvk.kind.clone()));
+        let api_version = before.gvk.api_version();
+        for (key, value) in [
+            ("apiVersion", api_version),
+            ("kind", before.gvk.kind.clone()),
+        ] {
+            if value.is_empty() {
+                map.shift_remove(key);
+            } else {
+                map.insert(key.to_string(), Value::String(value));
+            }
+        }
         if let Some(metadata) = patch.ensure_map_path(&["metadata"]) {
             if !allow_name_change || !metadata.contains_key("name") {
                 metadata.insert("name".to_string(), Value::String(before.name.clone()));
