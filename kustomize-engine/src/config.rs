@@ -80,8 +80,10 @@ impl TransformerConfig {
         let mut common_labels = selector_label_specs();
         merge_specs(&mut common_labels, template_labels.clone());
         TransformerConfig {
-            name_prefix: vec![FieldSpec::new("", "metadata/name", false)],
-            name_suffix: vec![FieldSpec::new("", "metadata/name", false)],
+            // Empty on purpose: the prefix/suffix transformers use `metadata/name` unless a
+            // configuration lists fieldspecs, which then replace that default.
+            name_prefix: Vec::new(),
+            name_suffix: Vec::new(),
             namespace: vec![
                 FieldSpec::new("Namespace", "metadata/name", true),
                 FieldSpec::new("APIService", "spec/service/namespace", true)

@@ -64,17 +64,19 @@ pub fn add_name_affixes(
     suffix: &str,
     config: &TransformerConfig,
 ) -> Result<(), String> {
-    let specs: Vec<FieldSpec> = config
-        .name_prefix
-        .iter()
-        .chain(config.name_suffix.iter())
-        .fold(Vec::new(), |mut acc, spec| {
-            if !acc.contains(spec) {
-                acc.push(spec.clone());
-            }
-            acc
-        });
-    add_name_affixes_with(resources, prefix, suffix, &specs)
+    let default = vec![FieldSpec::new("", "metadata/name", false)];
+    let prefix_specs = if config.name_prefix.is_empty() {
+        &default
+    } else {
+        &config.name_prefix
+    };
+    let suffix_specs = if config.name_suffix.is_empty() {
+        &default
+    } else {
+        &config.name_suffix
+    };
+    add_name_affixes_with(resources, prefix, "", prefix_specs)?;
+    add_name_affixes_with(resources, "", suffix, suffix_specs)
 }
 
 /// Adds a name prefix and/or suffix at the given fieldspecs.

@@ -169,6 +169,14 @@ fn rewrite_field(
             {
                 return Ok(());
             }
+            if matches!(map.get("namespace"), Some(Value::Null))
+                || map.get("namespace").and_then(Value::as_str) == Some("")
+            {
+                return Err(format!(
+                    "Invalid Input: namespace is blank for resource \"{}\"",
+                    referrer.id
+                ));
+            }
             let Some(old_name) = map.get("name").and_then(Value::as_str).map(str::to_string) else {
                 return Ok(());
             };
