@@ -7,8 +7,3 @@ use schemars::{Schema, SchemaGenerator, json_schema};
 pub fn plain_integer(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "integer" })
 }
-
-/// Arbitrary JSON kept as-is by the API server (no pruning, no type check).
-pub fn preserve_unknown_fields(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
-}

@@ -143,7 +143,7 @@ pub struct HelmReleaseSpec {
 
     /// Inline Helm values; override `valuesFrom` (except entries with a `targetPath`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::helm::schema::preserve_unknown_fields")]
+    #[schemars(schema_with = "crate::schema::preserve_unknown_fields")]
     pub values: Option<serde_json::Value>,
 
     /// Labels and annotations added to every object of the release.

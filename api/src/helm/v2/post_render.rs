@@ -35,16 +35,8 @@ pub struct KustomizePostRenderer {
     /// Strategic-merge patches as inline objects, from v2beta1/v2beta2 (dropped in v2 in
     /// favour of `patches`); kept for compatibility.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "strategic_merge_list")]
+    #[schemars(schema_with = "crate::schema::list_of_preserved_objects")]
     pub patches_strategic_merge: Option<Vec<serde_json::Value>>,
-}
-
-/// Schema of `patchesStrategicMerge`: a list of arbitrary objects.
-fn strategic_merge_list(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({
-        "type": "array",
-        "items": { "x-kubernetes-preserve-unknown-fields": true }
-    })
 }
 
 /// A JSON6902 patch with its target, as v2beta1/v2beta2 expressed it.
@@ -72,7 +64,7 @@ pub struct JsonPatchOperation {
 
     /// Value for `add`, `replace` and `test`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::helm::schema::preserve_unknown_fields")]
+    #[schemars(schema_with = "crate::schema::preserve_unknown_fields")]
     pub value: Option<serde_json::Value>,
 }
 
