@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod cli;
 pub mod conditions;
+pub mod controller;
 pub mod events;
 pub mod leader;
 pub mod logging;

@@ -136,14 +136,7 @@ pub fn exit_code<E: std::error::Error>(
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            let mut message = error.to_string();
-            let mut source = error.source();
-            while let Some(cause) = source {
-                message.push_str(": ");
-                message.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            eprintln!("{name}: {message}");
+            eprintln!("{name}: {}", crate::controller::error_chain(&error));
             std::process::ExitCode::FAILURE
         }
     }
