@@ -1,30 +1,34 @@
 //! Reading YAML text (one or many documents) into [`Value`]s.
 //!
 //! Parsing is delegated to `serde_yaml_ng` (YAML 1.2 scalar resolution, like the yaml.v3 parser kustomize
-//! reads with); this module converts its values into the engine's order-preserving model and rejects
-//! duplicate mapping keys, which kustomize treats as an error.
+//! reads with); a visitor builds the engine's order-preserving model directly, so that the handling of
+//! repeated mapping keys is ours: an error for resources (as in kustomize), last-one-wins for
+//! kustomization files (which kustomize decodes through JSON).
+
+use std::fmt;
 
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::value::{Mapping, Value};
 
 /// Parses every document of a YAML stream. Empty documents come back as `Value::Null`.
 /// Duplicate mapping keys are an error.
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
-    parse_with(text, false)
-}
-
-/// Like [`parse_documents`], but a repeated mapping key silently replaces the earlier value
-/// (how kustomize reads kustomization files).
-pub fn parse_documents_last_key_wins(text: &str) -> Result<Vec<Value>, String> {
-    parse_with(text, true)
-}
-
-fn parse_with(text: &str, last_key_wins: bool) -> Result<Vec<Value>, String> {
     let mut documents = Vec::new();
     for document in serde_yaml_ng::Deserializer::from_str(text) {
-        let raw = serde_yaml_ng::Value::deserialize(document).map_err(|e| e.to_string())?;
-        documents.push(convert(raw, last_key_wins)?);
+        let parsed = Parsed::<false>::deserialize(document).map_err(|e| e.to_string())?;
+        documents.push(parsed.0);
+    }
+    Ok(documents)
+}
+
+/// Like [`parse_documents`], but a repeated mapping key silently replaces the earlier value.
+pub fn parse_documents_last_key_wins(text: &str) -> Result<Vec<Value>, String> {
+    let mut documents = Vec::new();
+    for document in serde_yaml_ng::Deserializer::from_str(text) {
+        let parsed = Parsed::<true>::deserialize(document).map_err(|e| e.to_string())?;
+        documents.push(parsed.0);
     }
     Ok(documents)
 }
@@ -39,47 +43,109 @@ pub fn parse_one(text: &str) -> Result<Value, String> {
     }
 }
 
-fn convert(raw: serde_yaml_ng::Value, last_key_wins: bool) -> Result<Value, String> {
-    Ok(match raw {
-        serde_yaml_ng::Value::Null => Value::Null,
-        serde_yaml_ng::Value::Bool(b) => Value::Bool(b),
-        serde_yaml_ng::Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::Int(i128::from(i))
-            } else if let Some(u) = n.as_u64() {
-                Value::Int(i128::from(u))
-            } else {
-                Value::Float(n.as_f64().unwrap_or(0.0))
-            }
-        }
-        serde_yaml_ng::Value::String(s) => Value::String(s),
-        serde_yaml_ng::Value::Sequence(items) => Value::Seq(
-            items
-                .into_iter()
-                .map(|item| convert(item, last_key_wins))
-                .collect::<Result<_, _>>()?,
-        ),
-        serde_yaml_ng::Value::Mapping(entries) => {
-            let mut map = Mapping::new();
-            for (key, value) in entries {
-                let key = key_text(&key)?;
-                if map.contains_key(&key) && !last_key_wins {
-                    return Err(format!("mapping key {key:?} already defined"));
-                }
-                map.insert(key, convert(value, last_key_wins)?);
-            }
-            Value::Map(map)
-        }
-        serde_yaml_ng::Value::Tagged(tagged) => convert(tagged.value, last_key_wins)?,
-    })
+/// A value read with the given duplicate-key policy.
+struct Parsed<const LAST_KEY_WINS: bool>(Value);
+
+impl<'de, const LAST_KEY_WINS: bool> Deserialize<'de> for Parsed<LAST_KEY_WINS> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(ValueVisitor::<LAST_KEY_WINS>)
+            .map(Parsed)
+    }
 }
 
-fn key_text(key: &serde_yaml_ng::Value) -> Result<String, String> {
+struct ValueVisitor<const LAST_KEY_WINS: bool>;
+
+impl<'de, const LAST_KEY_WINS: bool> Visitor<'de> for ValueVisitor<LAST_KEY_WINS> {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any YAML value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(i128::from(v)))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Int(i128::from(v)))
+    }
+
+    fn visit_i128<E>(self, v: i128) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Parsed<LAST_KEY_WINS>>()? {
+            items.push(item.0);
+        }
+        Ok(Value::Seq(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Mapping::new();
+        while let Some(key) = access.next_key::<Parsed<LAST_KEY_WINS>>()? {
+            let key = key_text(&key.0).map_err(de::Error::custom)?;
+            let value = access.next_value::<Parsed<LAST_KEY_WINS>>()?.0;
+            if map.contains_key(&key) && !LAST_KEY_WINS {
+                return Err(de::Error::custom(format!(
+                    "mapping key {key:?} already defined"
+                )));
+            }
+            map.insert(key, value);
+        }
+        Ok(Value::Map(map))
+    }
+
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        // A custom tag (`!foo value`): kustomize keeps the value and drops the tag.
+        use serde::de::VariantAccess;
+        let (_tag, variant): (String, _) = data.variant()?;
+        variant
+            .newtype_variant::<Parsed<LAST_KEY_WINS>>()
+            .map(|p| p.0)
+    }
+}
+
+fn key_text(key: &Value) -> Result<String, String> {
     match key {
-        serde_yaml_ng::Value::String(s) => Ok(s.clone()),
-        serde_yaml_ng::Value::Bool(b) => Ok(b.to_string()),
-        serde_yaml_ng::Value::Number(n) => Ok(n.to_string()),
-        serde_yaml_ng::Value::Null => Ok("null".to_string()),
-        other => Err(format!("unsupported mapping key {other:?}")),
+        Value::String(s) => Ok(s.clone()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Int(i) => Ok(i.to_string()),
+        Value::Float(f) => Ok(super::emit::format_float(*f)),
+        Value::Null => Ok("null".to_string()),
+        other => Err(format!(
+            "unsupported mapping key of kind {}",
+            other.kind_name()
+        )),
     }
 }
