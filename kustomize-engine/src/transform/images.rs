@@ -115,6 +115,9 @@ pub fn update_images(
         })
         .collect();
     for entry in images {
+        // kustomize compiles image names as regular expressions; an invalid one is an error.
+        regex::Regex::new(&entry.name)
+            .map_err(|e| format!("invalid image name {:?}: {e}", entry.name))?;
         for resource in &mut resources.resources {
             update_containers_anywhere(&mut resource.value, entry);
             let gvk = resource.gvk();

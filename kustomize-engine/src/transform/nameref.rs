@@ -243,7 +243,10 @@ fn select_referral<'a>(
         [] => Ok(None),
         [one] => Ok(Some(one)),
         [first, rest @ ..] => {
-            if rest.iter().all(|c| c.current.name == first.current.name) {
+            if rest.iter().all(|c| {
+                c.current.name == first.current.name
+                    && c.current.namespace == first.current.namespace
+            }) {
                 Ok(Some(first))
             } else {
                 let names: Vec<String> = matching.iter().map(|c| c.current.to_string()).collect();

@@ -128,6 +128,18 @@ pub fn apply_patches(
                 }
             }
             (None, false) => {
+                let deletions = loaded
+                    .documents
+                    .iter()
+                    .filter(|d| d.str_at(&["$patch"]) == Some("delete"))
+                    .count();
+                if deletions > 1 {
+                    // kustomize v5.5 crashes on this shape; refusing it keeps the outcome the same.
+                    return Err(Error::build(
+                        loaded.origin,
+                        "a patch file may delete at most one object with `$patch: delete`",
+                    ));
+                }
                 for document in &loaded.documents {
                     apply_smp_by_id(resources, document, &loaded.origin)?;
                 }
