@@ -1,0 +1,77 @@
+//! The artifact file server over a real socket.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
+
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Sends a raw HTTP/1.0 request (so the path reaches the server unnormalised) and returns the
+/// status code and body.
+async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn serves_artifacts_and_nothing_else() {
+    let parent = tempfile::tempdir().unwrap();
+    std::fs::write(parent.path().join("outside.txt"), "outside").unwrap();
+    let root = parent.path().join("data");
+    std::fs::create_dir_all(root.join("gitrepository/ns/app")).unwrap();
+    std::fs::write(
+        root.join("gitrepository/ns/app/abc.tar.gz"),
+        "artifact-bytes",
+    )
+    .unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(source_controller::server::serve(root, listener, async {
+        let _ = stopped.await;
+    }));
+
+    assert_eq!(get(addr, "/").await.0, 200);
+    assert_eq!(
+        get(addr, "/gitrepository/ns/app/abc.tar.gz").await,
+        (200, "artifact-bytes".to_string())
+    );
+    assert_eq!(
+        get(addr, "/gitrepository/ns/app/missing.tar.gz").await.0,
+        404
+    );
+    // No directory listings.
+    let (status, body) = get(addr, "/gitrepository/ns/app/").await;
+    assert_eq!(status, 404);
+    assert!(!body.contains("abc.tar.gz"));
+    // No escaping the storage root.
+    for path in [
+        "/../outside.txt",
+        "/gitrepository/../../outside.txt",
+        "/%2e%2e/outside.txt",
+    ] {
+        let (status, body) = get(addr, path).await;
+        assert_ne!(status, 200, "{path}");
+        assert!(!body.contains("outside"), "{path}: {body}");
+    }
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
