@@ -212,6 +212,40 @@ impl HelmReleaseSpec {
     }
 }
 
+impl HelmRelease {
+    /// Namespace the chart is installed into: `spec.targetNamespace`, else the object's own.
+    pub fn target_namespace(&self) -> Option<&str> {
+        self.spec
+            .target_namespace
+            .as_deref()
+            .or(self.metadata.namespace.as_deref())
+    }
+
+    /// Namespace of Helm's release storage: `spec.storageNamespace`, else the object's own.
+    pub fn storage_namespace(&self) -> Option<&str> {
+        self.spec
+            .storage_namespace
+            .as_deref()
+            .or(self.metadata.namespace.as_deref())
+    }
+
+    /// Namespace and name of the HelmChart generated for `spec.chart`: it lives next to its
+    /// source and is named `<release namespace>-<release name>`. `None` for `chartRef`
+    /// releases or objects without namespace/name.
+    pub fn generated_helm_chart(&self) -> Option<(String, String)> {
+        let chart = self.spec.chart.as_ref()?;
+        let namespace = self.metadata.namespace.as_deref()?;
+        let name = self.metadata.name.as_deref()?;
+        let chart_namespace = chart
+            .spec
+            .source_ref
+            .namespace
+            .as_deref()
+            .unwrap_or(namespace);
+        Some((chart_namespace.to_owned(), format!("{namespace}-{name}")))
+    }
+}
+
 /// The CustomResourceDefinition Eddy installs for HelmRelease at its current version.
 pub fn crd() -> CustomResourceDefinition {
     let options = crate::schema::FinalizeOptions {

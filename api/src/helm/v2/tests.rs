@@ -192,3 +192,35 @@ fn values_are_free_form_and_status_defaults() {
         "either chart or chartRef must be set"
     );
 }
+
+#[test]
+fn namespaces_and_generated_chart_follow_the_defaults() {
+    let mut release: HelmRelease = serde_yaml_ng::from_str(
+        r#"
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: team-a}
+spec:
+  interval: 1h
+  chart:
+    spec:
+      chart: web
+      sourceRef: {kind: HelmRepository, name: charts, namespace: flux-system}
+"#,
+    )
+    .unwrap();
+    assert_eq!(release.target_namespace(), Some("team-a"));
+    assert_eq!(release.storage_namespace(), Some("team-a"));
+    assert_eq!(
+        release.generated_helm_chart(),
+        Some(("flux-system".to_owned(), "team-a-web".to_owned()))
+    );
+
+    release.spec.target_namespace = Some("web-prod".into());
+    release.spec.storage_namespace = Some("helm-storage".into());
+    assert_eq!(release.target_namespace(), Some("web-prod"));
+    assert_eq!(release.storage_namespace(), Some("helm-storage"));
+
+    release.spec.chart = None;
+    assert_eq!(release.generated_helm_chart(), None);
+}
