@@ -1,5 +1,7 @@
 //! `eddy`: the command-line tool for Eddy (and, where it makes sense, for Flux clusters too).
 
+mod kustomize;
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -17,6 +19,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Work with Kustomize overlays locally, without a cluster.
+    Kustomize(kustomize::KustomizeArgs),
     /// Print a shell completion script.
     Completion {
         /// The shell to complete for.
@@ -27,6 +31,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
+        Command::Kustomize(args) => kustomize::run(args),
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "eddy", &mut std::io::stdout());
             Ok(())
