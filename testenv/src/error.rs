@@ -56,7 +56,7 @@ pub enum TestenvError {
 
     #[error(
         "port {port} on 127.0.0.1 (wanted for {purpose}) is already in use by another program: \
-         stop that program or pick another port ({hint})"
+         stop that program, or {hint}"
     )]
     PortInUse {
         port: u16,

@@ -222,6 +222,8 @@ impl Launch<'_> {
 }
 
 async fn start(layout: &Layout) -> Result<PathBuf, TestenvError> {
+    // First, so a taken port fails before anything is written.
+    let ports = choose_ports(std::env::var(API_PORT_ENV).ok().as_deref())?;
     for dir in [
         layout.state_dir(),
         layout.logs_dir(),
@@ -230,7 +232,6 @@ async fn start(layout: &Layout) -> Result<PathBuf, TestenvError> {
     ] {
         fs::create_dir_all(&dir).map_err(|e| TestenvError::io("cannot create", &dir, e))?;
     }
-    let ports = choose_ports()?;
     let pki = pki::generate(&layout.pki_dir())?;
     let kubeconfig_path = layout.kubeconfig();
     let rendered = kubeconfig::render(ports.apiserver, &pki)?;
@@ -334,32 +335,30 @@ async fn bring_up(
 
 /// Picks the ports: the API server's from [`API_PORT_ENV`] when set (failing clearly if it is
 /// taken), every other one free at this moment.
-fn choose_ports() -> Result<Ports, TestenvError> {
-    let free = || {
-        process::free_port()
-            .map_err(|e| TestenvError::io("cannot find a free port on", "127.0.0.1", e))
-    };
-    let apiserver = match std::env::var(API_PORT_ENV).ok().filter(|v| !v.is_empty()) {
+fn choose_ports(api_port_override: Option<&str>) -> Result<Ports, TestenvError> {
+    let override_port = match api_port_override.filter(|v| !v.is_empty()) {
         Some(value) => {
-            let port = parse_port(&value).ok_or_else(|| TestenvError::BadSetting {
+            let port = parse_port(value).ok_or_else(|| TestenvError::BadSetting {
                 name: API_PORT_ENV,
                 reason: format!("{value:?} is not a port number (1-65535)"),
             })?;
             process::ensure_port_free(
                 port,
                 "the API server",
-                "or unset EDDY_TESTENV_API_PORT to let the testenv pick a free port",
+                "set EDDY_TESTENV_API_PORT to another port, or unset it to let the testenv pick a free one",
             )?;
-            port
+            Some(port)
         }
-        None => free()?,
+        None => None,
     };
+    let free = process::free_ports(5)
+        .map_err(|e| TestenvError::io("cannot find free ports on", "127.0.0.1", e))?;
     Ok(Ports {
-        etcd_client: free()?,
-        etcd_peer: free()?,
-        apiserver,
-        controller_manager: free()?,
-        scheduler: free()?,
+        etcd_client: free[0],
+        etcd_peer: free[1],
+        apiserver: override_port.unwrap_or(free[2]),
+        controller_manager: free[3],
+        scheduler: free[4],
     })
 }
 
@@ -378,6 +377,30 @@ mod tests {
         assert_eq!(parse_port("0"), None);
         assert_eq!(parse_port("70000"), None);
         assert_eq!(parse_port("https"), None);
+    }
+
+    #[test]
+    fn a_taken_api_port_is_refused_and_free_ports_are_distinct() {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let taken = listener.local_addr().unwrap().port().to_string();
+        let error = choose_ports(Some(&taken)).unwrap_err();
+        assert!(matches!(error, TestenvError::PortInUse { .. }), "{error}");
+        assert!(error.to_string().contains(API_PORT_ENV), "{error}");
+        assert!(matches!(
+            choose_ports(Some("http")),
+            Err(TestenvError::BadSetting { .. })
+        ));
+
+        let ports = choose_ports(None).unwrap();
+        let mut all = [
+            ports.etcd_client,
+            ports.etcd_peer,
+            ports.apiserver,
+            ports.controller_manager,
+            ports.scheduler,
+        ];
+        all.sort_unstable();
+        assert!(all.windows(2).all(|pair| pair[0] != pair[1]), "{all:?}");
     }
 
     #[test]

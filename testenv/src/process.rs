@@ -87,22 +87,40 @@ pub fn spawn_detached(
 
 /// Whether `pid` is a live (not zombie) process whose program is `binary`.
 pub fn is_running(pid: u32, binary: &Path) -> bool {
+    // Right after `spawn` returns, the child may still be inside exec (the kernel resumes the
+    // parent before the new program's arguments are visible) and shows an empty command line
+    // for a moment; retry briefly rather than mistake our own new process for a stranger.
+    for _ in 0..50 {
+        match command_line_matches(pid, binary) {
+            Some(matches) => return matches,
+            None => thread::sleep(Duration::from_millis(2)),
+        }
+    }
+    false
+}
+
+/// `Some(whether argv[0] is binary)` for a live process, `Some(false)` for a dead or zombie one,
+/// `None` while its command line is still empty.
+fn command_line_matches(pid: u32, binary: &Path) -> Option<bool> {
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
     let Ok(stat) = fs::read_to_string(proc_dir.join("stat")) else {
-        return false;
+        return Some(false);
     };
     // The state letter follows the parenthesised command name, which may itself contain spaces.
     let state = stat
         .rsplit_once(')')
         .and_then(|(_, rest)| rest.split_whitespace().next());
     if matches!(state, Some("Z") | Some("X") | None) {
-        return false;
+        return Some(false);
     }
     let Ok(cmdline) = fs::read(proc_dir.join("cmdline")) else {
-        return false;
+        return Some(false);
     };
+    if cmdline.is_empty() {
+        return None;
+    }
     let argv0 = cmdline.split(|byte| *byte == 0).next().unwrap_or_default();
-    argv0 == binary.as_os_str().as_encoded_bytes()
+    Some(argv0 == binary.as_os_str().as_encoded_bytes())
 }
 
 /// Stops the process group led by `pid` (SIGTERM, then SIGKILL after a grace period) if `pid` is
@@ -142,10 +160,16 @@ fn wait_until_gone(pid: u32, binary: &Path, timeout: Duration) -> bool {
     !is_running(pid, binary)
 }
 
-/// A port on 127.0.0.1 that was free a moment ago (asks the kernel for one, then releases it).
-pub fn free_port() -> io::Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    Ok(listener.local_addr()?.port())
+/// `count` distinct ports on 127.0.0.1 that were free a moment ago: the kernel picks them while
+/// all are held open (so none repeats), then they are released for the components to bind.
+pub fn free_ports(count: usize) -> io::Result<Vec<u16>> {
+    let listeners = (0..count)
+        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
+        .collect::<io::Result<Vec<_>>>()?;
+    listeners
+        .iter()
+        .map(|listener| Ok(listener.local_addr()?.port()))
+        .collect()
 }
 
 /// Fails with [`TestenvError::PortInUse`] when `port` on 127.0.0.1 cannot be bound.
