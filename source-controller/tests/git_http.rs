@@ -365,6 +365,45 @@ async fn closed_port_fails_fast_with_an_error() {
         err.to_string().contains(&format!("127.0.0.1:{port}")),
         "{err}"
     );
+
+    // Credentials embedded in the URL never reach the message.
+    let dest = tempfile::tempdir().unwrap();
+    let req = request(
+        &format!("http://bob:url-secret@127.0.0.1:{port}/app.git"),
+        branch("master"),
+        GitAuth::None,
+        dest.path(),
+    );
+    let err = fetch(req).await.unwrap_err();
+    assert!(!err.to_string().contains("url-secret"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn silent_server_times_out() {
+    // Accepts connections but never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let holder = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            open.push(stream);
+        }
+    });
+    let dest = tempfile::tempdir().unwrap();
+    let mut req = request(
+        &format!("http://{addr}/app.git"),
+        branch("master"),
+        GitAuth::None,
+        dest.path(),
+    );
+    req.options.timeout = std::time::Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    let err = fetch(req).await.unwrap_err();
+    assert!(matches!(err, GitError::Timeout { .. }), "{err}");
+    assert!(err.to_string().contains("timed out after 2s"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // Closing the connections lets the blocked libgit2 thread finish.
+    holder.abort();
 }
 
 #[tokio::test(flavor = "multi_thread")]
