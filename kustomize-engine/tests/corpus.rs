@@ -93,6 +93,35 @@ fn first_difference(actual: &str, expected: &str) -> String {
     }
 }
 
+/// Eddy's own cases (`tests/extra`, recorded with kubectl by `tests/extra/record.sh`): features the
+/// shared corpus does not cover (components, replacements, generators, selectors, error paths). All
+/// of them must pass.
+#[test]
+fn extra_cases_match_kubectl() {
+    let extra = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/extra");
+    let names = common::case_names(&extra);
+    assert!(
+        names.len() >= 10,
+        "extra cases missing in {}",
+        extra.display()
+    );
+    let mut failures = Vec::new();
+    for name in &names {
+        let (outcome, detail) = run_case(&extra.join(name));
+        if !matches!(
+            outcome,
+            Outcome::IdenticalBytes | Outcome::ErroredAsExpected
+        ) {
+            failures.push(format!("{name}: {outcome:?} {detail}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "extra cases failing:\n{}",
+        failures.join("\n")
+    );
+}
+
 #[test]
 fn kustomize_corpus_matches_kubectl() {
     let corpus = common::corpus_dir();

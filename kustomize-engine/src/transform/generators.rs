@@ -118,19 +118,14 @@ fn generate_one(
     for (key, bytes) in pairs {
         match kind {
             GeneratedKind::Secret => {
-                data.insert(
-                    key,
-                    Value::String(base64::engine::general_purpose::STANDARD.encode(&bytes)),
-                );
+                data.insert(key, Value::String(encode_base64(&bytes)));
             }
             GeneratedKind::ConfigMap => match String::from_utf8(bytes) {
                 Ok(text) => {
                     data.insert(key, Value::String(text));
                 }
                 Err(invalid) => {
-                    let encoded =
-                        base64::engine::general_purpose::STANDARD.encode(invalid.as_bytes());
-                    binary_data.insert(key, Value::String(encoded));
+                    binary_data.insert(key, Value::String(encode_base64(invalid.as_bytes())));
                 }
             },
         }
@@ -255,6 +250,21 @@ fn collect_pairs(loader: &Loader, args: &GeneratorArgs) -> Result<Vec<(String, V
     Ok(pairs)
 }
 
+/// Base64 as kustomize stores it: text longer than 70 characters is broken into 70-character lines,
+/// each ending in a newline.
+fn encode_base64(bytes: &[u8]) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    if encoded.len() <= 70 {
+        return encoded;
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / 70 + 1);
+    for chunk in encoded.as_bytes().chunks(70) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out
+}
+
 /// Removes one pair of matching surrounding quotes.
 fn strip_quotes(value: &str) -> &str {
     if value.len() >= 2 {
@@ -281,7 +291,7 @@ fn parse_env_file(path: &Path, text: &str) -> Result<Vec<(String, String)>, Erro
             Some((key, value)) => (key.to_string(), value.to_string()),
             None => (line.to_string(), std::env::var(line).unwrap_or_default()),
         };
-        if key.is_empty() || key.chars().any(char::is_whitespace) {
+        if key.is_empty() {
             return Err(Error::invalid(
                 path,
                 format!(

@@ -102,6 +102,7 @@ fn add(target: &mut Value, pointer: &[String], value: Value) -> Result<(), Strin
         return Ok(());
     }
     let (parent_pointer, last) = split_last(pointer)?;
+    ensure_parents(target, parent_pointer);
     let parent = get_mut(target, parent_pointer).ok_or_else(|| {
         format!(
             "add operation does not apply: doc is missing path: /{}",
@@ -131,6 +132,26 @@ fn add(target: &mut Value, pointer: &[String], value: Value) -> Result<(), Strin
             "add operation does not apply at /{}",
             pointer.join("/")
         )),
+    }
+}
+
+/// kustomize's JSON patch creates missing parent objects on `add` (as `EnsurePathExistsOnAdd` does).
+fn ensure_parents(target: &mut Value, pointer: &[String]) {
+    let mut current = target;
+    for token in pointer {
+        current = match current {
+            Value::Map(map) => map
+                .entry(token.clone())
+                .or_insert_with(|| Value::Map(Default::default())),
+            Value::Seq(items) => match token.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                Some(item) => item,
+                None => return,
+            },
+            _ => return,
+        };
+        if current.is_null() {
+            *current = Value::Map(Default::default());
+        }
     }
 }
 

@@ -154,6 +154,9 @@ fn merge_list(
             }
             *target = result;
         }
+        ListStrategy::MergeByKeys(keys) if keys.len() > 1 => {
+            merge_multi_key_list(target, patch, keys, context, path);
+        }
         ListStrategy::MergeByKeys(keys) => {
             let mut used = vec![false; target.len()];
             let mut result = Vec::new();
@@ -191,6 +194,60 @@ fn merge_list(
             *target = result;
         }
     }
+}
+
+/// Lists keyed by several fields (ports: number + protocol) keep the existing order: matching elements
+/// are merged in place and new elements go first. A patch element that matches no element on all keys
+/// but shares its first key with one is dropped (observed kustomize v5.5 behaviour).
+fn merge_multi_key_list(
+    target: &mut Vec<Value>,
+    patch: &[Value],
+    keys: &[&'static str],
+    context: &Context,
+    path: &mut Vec<String>,
+) {
+    let key_values = |map: &Mapping| -> Vec<String> {
+        keys.iter()
+            .map(|k| map.get(*k).map(scalar_key).unwrap_or_default())
+            .collect()
+    };
+    let mut new_items = Vec::new();
+    let mut deleted = vec![false; target.len()];
+    for item in patch {
+        let Value::Map(item_map) = item else {
+            new_items.push(clean(item));
+            continue;
+        };
+        let wanted = key_values(item_map);
+        let found = target
+            .iter()
+            .position(|existing| matches!(existing, Value::Map(m) if key_values(m) == wanted));
+        match (found, directive_of(item_map)) {
+            (Some(index), Some("delete")) => deleted[index] = true,
+            (None, Some("delete")) => {}
+            (Some(_), Some("replace")) => {}
+            (Some(index), _) => {
+                if merge_value(&mut target[index], item, context, path) == Outcome::Delete {
+                    deleted[index] = true;
+                }
+            }
+            (None, _) => {
+                let first_key_taken = target.iter().any(|existing| {
+                    matches!(existing, Value::Map(m) if key_values(m).first() == wanted.first())
+                });
+                if !first_key_taken {
+                    new_items.push(clean(item));
+                }
+            }
+        }
+    }
+    let kept = target
+        .drain(..)
+        .zip(deleted)
+        .filter(|(_, gone)| !gone)
+        .map(|(item, _)| item);
+    new_items.extend(kept);
+    *target = new_items;
 }
 
 /// An existing list element matches a patch element when every merge key the patch element states

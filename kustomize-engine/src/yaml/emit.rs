@@ -31,7 +31,10 @@ pub fn emit_document(value: &Value) -> String {
             writer.scalar_or_empty(other, 0, false);
         }
     }
-    writer.out.push('\n');
+    // The document ends on a fresh line; a block scalar that ended in a line break already is on one.
+    if !writer.indention || writer.column > 0 || !writer.whitespace {
+        writer.out.push('\n');
+    }
     writer.out
 }
 
@@ -476,7 +479,7 @@ fn resolves_to_non_string(text: &str) -> bool {
         "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true",
         "True", "TRUE", "n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE",
         ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
-        "-.Inf", "-.INF", "<<",
+        "-.Inf", "-.INF",
     ];
     if SPECIAL.contains(&text) {
         return true;
