@@ -91,19 +91,27 @@ fn finalize_root(root: JSONSchemaProps, options: FinalizeOptions) -> JSONSchemaP
     serde_json::from_value(value).unwrap_or(root)
 }
 
-/// Removes `nullable: true` everywhere: Flux's schemas never allow explicit nulls, and an
-/// absent optional field is what our types serialize anyway.
-fn strip_nullable(value: &mut Value) {
-    match value {
-        Value::Object(object) => {
-            object.remove("nullable");
-            drop_null_default(object);
-            for child in object.values_mut() {
-                strip_nullable(child);
-            }
+/// Removes `nullable: true` from a schema node and its children: Flux's schemas never allow
+/// explicit nulls, and an absent optional field is what our types serialize anyway. Only schema
+/// keywords are touched, so a field that happens to be called `nullable` survives.
+fn strip_nullable(node: &mut Value) {
+    let Some(object) = node.as_object_mut() else {
+        return;
+    };
+    object.remove("nullable");
+    drop_null_default(object);
+    if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
+        properties.values_mut().for_each(strip_nullable);
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(child) = object.get_mut(key) {
+            strip_nullable(child);
         }
-        Value::Array(items) => items.iter_mut().for_each(strip_nullable),
-        _ => {}
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(children) = object.get_mut(key).and_then(Value::as_array_mut) {
+            children.iter_mut().for_each(strip_nullable);
+        }
     }
 }
 
@@ -143,5 +151,103 @@ pub fn require(schema: &mut schemars::Schema, field: &str) {
         && !names.iter().any(|name| name == field)
     {
         names.push(json!(field));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crd_with_schema(schema: Value) -> CustomResourceDefinition {
+        serde_json::from_value(json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": { "name": "things.example.com" },
+            "spec": {
+                "group": "example.com",
+                "names": { "kind": "Thing", "plural": "things" },
+                "scope": "Namespaced",
+                "versions": [{
+                    "name": "v1", "served": true, "storage": true,
+                    "schema": { "openAPIV3Schema": schema }
+                }]
+            }
+        }))
+        .unwrap()
+    }
+
+    fn root(crd: &CustomResourceDefinition) -> Value {
+        serde_json::to_value(
+            &crd.spec.versions[0]
+                .schema
+                .as_ref()
+                .unwrap()
+                .open_api_v3_schema,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn finalize_brings_a_derived_crd_to_flux_shape() {
+        let derived = crd_with_schema(json!({
+            "type": "object",
+            "title": "Thing",
+            "required": ["spec"],
+            "properties": {
+                "spec": { "type": "object", "properties": {
+                    "nullable": { "type": "string", "nullable": true },
+                    "count": { "type": "integer", "nullable": true, "default": null }
+                }},
+                "status": { "type": "object", "nullable": true }
+            }
+        }));
+        let crd = finalize(derived, FinalizeOptions::default());
+        let schema = root(&crd);
+        assert!(schema.get("required").is_none() && schema.get("title").is_none());
+        let spec = &schema["properties"]["spec"]["properties"];
+        assert_eq!(spec["count"], json!({ "type": "integer" }));
+        assert_eq!(
+            spec["nullable"],
+            json!({ "type": "string" }),
+            "a field may be called `nullable`"
+        );
+        assert_eq!(
+            schema["properties"]["status"]["default"],
+            json!({ "observedGeneration": -1 })
+        );
+        assert_eq!(
+            schema["properties"]["metadata"],
+            json!({ "type": "object" })
+        );
+        assert_eq!(schema["properties"]["kind"]["type"], "string");
+        assert_eq!(crd.spec.names.list_kind.as_deref(), Some("ThingList"));
+        assert_eq!(
+            crd.metadata.annotations.unwrap()[SUBSTITUTE_ANNOTATION],
+            "disabled"
+        );
+        assert!(crd.spec.versions[0].subresources.is_some());
+    }
+
+    #[test]
+    fn finalize_leaves_status_alone_when_asked() {
+        let derived = crd_with_schema(json!({
+            "type": "object",
+            "properties": { "status": { "type": "object" } }
+        }));
+        let crd = finalize(
+            derived,
+            FinalizeOptions {
+                status_default: false,
+            },
+        );
+        assert!(root(&crd)["properties"]["status"].get("default").is_none());
+    }
+
+    #[test]
+    fn require_adds_a_field_once() {
+        let mut schema = schemars::json_schema!({ "type": "object" });
+        require(&mut schema, "provider");
+        require(&mut schema, "provider");
+        assert_eq!(schema.get("required"), Some(&json!(["provider"])));
     }
 }
