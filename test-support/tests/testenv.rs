@@ -96,3 +96,58 @@ async fn deleting_a_namespace_finishes() -> anyhow::Result<()> {
     .await?;
     namespace.cleanup().await
 }
+
+#[tokio::test]
+async fn a_dropped_test_namespace_is_deleted() -> anyhow::Result<()> {
+    let client = client().await?;
+    let namespace = TestNamespace::new(&client, "dropped").await?;
+    let name = namespace.name().to_owned();
+    drop(namespace);
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    wait_for(
+        format!("namespace {name} to be deleted"),
+        Duration::from_secs(90),
+        async || {
+            let deleting = match namespaces.get_opt(&name).await? {
+                None => true,
+                Some(namespace) => namespace.metadata.deletion_timestamp.is_some(),
+            };
+            Ok(deleting.then_some(()))
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_workspace_crds_install_and_serve() -> anyhow::Result<()> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+
+    let client = client().await?;
+    let installed = eddy_test_support::install_crds(&client).await?;
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/crd/bases"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "yaml"))
+                .count()
+        })
+        .unwrap_or(0);
+    assert!(
+        installed.len() >= files,
+        "{files} CRD files but only {installed:?} applied"
+    );
+    // Installing twice must be harmless (every test may call it).
+    assert_eq!(eddy_test_support::install_crds(&client).await?, installed);
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for name in &installed {
+        let crd = crds.get(name).await?;
+        let established = crd
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True");
+        assert!(established, "{name} is not Established");
+    }
+    Ok(())
+}
