@@ -49,9 +49,17 @@ fn updated_image(current: &str, entry: &Image) -> Option<String> {
     }
     if let Some(new_digest) = entry.digest.as_deref().filter(|d| !d.is_empty()) {
         digest = Some(new_digest.to_string());
-        tag = None;
+        if entry.new_tag.as_ref().is_none_or(|t| t.0.is_empty()) {
+            tag = None;
+        }
     }
-    if let Some(tag_suffix) = entry.tag_suffix.as_deref().filter(|s| !s.is_empty()) {
+    // A suffix only extends the existing tag; an explicit new tag wins over it.
+    let has_new_tag = entry.new_tag.as_ref().is_some_and(|t| !t.0.is_empty());
+    if let Some(tag_suffix) = entry
+        .tag_suffix
+        .as_deref()
+        .filter(|s| !s.is_empty() && !has_new_tag)
+    {
         tag = Some(format!("{}{tag_suffix}", tag.unwrap_or_default()));
     }
     let mut result = new_name.to_string();

@@ -164,11 +164,6 @@ fn rewrite_field(
             Ok(())
         }
         Value::Map(map) => {
-            if let Some(kind) = map.get("kind").and_then(Value::as_str)
-                && kind != backref.kind
-            {
-                return Ok(());
-            }
             if matches!(map.get("namespace"), Some(Value::Null))
                 || map.get("namespace").and_then(Value::as_str) == Some("")
             {

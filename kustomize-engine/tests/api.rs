@@ -1,0 +1,173 @@
+//! The public API: load restrictions, the resource list, and error reporting.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::Path;
+
+use eddy_kustomize::{BuildOptions, Error, LoadRestrictions};
+
+fn write(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+const CONFIG_MAP: &str =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata:\n  a: \"1\"\n";
+
+fn options(load_restrictions: LoadRestrictions) -> BuildOptions {
+    BuildOptions { load_restrictions }
+}
+
+#[test]
+fn root_only_refuses_files_outside_the_kustomization_and_none_allows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("shared/cm.yaml"), CONFIG_MAP);
+    write(
+        &dir.path().join("app/kustomization.yaml"),
+        "resources:\n- ../shared/cm.yaml\n",
+    );
+    let app = dir.path().join("app");
+
+    let error = eddy_kustomize::build(&app, &options(LoadRestrictions::RootOnly)).unwrap_err();
+    assert!(matches!(error, Error::OutsideRoot { .. }), "{error}");
+    assert!(error.to_string().contains("shared/cm.yaml"), "{error}");
+
+    let output = eddy_kustomize::build(&app, &options(LoadRestrictions::None)).unwrap();
+    assert_eq!(
+        output,
+        "apiVersion: v1\ndata:\n  a: \"1\"\nkind: ConfigMap\nmetadata:\n  name: shared\n"
+    );
+}
+
+#[test]
+fn bases_outside_the_root_are_allowed_under_root_only() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("base/cm.yaml"), CONFIG_MAP);
+    write(
+        &dir.path().join("base/kustomization.yaml"),
+        "resources:\n- cm.yaml\n",
+    );
+    write(
+        &dir.path().join("overlay/kustomization.yaml"),
+        "resources:\n- ../base\nnamePrefix: p-\n",
+    );
+    let output =
+        eddy_kustomize::build(&dir.path().join("overlay"), &BuildOptions::default()).unwrap();
+    assert!(output.contains("name: p-shared"), "{output}");
+}
+
+#[test]
+fn build_resources_lists_objects_in_output_order() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("r.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n",
+    );
+    write(
+        &dir.path().join("kustomization.yaml"),
+        "resources:\n- r.yaml\nnamespace: team\n",
+    );
+    let resources = eddy_kustomize::build_resources(dir.path(), &BuildOptions::default()).unwrap();
+    let ids: Vec<(String, String, Option<String>)> = resources
+        .iter()
+        .map(|r| (r.kind.clone(), r.name.clone(), r.namespace.clone()))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            ("Namespace".to_string(), "team".to_string(), None),
+            (
+                "Deployment".to_string(),
+                "d".to_string(),
+                Some("team".to_string())
+            ),
+        ]
+    );
+    let text = eddy_kustomize::build(dir.path(), &BuildOptions::default()).unwrap();
+    let joined: Vec<String> = resources.iter().map(|r| r.to_yaml()).collect();
+    assert_eq!(text, joined.join("---\n"));
+}
+
+#[test]
+fn errors_name_the_file_and_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = eddy_kustomize::build(dir.path(), &BuildOptions::default()).unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .contains("unable to find one of 'kustomization.yaml'"),
+        "{missing}"
+    );
+
+    write(
+        &dir.path().join("kustomization.yaml"),
+        "resources:\n- r.yaml\nbogusField: 1\n",
+    );
+    let unknown = eddy_kustomize::build(dir.path(), &BuildOptions::default()).unwrap_err();
+    let text = unknown.to_string();
+    assert!(
+        text.contains("kustomization.yaml") && text.contains("bogusField"),
+        "{text}"
+    );
+
+    write(
+        &dir.path().join("kustomization.yaml"),
+        "resources:\n- r.yaml\n",
+    );
+    write(
+        &dir.path().join("r.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n",
+    );
+    let duplicate = eddy_kustomize::build(dir.path(), &BuildOptions::default()).unwrap_err();
+    let text = duplicate.to_string();
+    assert!(
+        text.contains("r.yaml") && text.contains("already defined"),
+        "{text}"
+    );
+}
+
+#[test]
+fn remote_resources_and_helm_charts_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("kustomization.yaml"),
+        "resources:\n- github.com/example/repo//deploy?ref=v1\n",
+    );
+    let remote = eddy_kustomize::build(dir.path(), &BuildOptions::default()).unwrap_err();
+    assert!(matches!(remote, Error::Unsupported { .. }), "{remote}");
+
+    write(
+        &dir.path().join("kustomization.yaml"),
+        "helmCharts:\n- name: x\n",
+    );
+    let helm = eddy_kustomize::build(dir.path(), &BuildOptions::default()).unwrap_err();
+    assert!(helm.to_string().contains("helmCharts"), "{helm}");
+}
+
+/// Arbitrary bytes as a resource file must give an error or a result, never a panic.
+#[test]
+fn garbage_input_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("kustomization.yaml"),
+        "resources:\n- r.yaml\n",
+    );
+    let samples: [&[u8]; 8] = [
+        b"\xff\xfe\x00",
+        b"- a\n- b\n",
+        b"kind: X\n",
+        b"apiVersion: v1\nkind: List\nitems: 3\n",
+        b"{{{{",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: [1]\n",
+        b"&a [*a]",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: [1, 2]\n",
+    ];
+    for sample in samples {
+        fs::write(dir.path().join("r.yaml"), sample).unwrap();
+        let result = std::panic::catch_unwind(|| {
+            eddy_kustomize::build(dir.path(), &BuildOptions::default())
+        });
+        assert!(result.is_ok(), "panicked on {sample:?}");
+    }
+}
