@@ -97,7 +97,7 @@ pub fn fix_back_references(
                     .collect();
                 let segments = spec.segments();
                 visit_path(&mut resource.value, &segments, false, &mut |field| {
-                    rewrite_field(field, &visible, &referrer, backref)
+                    rewrite_field(field, &visible, &referrer)
                 })
                 .map_err(|message| {
                     Error::build(
@@ -148,7 +148,6 @@ fn rewrite_field(
     field: &mut Value,
     candidates: &[&Candidate],
     referrer: &Referrer,
-    backref: &NameBackReference,
 ) -> Result<(), String> {
     match field {
         Value::String(name) => {
@@ -159,7 +158,7 @@ fn rewrite_field(
         }
         Value::Seq(items) => {
             for item in items {
-                rewrite_field(item, candidates, referrer, backref)?;
+                rewrite_field(item, candidates, referrer)?;
             }
             Ok(())
         }
