@@ -117,3 +117,33 @@ async fn ssh_without_secret_is_refused() {
     .unwrap_err();
     assert!(err.to_string().contains("known_hosts"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hashed_known_hosts_from_ssh_keygen() {
+    let root = RepoRoot::new().unwrap();
+    let app = app_repo(&root).unwrap();
+    let server = SshServer::start().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("known_hosts");
+    std::fs::write(&file, server.known_hosts()).unwrap();
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-H", "-f"])
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let hashed = std::fs::read_to_string(&file).unwrap();
+    assert!(hashed.starts_with("|1|"), "{hashed}");
+    assert!(!hashed.contains("127.0.0.1"), "{hashed}");
+
+    let dest = tempfile::tempdir().unwrap();
+    let auth = ssh_auth(server.client_identity(), &hashed, None);
+    let commit = fetched(request(
+        &server.url(&app.repo.bare),
+        branch("master"),
+        auth,
+        dest.path(),
+    ))
+    .await;
+    assert_eq!(commit.revision, format!("master@sha1:{}", app.master_head));
+}
