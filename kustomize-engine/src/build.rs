@@ -18,6 +18,8 @@ pub struct Accumulated {
     pub resources: ResMap,
     pub config: TransformerConfig,
     pub vars: Vec<Var>,
+    /// A custom OpenAPI schema (`openapi: {path: ...}`), which applies to the whole build.
+    pub schema: Option<Value>,
 }
 
 /// State shared by the whole build.
@@ -49,6 +51,7 @@ impl Builder {
             resources: ResMap::default(),
             config: TransformerConfig::defaults(),
             vars: Vec::new(),
+            schema: None,
         };
         self.accumulate(
             &loader,
@@ -97,6 +100,7 @@ impl Builder {
             resources: ResMap::default(),
             config: TransformerConfig::defaults(),
             vars: Vec::new(),
+            schema: None,
         };
         self.accumulate(
             &loader,
@@ -155,7 +159,11 @@ impl Builder {
             let config = transform::crds::config_from_crd_file(loader, entry)?;
             acc.config.merge(config);
         }
-        transform::openapi::check(loader, kustomization_path, &kustomization.openapi)?;
+        if let Some(schema) =
+            transform::openapi::load(loader, kustomization_path, &kustomization.openapi)?
+        {
+            acc.schema = Some(schema);
+        }
 
         let generated = transform::generators::generate(loader, kustomization_path, kustomization)?;
         for resource in generated {
@@ -233,6 +241,9 @@ impl Builder {
                 .map_err(|message| Error::build(path.display().to_string(), message))?;
             acc.config.merge(sub.config);
             acc.vars.extend(sub.vars);
+            if acc.schema.is_none() {
+                acc.schema = sub.schema;
+            }
             return Ok(());
         }
         loader.check_restriction(&path)?;

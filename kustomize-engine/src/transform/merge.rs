@@ -18,13 +18,15 @@ const DIRECTIVE: &str = "$patch";
 #[derive(Debug, Clone, PartialEq)]
 enum ListStrategy {
     Replace,
-    MergeByKeys(Vec<&'static str>),
+    MergeByKeys(Vec<String>),
     MergePrimitives,
 }
 
 /// Where in which object a merge happens: drives the list strategies.
-struct Context {
+struct Context<'a> {
     builtin: bool,
+    /// The custom OpenAPI document and the definition of the patched kind, when it describes it.
+    custom: Option<(&'a Value, &'a Value)>,
 }
 
 /// What the caller must do with a node after merging a patch into it.
@@ -35,9 +37,15 @@ pub enum Outcome {
 }
 
 /// Merges `patch` into `target` (a whole object). Returns `Outcome::Delete` when the patch deletes it.
-pub fn merge_object(target: &mut Value, patch: &Value, gvk: &Gvk) -> Outcome {
+pub fn merge_object(
+    target: &mut Value,
+    patch: &Value,
+    gvk: &Gvk,
+    schema: Option<&Value>,
+) -> Outcome {
     let context = Context {
         builtin: has_builtin_schema(gvk),
+        custom: schema.and_then(|s| custom_definition(s, gvk).map(|d| (s, d))),
     };
     let mut path = Vec::new();
     merge_value(target, patch, &context, &mut path)
@@ -202,13 +210,13 @@ fn merge_list(
 fn merge_multi_key_list(
     target: &mut Vec<Value>,
     patch: &[Value],
-    keys: &[&'static str],
+    keys: &[String],
     context: &Context,
     path: &mut Vec<String>,
 ) {
     let key_values = |map: &Mapping| -> Vec<String> {
         keys.iter()
-            .map(|k| map.get(*k).map(scalar_key).unwrap_or_default())
+            .map(|k| map.get(k.as_str()).map(scalar_key).unwrap_or_default())
             .collect()
     };
     let mut new_items = Vec::new();
@@ -252,19 +260,19 @@ fn merge_multi_key_list(
 
 /// An existing list element matches a patch element when every merge key the patch element states
 /// has the same value (the first key must be stated).
-fn element_matches(existing: &Value, patch: &Mapping, keys: &[&str]) -> bool {
+fn element_matches(existing: &Value, patch: &Mapping, keys: &[String]) -> bool {
     let Value::Map(existing) = existing else {
         return false;
     };
     let Some(primary) = keys.first() else {
         return false;
     };
-    if !patch.contains_key(*primary) {
+    if !patch.contains_key(primary.as_str()) {
         return false;
     }
-    keys.iter().all(|key| match patch.get(*key) {
+    keys.iter().all(|key| match patch.get(key.as_str()) {
         None => true,
-        Some(value) => existing.get(*key).map(scalar_key) == Some(scalar_key(value)),
+        Some(value) => existing.get(key.as_str()).map(scalar_key) == Some(scalar_key(value)),
     })
 }
 
@@ -294,6 +302,9 @@ pub fn clean(value: &Value) -> Value {
 
 /// Merge strategy of a list field, from the Kubernetes API's patch metadata for built-in types.
 fn list_strategy(context: &Context, path: &[String]) -> ListStrategy {
+    if let Some((document, definition)) = context.custom {
+        return custom_list_strategy(document, definition, path);
+    }
     if !context.builtin {
         return ListStrategy::Replace;
     }
@@ -310,24 +321,22 @@ fn list_strategy(context: &Context, path: &[String]) -> ListStrategy {
         | "env"
         | "volumes"
         | "imagePullSecrets"
-        | "webhooks" => ListStrategy::MergeByKeys(vec!["name"]),
-        "volumeMounts" => ListStrategy::MergeByKeys(vec!["mountPath"]),
-        "volumeDevices" => ListStrategy::MergeByKeys(vec!["devicePath"]),
+        | "webhooks" => keys(&["name"]),
+        "volumeMounts" => keys(&["mountPath"]),
+        "volumeDevices" => keys(&["devicePath"]),
         "ports"
             if matches!(
                 parent,
                 "containers" | "initContainers" | "ephemeralContainers"
             ) =>
         {
-            ListStrategy::MergeByKeys(vec!["containerPort", "protocol"])
+            keys(&["containerPort", "protocol"])
         }
-        "ports" if parent == "spec" => ListStrategy::MergeByKeys(vec!["port", "protocol"]),
-        "hostAliases" => ListStrategy::MergeByKeys(vec!["ip"]),
-        "topologySpreadConstraints" => {
-            ListStrategy::MergeByKeys(vec!["topologyKey", "whenUnsatisfiable"])
-        }
-        "ownerReferences" => ListStrategy::MergeByKeys(vec!["uid"]),
-        "conditions" => ListStrategy::MergeByKeys(vec!["type"]),
+        "ports" if parent == "spec" => keys(&["port", "protocol"]),
+        "hostAliases" => keys(&["ip"]),
+        "topologySpreadConstraints" => keys(&["topologyKey", "whenUnsatisfiable"]),
+        "ownerReferences" => keys(&["uid"]),
+        "conditions" => keys(&["type"]),
         "finalizers" if parent == "metadata" => ListStrategy::MergePrimitives,
         _ => ListStrategy::Replace,
     }
@@ -373,4 +382,82 @@ fn has_builtin_schema(gvk: &Gvk) -> bool {
         | "events.k8s.io" => true,
         _ => false,
     }
+}
+
+/// The definition in a custom OpenAPI document whose `x-kubernetes-group-version-kind` names `gvk`.
+fn custom_definition<'a>(document: &'a Value, gvk: &Gvk) -> Option<&'a Value> {
+    let definitions = document.get("definitions")?.as_map()?;
+    definitions.values().find(|definition| {
+        definition
+            .get("x-kubernetes-group-version-kind")
+            .and_then(Value::as_seq)
+            .is_some_and(|gvks| {
+                gvks.iter().any(|entry| {
+                    entry.str_at(&["group"]).unwrap_or("") == gvk.group
+                        && entry.str_at(&["version"]).unwrap_or("") == gvk.version
+                        && entry.str_at(&["kind"]).unwrap_or("") == gvk.kind
+                })
+            })
+    })
+}
+
+/// Follows a `$ref: #/definitions/NAME` reference.
+fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
+    let mut current = schema;
+    for _ in 0..32 {
+        let Some(reference) = current.str_at(&["$ref"]) else {
+            return current;
+        };
+        let Some(name) = reference.strip_prefix("#/definitions/") else {
+            return current;
+        };
+        match document.get_path(&["definitions", name]) {
+            Some(next) => current = next,
+            None => return current,
+        }
+    }
+    current
+}
+
+/// The list strategy of the field at `path`, from the custom schema's patch extensions.
+fn custom_list_strategy(document: &Value, definition: &Value, path: &[String]) -> ListStrategy {
+    let mut current = resolve(document, definition);
+    for segment in path {
+        if let Some(items) = current.get("items") {
+            current = resolve(document, items);
+        }
+        match current.get_path(&["properties", segment.as_str()]) {
+            Some(next) => current = resolve(document, next),
+            None => return ListStrategy::Replace,
+        }
+    }
+    let strategy = current
+        .str_at(&["x-kubernetes-patch-strategy"])
+        .unwrap_or("");
+    if !strategy.split(',').any(|s| s == "merge") {
+        return ListStrategy::Replace;
+    }
+    let keys: Vec<String> = match current
+        .get("x-kubernetes-list-map-keys")
+        .and_then(Value::as_seq)
+    {
+        Some(keys) => keys
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        None => current
+            .str_at(&["x-kubernetes-patch-merge-key"])
+            .map(|k| vec![k.to_string()])
+            .unwrap_or_default(),
+    };
+    if keys.is_empty() {
+        ListStrategy::MergePrimitives
+    } else {
+        ListStrategy::MergeByKeys(keys)
+    }
+}
+
+fn keys(names: &[&str]) -> ListStrategy {
+    ListStrategy::MergeByKeys(names.iter().map(|n| n.to_string()).collect())
 }

@@ -33,17 +33,20 @@ pub fn run_builtin_transformers(
 ) -> Result<(), Error> {
     let context = || kustomization_path.display().to_string();
     let resources = &mut acc.resources;
+    let schema = acc.schema.as_ref();
     patches::apply_strategic_merge_entries(
         loader,
         kustomization_path,
         &kustomization.patches_strategic_merge,
         resources,
+        schema,
     )?;
     patches::apply_patches(
         loader,
         kustomization_path,
         &kustomization.patches,
         resources,
+        schema,
     )?;
     if let Some(namespace) = kustomization.namespace.as_deref().filter(|n| !n.is_empty()) {
         metadata::set_namespace(resources, namespace, &acc.config)

@@ -1,5 +1,5 @@
-//! The `openapi` field: kustomize only has the Kubernetes v1.21.2 schema built in. A custom schema file
-//! is accepted (it must exist) but custom merge keys from it are not applied yet.
+//! The `openapi` field: kustomize only has the Kubernetes v1.21.2 schema built in; a custom schema file
+//! (OpenAPI v2 `definitions`) adds merge keys for the kinds it describes (used by strategic merge).
 
 use std::path::Path;
 
@@ -7,12 +7,15 @@ use indexmap::IndexMap;
 
 use crate::error::Error;
 use crate::loader::Loader;
+use crate::yaml::{self, Value};
 
-pub fn check(
+/// Validates the `openapi` field and loads a custom schema when one is named.
+pub fn load(
     loader: &Loader,
     kustomization_path: &Path,
     openapi: &IndexMap<String, String>,
-) -> Result<(), Error> {
+) -> Result<Option<Value>, Error> {
+    let mut schema = None;
     for (key, value) in openapi {
         match key.as_str() {
             "version" => {
@@ -24,7 +27,8 @@ pub fn check(
                 }
             }
             "path" => {
-                loader.read_text(value)?;
+                let (path, text) = loader.read_text(value)?;
+                schema = Some(yaml::parse_one(&text).map_err(|m| Error::invalid(&path, m))?);
             }
             other => {
                 return Err(Error::invalid(
@@ -34,5 +38,5 @@ pub fn check(
             }
         }
     }
-    Ok(())
+    Ok(schema)
 }

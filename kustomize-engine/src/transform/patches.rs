@@ -66,6 +66,7 @@ pub fn apply_strategic_merge_entries(
     kustomization_path: &Path,
     entries: &[String],
     resources: &mut ResMap,
+    schema: Option<&Value>,
 ) -> Result<(), Error> {
     for entry in entries {
         let is_file = !entry.contains('\n') && loader.resolve(entry).is_ok_and(|p| p.is_file());
@@ -86,7 +87,7 @@ pub fn apply_strategic_merge_entries(
         }
         let loaded = load_patch(loader, kustomization_path, &patch)?;
         for document in &loaded.documents {
-            apply_smp_by_id(resources, document, &loaded.origin)?;
+            apply_smp_by_id(resources, document, &loaded.origin, schema)?;
         }
     }
     Ok(())
@@ -98,6 +99,7 @@ pub fn apply_patches(
     kustomization_path: &Path,
     patches: &[Patch],
     resources: &mut ResMap,
+    schema: Option<&Value>,
 ) -> Result<(), Error> {
     for patch in patches {
         let loaded = load_patch(loader, kustomization_path, patch)?;
@@ -123,6 +125,7 @@ pub fn apply_patches(
                             document,
                             patch.options.allow_name_change,
                             &loaded.origin,
+                            schema,
                         )?;
                     }
                 }
@@ -141,7 +144,7 @@ pub fn apply_patches(
                     ));
                 }
                 for document in &loaded.documents {
-                    apply_smp_by_id(resources, document, &loaded.origin)?;
+                    apply_smp_by_id(resources, document, &loaded.origin, schema)?;
                 }
             }
         }
@@ -231,7 +234,12 @@ fn patch_id(document: &Value) -> ResId {
     }
 }
 
-fn apply_smp_by_id(resources: &mut ResMap, document: &Value, origin: &str) -> Result<(), Error> {
+fn apply_smp_by_id(
+    resources: &mut ResMap,
+    document: &Value,
+    origin: &str,
+    schema: Option<&Value>,
+) -> Result<(), Error> {
     if !matches!(document, Value::Map(_)) {
         return Err(Error::build(
             origin.to_string(),
@@ -241,7 +249,7 @@ fn apply_smp_by_id(resources: &mut ResMap, document: &Value, origin: &str) -> Re
     let id = patch_id(document);
     let matches = resources.matching_any_id(&id);
     match matches.as_slice() {
-        [index] => apply_smp_to(resources, *index, document, false, origin),
+        [index] => apply_smp_to(resources, *index, document, false, origin, schema),
         [] => Err(Error::build(
             origin.to_string(),
             format!(
@@ -263,6 +271,7 @@ fn apply_smp_to(
     document: &Value,
     allow_name_change: bool,
     origin: &str,
+    schema: Option<&Value>,
 ) -> Result<(), Error> {
     let resource = &mut resources.resources[index];
     let before = resource.cur_id();
@@ -299,7 +308,7 @@ fn apply_smp_to(
             "a strategic merge patch must be a mapping",
         ));
     }
-    match merge::merge_object(&mut resource.value, &patch, &before.gvk) {
+    match merge::merge_object(&mut resource.value, &patch, &before.gvk, schema) {
         Outcome::Delete => {
             resources.resources.remove(index);
         }

@@ -235,7 +235,13 @@ pub fn run_transformer(
                     target: parsed.target,
                     ..Patch::default()
                 };
-                patches::apply_patches(loader, kustomization_path, &[patch], resources)?;
+                patches::apply_patches(
+                    loader,
+                    kustomization_path,
+                    &[patch],
+                    resources,
+                    acc.schema.as_ref(),
+                )?;
             }
             "ReplacementTransformer" => {
                 let list = config
