@@ -42,6 +42,14 @@ pub fn up(layout: &Layout) -> Result<PathBuf, TestenvError> {
     let names: Vec<&str> = COMPONENTS.iter().map(|c| c.binary).collect();
     match state::assess(layout, &names) {
         Previous::Absent => {}
+        Previous::Running(state) if state.versions != versions::cache_key() => {
+            progress!(
+                "the running environment was built from other pins ({}); restarting it with {}",
+                state.versions,
+                versions::cache_key()
+            );
+            state::clean(layout, Some(&state))?;
+        }
         Previous::Running(state) => {
             let kubeconfig = layout.kubeconfig();
             if runtime.block_on(api_answers(&kubeconfig, REUSE_TIMEOUT)) {
