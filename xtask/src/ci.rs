@@ -44,10 +44,10 @@ pub fn run(args: CiArgs) -> anyhow::Result<()> {
             )
         },
     );
-    if !args.keep_testenv {
-        if let Err(error) = eddy_testenv::down() {
-            eprintln!("warning: stopping the testenv failed: {error}");
-        }
+    if !args.keep_testenv
+        && let Err(error) = eddy_testenv::down()
+    {
+        eprintln!("warning: stopping the testenv failed: {error}");
     }
     tests?;
     eprintln!("ci: everything passed in {:.0?}", started.elapsed());

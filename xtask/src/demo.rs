@@ -84,8 +84,8 @@ async fn show_api(kubeconfig: &Path) -> anyhow::Result<()> {
     }
     eprintln!("==> reading them back at the current API versions");
     println!(
-        "{:<24} {:<14} {:<12} {:<38} {}",
-        "KIND", "NAMESPACE", "NAME", "WRITTEN AS", "READ BACK AS"
+        "{:<24} {:<14} {:<12} {:<38} READ BACK AS",
+        "KIND", "NAMESPACE", "NAME", "WRITTEN AS"
     );
     for (written_as, object) in &applied {
         let current = read_back_current(&client, object).await?;
