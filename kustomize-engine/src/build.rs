@@ -72,6 +72,9 @@ impl Builder {
         if wants("originAnnotations") {
             resources.annotate_origins(&loader.root);
         }
+        if wants("transformerAnnotations") {
+            resources.annotate_transformations(&loader.root);
+        }
         if wants("managedByLabel") {
             resources.add_managed_by_label();
         }

@@ -114,6 +114,30 @@ impl ResMap {
         }
     }
 
+    /// Adds `alpha.config.kubernetes.io/transformations`, listing the builtin transformers that
+    /// processed each object (paths relative to the build root).
+    pub fn annotate_transformations(&mut self, root: &Path) {
+        for resource in &mut self.resources {
+            if resource.transformations.is_empty() {
+                continue;
+            }
+            let mut text = String::new();
+            for (configured_in, kind) in &resource.transformations {
+                text.push_str(&format!(
+                    "- configuredIn: {}\n  configuredBy:\n    apiVersion: builtin\n    kind: {kind}\n",
+                    relative_path(root, configured_in)
+                ));
+            }
+            if let Some(annotations) = resource.value.ensure_map_path(&["metadata", "annotations"])
+            {
+                annotations.insert(
+                    "alpha.config.kubernetes.io/transformations".to_string(),
+                    Value::String(text),
+                );
+            }
+        }
+    }
+
     /// Adds the `app.kubernetes.io/managed-by` label naming this kustomize version.
     pub fn add_managed_by_label(&mut self) {
         for resource in &mut self.resources {

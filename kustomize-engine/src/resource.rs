@@ -44,6 +44,8 @@ pub struct Resource {
     pub origin: Option<Origin>,
     /// Names of the (deprecated) vars bound to this object.
     pub var_names: Vec<String>,
+    /// Builtin transformers that processed the object: (kustomization file, transformer kind).
+    pub transformations: Vec<(PathBuf, String)>,
 }
 
 impl Resource {
@@ -59,6 +61,7 @@ impl Resource {
             generated: false,
             origin: None,
             var_names: Vec::new(),
+            transformations: Vec::new(),
         }
     }
 

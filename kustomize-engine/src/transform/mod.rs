@@ -51,11 +51,18 @@ pub fn run_builtin_transformers(
     if let Some(namespace) = kustomization.namespace.as_deref().filter(|n| !n.is_empty()) {
         metadata::set_namespace(resources, namespace, &acc.config)
             .map_err(|m| Error::build(context(), m))?;
+        record_transformation(resources, kustomization_path, "NamespaceTransformer");
     }
     let prefix = kustomization.name_prefix.as_deref().unwrap_or("");
     let suffix = kustomization.name_suffix.as_deref().unwrap_or("");
     metadata::add_name_affixes(resources, prefix, suffix, &acc.config)
         .map_err(|m| Error::build(context(), m))?;
+    if !prefix.is_empty() {
+        record_transformation(resources, kustomization_path, "PrefixTransformer");
+    }
+    if !suffix.is_empty() {
+        record_transformation(resources, kustomization_path, "SuffixTransformer");
+    }
     for entry in &kustomization.labels {
         metadata::add_labels(resources, entry, &acc.config)
             .map_err(|m| Error::build(context(), m))?;
@@ -84,4 +91,13 @@ pub fn run_builtin_transformers(
         resources,
     )?;
     Ok(())
+}
+
+/// Notes a builtin transformer run on every object, for `buildMetadata: [transformerAnnotations]`.
+fn record_transformation(resources: &mut crate::resmap::ResMap, configured_in: &Path, kind: &str) {
+    for resource in &mut resources.resources {
+        resource
+            .transformations
+            .push((configured_in.to_path_buf(), kind.to_string()));
+    }
 }
