@@ -42,6 +42,16 @@ pub async fn start(
     name: &'static str,
     common: &CommonArgs,
 ) -> Result<ControllerProcess, StartError> {
+    start_with_client(name, common, None).await
+}
+
+/// [`start`] with a ready-made Kubernetes client instead of one from the environment, so tests
+/// can run a controller in-process against their own API server.
+pub async fn start_with_client(
+    name: &'static str,
+    common: &CommonArgs,
+    client: Option<Client>,
+) -> Result<ControllerProcess, StartError> {
     tls::install_crypto_provider();
     logging::init(common.log_level, common.log_encoding);
     let metrics = Metrics::new();
@@ -60,7 +70,10 @@ pub async fn start(
     .await?;
     tracing::info!(controller = name, %health, metrics = %metrics_addr, "starting");
 
-    let client = Client::try_default().await.map_err(StartError::Client)?;
+    let client = match client {
+        Some(client) => client,
+        None => Client::try_default().await.map_err(StartError::Client)?,
+    };
     wait_for_api_server(&client).await;
     readiness.set_ready();
     Ok(ControllerProcess {

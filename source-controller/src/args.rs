@@ -68,6 +68,11 @@ pub struct Args {
     #[arg(long, default_value = "1m", value_parser = eddy_runtime::cli::parse_duration)]
     pub helm_cache_purge_interval: std::time::Duration,
 
+    /// Largest Git repository accepted (download and checked-out files), in bytes; 0 means no
+    /// limit. Eddy-specific: Flux has no such flag.
+    #[arg(long, default_value_t = 0)]
+    pub git_max_size: u64,
+
     /// SSH key exchange algorithms to offer, comma separated.
     #[arg(long, default_value = "")]
     pub ssh_kex_algos: String,

@@ -1,7 +1,11 @@
-//! Eddy's source-controller building blocks that work without the Kubernetes API: fetching Git
-//! repositories, storing artifacts, ignore rules and the artifact file server.
+//! Eddy's source-controller: fetching Git repositories, storing artifacts, ignore rules, the
+//! artifact file server, and the reconcilers that tie them to the Kubernetes API.
 
+pub mod args;
+pub mod controller;
 pub mod git;
 pub mod ignore;
 pub mod server;
 pub mod storage;
+
+pub use controller::{Error, run, run_with_client};

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use git2::{Oid, Repository};
 
 use super::error::GitError;
-use super::reference::{GitReference, format_revision};
+use super::reference::{GitReference, commit_of_revision, format_revision};
 use super::semver_range::{Constraint, highest_matching};
 use super::session::Session;
 use super::url::RepoUrl;
@@ -30,12 +30,14 @@ pub(super) fn run(request: &FetchRequest) -> Result<FetchOutcome, GitError> {
     )?;
     let sparse_paths = normalise_sparse_paths(&request.options.sparse_checkout)?;
 
-    if let GitReference::Commit { commit, branch } = &request.reference {
-        // A commit never moves, so an artifact for it is always current.
-        let revision = format_revision(branch.as_deref(), commit);
-        if request.last_revision.as_deref() == Some(revision.as_str()) {
-            return Ok(FetchOutcome::Unchanged { revision });
-        }
+    if let GitReference::Commit { commit, branch } = &request.reference
+        && let Some(last) = request.last_revision.as_deref()
+        && stored_revision_is_commit(last, commit, branch.as_deref())
+    {
+        // A commit never moves, so an artifact for it stays current without asking the remote.
+        return Ok(FetchOutcome::Unchanged {
+            revision: last.to_string(),
+        });
     }
 
     let repo = init_repository(&request.destination)?;
@@ -71,6 +73,19 @@ pub(super) fn run(request: &FetchRequest) -> Result<FetchOutcome, GitError> {
         message: commit.message().unwrap_or_default().to_string(),
         commit: hash,
     }))
+}
+
+/// Whether the stored revision `last` was made for `commit` (full hash or an abbreviation of at
+/// least 7 characters) reached through `branch`.
+fn stored_revision_is_commit(last: &str, commit: &str, branch: Option<&str>) -> bool {
+    let stored_hash = commit_of_revision(last);
+    let expected_pointer = branch.map(|branch| format!("{branch}@"));
+    let pointer_matches = match &expected_pointer {
+        Some(prefix) => last.starts_with(prefix.as_str()),
+        None => !last.contains('@'),
+    };
+    let commit = commit.to_ascii_lowercase();
+    pointer_matches && commit.len() >= 7 && stored_hash.starts_with(commit.as_str())
 }
 
 /// Lists the remote's refs, with annotated tags peeled to their commits.
@@ -408,6 +423,20 @@ fn working_tree_size(root: &Path) -> std::io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commit_no_op_matches_full_and_abbreviated_hashes() {
+        let hash = "363a6a8fe6a7f13e05d34c163b0ef02a777da20a";
+        let on_main = format!("main@sha1:{hash}");
+        let bare = format!("sha1:{hash}");
+        assert!(stored_revision_is_commit(&on_main, hash, Some("main")));
+        assert!(stored_revision_is_commit(&on_main, "363a6a8", Some("main")));
+        assert!(!stored_revision_is_commit(&on_main, "363a6a", Some("main")));
+        assert!(!stored_revision_is_commit(&on_main, hash, Some("dev")));
+        assert!(!stored_revision_is_commit(&on_main, hash, None));
+        assert!(stored_revision_is_commit(&bare, hash, None));
+        assert!(!stored_revision_is_commit(&bare, "0000000", None));
+    }
 
     #[test]
     fn sparse_paths_are_normalised_and_validated() {

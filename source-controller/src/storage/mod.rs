@@ -272,6 +272,38 @@ impl Storage {
         })
     }
 
+    /// Points `link_name` (e.g. `latest.tar.gz`, `index.yaml`) at artifact `file` of `object`,
+    /// replacing an existing link atomically. Returns the link's artifact path; its URL is
+    /// [`Self::artifact_url`] of that path.
+    #[cfg(unix)]
+    pub fn symlink(
+        &self,
+        object: &ObjectKey,
+        file: &str,
+        link_name: &str,
+    ) -> Result<String, StorageError> {
+        for name in [file, link_name] {
+            if name.is_empty() || name.contains('/') || name.starts_with('.') {
+                return Err(StorageError::InvalidPath {
+                    path: name.to_string(),
+                    detail: "artifact file names must be plain, non-hidden names".to_string(),
+                });
+            }
+        }
+        let dir = self.ensure_object_dir(object)?;
+        let link = dir.join(link_name);
+        let temp_link = dir.join(format!(".tmp-link-{link_name}"));
+        let write_error = |source| StorageError::Write {
+            path: link.clone(),
+            source,
+        };
+        let _ = std::fs::remove_file(&temp_link);
+        // Relative target: the link stays valid when the storage root is mounted elsewhere.
+        std::os::unix::fs::symlink(file, &temp_link).map_err(write_error)?;
+        std::fs::rename(&temp_link, &link).map_err(write_error)?;
+        Ok(Self::artifact_path(object, link_name))
+    }
+
     /// Removes old artifacts of `object`, keeping `current_file` (see the module `gc`).
     /// Returns the deleted paths.
     pub fn garbage_collect(

@@ -1,0 +1,375 @@
+//! The GitRepository reconciler: one Git ref in, one tar.gz artifact out.
+//!
+//! Older API versions (`v1beta2`) are stored at `v1`, so this one reconciler on the `v1` type
+//! serves them all. A reconcile reads top to bottom: deletion and finalizer → suspend → storage
+//! step → `Reconciling` → validate the spec → resolve the auth Secret and includes → fetch (or
+//! skip when the remote has not moved) → build and store the artifact → status and events.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use eddy_api::meta::Artifact;
+use eddy_api::meta::{FINALIZER, condition_type};
+use eddy_api::source::{GitRepository, GitRepositoryStatus};
+use eddy_runtime::conditions;
+use eddy_runtime::events::Event;
+use eddy_runtime::requeue::jittered;
+use eddy_runtime::status::apply_status;
+use eddy_runtime::watch::requested_at;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+
+use super::artifact::{self, BuildRequest, IncludedSource};
+use super::config::{self, ContentConfig};
+use super::outcome::{self, Failure, Next, Success};
+use super::{CONTROLLER_NAME, Context, Error};
+use crate::git::{self, FetchOptions, FetchOutcome, FetchRequest, GitAuth, GitError, RepoUrl};
+use crate::storage::ObjectKey;
+
+/// Reconciles one GitRepository.
+pub async fn reconcile(object: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let namespace = object.namespace().unwrap_or_default();
+    let name = object.name_any();
+    let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &namespace);
+    let key = ObjectKey::new("GitRepository", &namespace, &name);
+
+    if object.meta().deletion_timestamp.is_some() {
+        return finalize(&api, &object, &ctx, key).await;
+    }
+    if !object.finalizers().iter().any(|f| f == FINALIZER) {
+        add_finalizer(&api, &object).await?;
+    }
+    if object.spec.suspend == Some(true) {
+        tracing::info!("reconciliation is suspended for this object");
+        return Ok(Action::await_change());
+    }
+
+    let generation = object.meta().generation;
+    let mut status = object.status.clone().unwrap_or_default();
+    status.last_handled_reconcile_at = requested_at(object.as_ref());
+    let garbage = storage_step(&ctx, &key, &mut status).await?;
+    let reconciling = outcome::reconciling_message(generation, &status);
+    conditions::mark_reconciling(
+        status.conditions.get_or_insert_with(Vec::new),
+        &reconciling,
+        generation,
+    );
+    write_status(&api, &name, &status).await?;
+
+    let result = produce_artifact(&object, &ctx, &key, &status).await;
+
+    let report = outcome::apply(&mut status, generation, &result);
+    write_status(&api, &name, &status).await?;
+    if !garbage.is_empty() {
+        let message = format!("garbage collected {} artifacts", garbage.len());
+        ctx.events
+            .publish(
+                object.as_ref(),
+                Event::trace(outcome::GARBAGE_COLLECTION_SUCCEEDED, message),
+            )
+            .await;
+    }
+    for event in report.events {
+        ctx.events.publish(object.as_ref(), event).await;
+    }
+    let backoff_key = format!("{namespace}/{name}");
+    Ok(match report.next {
+        Next::Interval => {
+            ctx.failure_backoff.reset(&backoff_key);
+            Action::requeue(jittered(config::interval(&object.spec), ctx.jitter_percent))
+        }
+        Next::Backoff => Action::requeue(ctx.failure_backoff.next_delay(&backoff_key)),
+        Next::Dependency => Action::requeue(ctx.requeue_dependency),
+        Next::AwaitChange => Action::await_change(),
+    })
+}
+
+/// Validate → resolve → fetch → build → store. The only API calls are the reads of the auth
+/// Secret and the included GitRepositories.
+async fn produce_artifact(
+    object: &GitRepository,
+    ctx: &Context,
+    key: &ObjectKey,
+    status: &GitRepositoryStatus,
+) -> Result<Success, Failure> {
+    let spec = &object.spec;
+    if let Some(unsupported) = config::unsupported(spec) {
+        return Err(Failure::stalled(
+            None,
+            unsupported.reason,
+            unsupported.message,
+        ));
+    }
+    let url = RepoUrl::parse(&spec.url).map_err(|error| {
+        Failure::stalled(
+            Some(condition_type::FETCH_FAILED),
+            error.reason(),
+            error.to_string(),
+        )
+    })?;
+    let auth = resolve_auth(object, ctx, &url).await?;
+    let includes = resolve_includes(object, ctx).await?;
+    let included: Vec<Artifact> = includes
+        .iter()
+        .map(|(artifact, _)| artifact.clone())
+        .collect();
+
+    let content = ContentConfig::of_spec(spec);
+    let in_storage = conditions::is_true(
+        status.conditions.as_deref().unwrap_or_default(),
+        condition_type::ARTIFACT_IN_STORAGE,
+    );
+    let checkout = tempfile::tempdir()
+        .map_err(|error| Failure::storage("DirectoryCreationFailed", error.to_string()))?;
+    let working_dir = checkout.path().join("repo");
+    let request = FetchRequest {
+        url: spec.url.clone(),
+        reference: config::reference(spec),
+        auth,
+        options: FetchOptions {
+            recurse_submodules: content.recurse_submodules,
+            sparse_checkout: content.sparse_checkout.clone(),
+            max_size_bytes: ctx.git_max_size,
+            timeout: config::timeout(spec),
+        },
+        last_revision: config::skip_clone_revision(status, &content, &included, in_storage),
+        destination: working_dir.clone(),
+    };
+    let commit = match git::fetch_async(request).await.map_err(fetch_failure)? {
+        FetchOutcome::Unchanged { revision } => return Ok(Success::UpToDate { revision }),
+        FetchOutcome::Fetched(commit) => commit,
+    };
+
+    let build = BuildRequest {
+        key: key.clone(),
+        working_dir,
+        file: format!("{}.tar.gz", commit.commit),
+        ignore: spec.ignore.clone(),
+        includes: includes.into_iter().map(|(_, source)| source).collect(),
+    };
+    let storage = ctx.storage.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        let stored = artifact::build(&storage, &build);
+        drop(checkout);
+        stored
+    })
+    .await
+    .map_err(|error| Failure::storage("ArchiveOperationFailed", error.to_string()))??;
+    Ok(Success::Stored {
+        artifact: Artifact {
+            path: stored.path,
+            url: stored.url,
+            revision: commit.revision.clone(),
+            digest: stored.digest,
+            last_update_time: eddy_runtime::time::now(),
+            size: i64::try_from(stored.size).ok(),
+            metadata: None,
+        },
+        included,
+        config: content,
+        event_message: commit.new_artifact_message(),
+    })
+}
+
+/// Git errors become `FetchFailed`; only an unusable URL is terminal.
+fn fetch_failure(error: GitError) -> Failure {
+    match error {
+        GitError::InvalidUrl { .. } => Failure::stalled(
+            Some(condition_type::FETCH_FAILED),
+            error.reason(),
+            error.to_string(),
+        ),
+        error => Failure::fetch(error.reason(), error.to_string()),
+    }
+}
+
+/// Reads `spec.secretRef` (uncached, so a fixed Secret takes effect at once) and turns it into
+/// credentials for the URL's transport.
+async fn resolve_auth(
+    object: &GitRepository,
+    ctx: &Context,
+    url: &RepoUrl,
+) -> Result<GitAuth, Failure> {
+    let data = match &object.spec.secret_ref {
+        None => None,
+        Some(reference) => {
+            let secrets: Api<Secret> =
+                Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
+            let secret = secrets.get(&reference.name).await.map_err(|error| {
+                Failure::fetch(
+                    git::reason::AUTHENTICATION_FAILED,
+                    format!("failed to get secret '{}': {error}", reference.name),
+                )
+            })?;
+            let data: BTreeMap<String, Vec<u8>> = secret
+                .data
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(key, value)| (key, value.0))
+                .collect();
+            Some(data)
+        }
+    };
+    GitAuth::from_secret_data(url.transport(), data.as_ref()).map_err(|error| {
+        let name = object
+            .spec
+            .secret_ref
+            .as_ref()
+            .map(|r| r.name.as_str())
+            .unwrap_or_default();
+        Failure::fetch(error.reason(), format!("secret '{name}': {error}"))
+    })
+}
+
+/// The artifacts of `spec.include`, each with where to copy it; waits (as a dependency) while
+/// an included repository is missing or has no artifact yet.
+async fn resolve_includes(
+    object: &GitRepository,
+    ctx: &Context,
+) -> Result<Vec<(Artifact, IncludedSource)>, Failure> {
+    let Some(includes) = object.spec.include.as_ref().filter(|list| !list.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let api: Api<GitRepository> =
+        Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
+    let mut resolved = Vec::new();
+    for include in includes {
+        let name = &include.repository.name;
+        let included = api.get(name).await.map_err(|error| {
+            Failure::include(
+                outcome::INCLUDE_NOT_FOUND,
+                format!("could not get resource for include '{name}': {error}"),
+            )
+        })?;
+        let artifact = included
+            .status
+            .and_then(|status| status.artifact)
+            .filter(|artifact| ctx.storage.artifact_exists(&artifact.path))
+            .ok_or_else(|| {
+                Failure::include(
+                    outcome::INCLUDE_NO_ARTIFACT,
+                    format!("no artifact available for include '{name}'"),
+                )
+            })?;
+        let archive = ctx
+            .storage
+            .local_path(&artifact.path)
+            .map_err(|error| Failure::storage(error.reason(), error.to_string()))?;
+        let source = IncludedSource {
+            name: name.clone(),
+            archive,
+            from_path: include.from_path.clone().unwrap_or_default(),
+            to_path: include
+                .to_path
+                .clone()
+                .filter(|path| !path.is_empty())
+                .unwrap_or_else(|| name.clone()),
+        };
+        resolved.push((artifact, source));
+    }
+    Ok(resolved)
+}
+
+/// Runs the storage step off the async runtime.
+async fn storage_step(
+    ctx: &Context,
+    key: &ObjectKey,
+    status: &mut GitRepositoryStatus,
+) -> Result<Vec<PathBuf>, Error> {
+    let storage = ctx.storage.clone();
+    let key = key.clone();
+    let mut owned = std::mem::take(status);
+    let (owned, removed) = tokio::task::spawn_blocking(move || {
+        let removed = artifact::reconcile_storage(&storage, &key, &mut owned);
+        (owned, removed)
+    })
+    .await?;
+    *status = owned;
+    Ok(removed.unwrap_or_else(|error| {
+        tracing::warn!(%error, "garbage collection failed");
+        Vec::new()
+    }))
+}
+
+/// Deletion: remove every artifact, then the finalizer.
+async fn finalize(
+    api: &Api<GitRepository>,
+    object: &GitRepository,
+    ctx: &Context,
+    key: ObjectKey,
+) -> Result<Action, Error> {
+    if !object.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    let storage = ctx.storage.clone();
+    let removed = tokio::task::spawn_blocking(move || storage.remove_object(&key)).await?;
+    if let Err(error) = removed {
+        // Keep the finalizer so the clean-up is retried; the runner backs off.
+        tracing::error!(%error, "cannot remove the artifacts of a deleted GitRepository");
+        return Ok(Action::requeue(Duration::from_secs(5)));
+    }
+    let remaining: Vec<String> = object
+        .finalizers()
+        .iter()
+        .filter(|f| *f != FINALIZER)
+        .cloned()
+        .collect();
+    patch_finalizers(api, object, remaining).await?;
+    Ok(Action::await_change())
+}
+
+async fn add_finalizer(api: &Api<GitRepository>, object: &GitRepository) -> Result<(), Error> {
+    let mut finalizers = object.finalizers().to_vec();
+    finalizers.push(FINALIZER.to_owned());
+    patch_finalizers(api, object, finalizers).await
+}
+
+/// Replaces the finalizer list, guarded by the resourceVersion we read so a concurrent change
+/// by someone else is not overwritten (the conflict surfaces as an error and a retry).
+async fn patch_finalizers(
+    api: &Api<GitRepository>,
+    object: &GitRepository,
+    finalizers: Vec<String>,
+) -> Result<(), Error> {
+    let patch = serde_json::json!({
+        "metadata": {
+            "finalizers": finalizers,
+            "resourceVersion": object.resource_version(),
+        }
+    });
+    match api
+        .patch(
+            &object.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Already gone: nothing left to finalize.
+        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
+        Err(source) => Err(Error::Kube {
+            action: "patching finalizers".to_owned(),
+            source,
+        }),
+    }
+}
+
+async fn write_status(
+    api: &Api<GitRepository>,
+    name: &str,
+    status: &GitRepositoryStatus,
+) -> Result<(), Error> {
+    match apply_status(api, name, CONTROLLER_NAME, status).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(response)) if response.is_not_found() => Ok(()),
+        Err(source) => Err(Error::Kube {
+            action: "writing status".to_owned(),
+            source,
+        }),
+    }
+}

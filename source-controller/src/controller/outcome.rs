@@ -1,0 +1,422 @@
+//! How the result of one GitRepository reconcile becomes status conditions, events and the next
+//! requeue. Pure: the reconciler hands in what happened and writes out what comes back.
+
+use eddy_api::meta::Artifact;
+use eddy_api::meta::{condition_type, reason as meta_reason};
+use eddy_api::source::GitRepositoryStatus;
+use eddy_runtime::conditions::{self, Status};
+use eddy_runtime::events::Event;
+
+use super::config::ContentConfig;
+
+/// Reason of `Ready=True` and `ArtifactInStorage=True`.
+pub const SUCCEEDED: &str = meta_reason::SUCCEEDED;
+/// Event reason of a newly stored artifact.
+pub const NEW_ARTIFACT: &str = "NewArtifact";
+/// Trace event reason when the remote has not moved.
+pub const ARTIFACT_UP_TO_DATE: &str = "ArtifactUpToDate";
+/// Trace event reason after old artifacts were removed.
+pub const GARBAGE_COLLECTION_SUCCEEDED: &str = "GarbageCollectionSucceeded";
+/// Reason of `FetchFailed` for a missing `include` repository, and for one without an artifact.
+pub const INCLUDE_NOT_FOUND: &str = "NotFound";
+pub const INCLUDE_NO_ARTIFACT: &str = "NoArtifact";
+
+/// What to do after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Transient: retry with exponential backoff.
+    Backoff,
+    /// An included source is not ready: retry after `--requeue-dependency`.
+    Dependency,
+    /// The spec itself is wrong: `Stalled`, wait for the object to change.
+    Never,
+}
+
+/// A failed reconcile, as it is reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The negative-polarity condition that is set True: `FetchFailed`,
+    /// `StorageOperationFailed` or `IncludeUnavailable` (`None` for spec errors).
+    pub condition: Option<&'static str>,
+    pub reason: String,
+    pub message: String,
+    pub retry: Retry,
+}
+
+impl Failure {
+    pub fn fetch(reason: &str, message: impl Into<String>) -> Self {
+        Failure {
+            condition: Some(condition_type::FETCH_FAILED),
+            reason: reason.to_owned(),
+            message: message.into(),
+            retry: Retry::Backoff,
+        }
+    }
+
+    pub fn storage(reason: &str, message: impl Into<String>) -> Self {
+        Failure {
+            condition: Some(condition_type::STORAGE_OPERATION_FAILED),
+            reason: reason.to_owned(),
+            message: message.into(),
+            retry: Retry::Backoff,
+        }
+    }
+
+    pub fn include(reason: &str, message: impl Into<String>) -> Self {
+        Failure {
+            condition: Some(condition_type::INCLUDE_UNAVAILABLE),
+            reason: reason.to_owned(),
+            message: message.into(),
+            retry: Retry::Dependency,
+        }
+    }
+
+    pub fn stalled(
+        condition: Option<&'static str>,
+        reason: &str,
+        message: impl Into<String>,
+    ) -> Self {
+        Failure {
+            condition,
+            reason: reason.to_owned(),
+            message: message.into(),
+            retry: Retry::Never,
+        }
+    }
+}
+
+/// A successful reconcile.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Success {
+    /// A new artifact was built and stored.
+    Stored {
+        artifact: Artifact,
+        included: Vec<Artifact>,
+        config: ContentConfig,
+        /// The `NewArtifact` event message ("stored artifact for commit '…'").
+        event_message: String,
+    },
+    /// The remote still points at the stored artifact's revision.
+    UpToDate { revision: String },
+}
+
+/// When to reconcile next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// At `spec.interval` (jittered).
+    Interval,
+    /// After the next delay of the failure backoff.
+    Backoff,
+    /// After `--requeue-dependency`.
+    Dependency,
+    /// Only when the object changes.
+    AwaitChange,
+}
+
+/// What the reconciler must do after updating the status.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub events: Vec<Event>,
+    pub next: Next,
+}
+
+/// Conditions whose True means something is wrong; each reconcile ends with at most one of them.
+const FAILURE_CONDITIONS: [&str; 3] = [
+    condition_type::FETCH_FAILED,
+    condition_type::STORAGE_OPERATION_FAILED,
+    condition_type::INCLUDE_UNAVAILABLE,
+];
+
+/// The `Reconciling` message at the start of a reconcile.
+pub fn reconciling_message(generation: Option<i64>, status: &GitRepositoryStatus) -> String {
+    match (status.observed_generation, generation) {
+        (Some(observed), Some(current)) if observed != current => {
+            format!("processing object: new generation {observed} -> {current}")
+        }
+        (None, Some(current)) => format!("processing object: new generation {current}"),
+        _ => "reconciling the source".to_owned(),
+    }
+}
+
+/// Message of `Ready=True` / `ArtifactInStorage=True`.
+pub fn stored_message(revision: &str) -> String {
+    format!("stored artifact for revision '{revision}'")
+}
+
+/// Applies the result of a reconcile to `status` and says what to record and when to come back.
+pub fn apply(
+    status: &mut GitRepositoryStatus,
+    generation: Option<i64>,
+    result: &Result<Success, Failure>,
+) -> Report {
+    let conditions = status.conditions.get_or_insert_with(Vec::new);
+    match result {
+        Ok(success) => {
+            let mut events = Vec::new();
+            match success {
+                Success::Stored {
+                    artifact,
+                    included,
+                    config,
+                    event_message,
+                } => {
+                    let previous = status.artifact.as_ref();
+                    let changed = previous.is_none_or(|p| {
+                        p.revision != artifact.revision || p.digest != artifact.digest
+                    });
+                    if changed {
+                        events.push(
+                            Event::info(NEW_ARTIFACT, event_message.clone())
+                                .with("revision", artifact.revision.clone())
+                                .with("digest", artifact.digest.clone()),
+                        );
+                    }
+                    status.artifact = Some(artifact.clone());
+                    status.included_artifacts = (!included.is_empty()).then(|| included.clone());
+                    config.record(status);
+                }
+                Success::UpToDate { revision } => {
+                    events.push(Event::trace(
+                        ARTIFACT_UP_TO_DATE,
+                        format!("artifact up-to-date with remote revision: '{revision}'"),
+                    ));
+                }
+            }
+            let revision = status
+                .artifact
+                .as_ref()
+                .map(|artifact| artifact.revision.clone())
+                .unwrap_or_default();
+            let message = stored_message(&revision);
+            let conditions = status.conditions.get_or_insert_with(Vec::new);
+            for failure in FAILURE_CONDITIONS {
+                conditions::remove(conditions, failure);
+            }
+            conditions::remove(conditions, condition_type::ARTIFACT_OUTDATED);
+            conditions::set(
+                conditions,
+                condition_type::ARTIFACT_IN_STORAGE,
+                Status::True,
+                SUCCEEDED,
+                &message,
+                generation,
+            );
+            conditions::mark_ready(conditions, SUCCEEDED, &message, generation);
+            status.observed_generation = generation;
+            Report {
+                events,
+                next: Next::Interval,
+            }
+        }
+        Err(failure) => {
+            for other in FAILURE_CONDITIONS {
+                if Some(other) != failure.condition {
+                    conditions::remove(conditions, other);
+                }
+            }
+            if let Some(condition) = failure.condition {
+                conditions::set(
+                    conditions,
+                    condition,
+                    Status::True,
+                    &failure.reason,
+                    &failure.message,
+                    generation,
+                );
+            }
+            let next = match failure.retry {
+                Retry::Never => {
+                    conditions::mark_stalled(
+                        conditions,
+                        &failure.reason,
+                        &failure.message,
+                        generation,
+                    );
+                    // A stalled object has been fully processed for this generation (kstatus).
+                    status.observed_generation = generation;
+                    Next::AwaitChange
+                }
+                Retry::Backoff | Retry::Dependency => {
+                    conditions::mark_failed(
+                        conditions,
+                        &failure.reason,
+                        &failure.message,
+                        generation,
+                    );
+                    if failure.retry == Retry::Backoff {
+                        Next::Backoff
+                    } else {
+                        Next::Dependency
+                    }
+                }
+            };
+            Report {
+                events: vec![Event::error(
+                    failure.reason.clone(),
+                    failure.message.clone(),
+                )],
+                next,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use eddy_runtime::events::Severity;
+
+    use super::*;
+
+    fn artifact(revision: &str) -> Artifact {
+        Artifact {
+            path: "gitrepository/ns/app/abc.tar.gz".into(),
+            url: "http://h/gitrepository/ns/app/abc.tar.gz".into(),
+            revision: revision.into(),
+            digest: format!("sha256:{}", revision.len()),
+            last_update_time: eddy_runtime::time::now(),
+            size: Some(10),
+            metadata: None,
+        }
+    }
+
+    fn stored(revision: &str) -> Success {
+        Success::Stored {
+            artifact: artifact(revision),
+            included: Vec::new(),
+            config: ContentConfig::default(),
+            event_message: "stored artifact for commit 'one'".into(),
+        }
+    }
+
+    fn condition<'a>(
+        status: &'a GitRepositoryStatus,
+        type_: &str,
+    ) -> Option<&'a conditions_type::Condition> {
+        conditions::get(status.conditions.as_deref().unwrap_or_default(), type_)
+    }
+
+    mod conditions_type {
+        pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+    }
+
+    #[test]
+    fn success_stores_the_artifact_and_announces_it_once() {
+        let mut status = GitRepositoryStatus::default();
+        let report = apply(&mut status, Some(2), &Ok(stored("main@sha1:1")));
+        assert_eq!(report.next, Next::Interval);
+        assert_eq!(report.events.len(), 1);
+        assert_eq!(report.events[0].reason, NEW_ARTIFACT);
+        assert_eq!(
+            report.events[0]
+                .metadata
+                .get("revision")
+                .map(String::as_str),
+            Some("main@sha1:1")
+        );
+        let ready = condition(&status, "Ready").unwrap();
+        assert_eq!(ready.status, "True");
+        assert_eq!(ready.message, "stored artifact for revision 'main@sha1:1'");
+        assert_eq!(ready.observed_generation, Some(2));
+        assert_eq!(
+            condition(&status, "ArtifactInStorage").unwrap().status,
+            "True"
+        );
+        assert_eq!(status.observed_generation, Some(2));
+        assert_eq!(status.observed_recurse_submodules, Some(false));
+
+        // The same artifact again: no second NewArtifact event.
+        let report = apply(&mut status, Some(2), &Ok(stored("main@sha1:1")));
+        assert!(report.events.is_empty());
+    }
+
+    #[test]
+    fn failure_keeps_the_previous_artifact_and_sets_only_true_negative_conditions() {
+        let mut status = GitRepositoryStatus::default();
+        apply(&mut status, Some(1), &Ok(stored("main@sha1:1")));
+        let failure = Failure::fetch("AuthenticationFailed", "authentication failed for 'x'");
+        let report = apply(&mut status, Some(1), &Err(failure));
+        assert_eq!(report.next, Next::Backoff);
+        assert_eq!(report.events[0].severity, Severity::Error);
+        assert_eq!(report.events[0].reason, "AuthenticationFailed");
+        assert_eq!(status.artifact.as_ref().unwrap().revision, "main@sha1:1");
+        let ready = condition(&status, "Ready").unwrap();
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "AuthenticationFailed")
+        );
+        assert_eq!(condition(&status, "FetchFailed").unwrap().status, "True");
+        assert_eq!(
+            condition(&status, "Reconciling").unwrap().reason,
+            "ProgressingWithRetry"
+        );
+        assert!(condition(&status, "Stalled").is_none());
+        assert!(condition(&status, "StorageOperationFailed").is_none());
+
+        // Recovery removes the negative condition instead of setting it False.
+        apply(&mut status, Some(1), &Ok(stored("main@sha1:2")));
+        assert!(condition(&status, "FetchFailed").is_none());
+        assert!(condition(&status, "Reconciling").is_none());
+    }
+
+    #[test]
+    fn spec_errors_stall_and_includes_wait_for_their_dependency() {
+        let mut status = GitRepositoryStatus::default();
+        let report = apply(
+            &mut status,
+            Some(3),
+            &Err(Failure::stalled(
+                Some("FetchFailed"),
+                "URLInvalid",
+                "invalid URL 'ftp://x'",
+            )),
+        );
+        assert_eq!(report.next, Next::AwaitChange);
+        assert_eq!(condition(&status, "Stalled").unwrap().reason, "URLInvalid");
+        assert!(condition(&status, "Reconciling").is_none());
+        assert_eq!(status.observed_generation, Some(3));
+
+        let report = apply(
+            &mut status,
+            Some(4),
+            &Err(Failure::include("NoArtifact", "no artifact")),
+        );
+        assert_eq!(report.next, Next::Dependency);
+        assert!(condition(&status, "Stalled").is_none());
+        assert!(condition(&status, "FetchFailed").is_none());
+        assert_eq!(
+            condition(&status, "IncludeUnavailable").unwrap().status,
+            "True"
+        );
+    }
+
+    #[test]
+    fn up_to_date_is_a_trace_event_and_keeps_ready() {
+        let mut status = GitRepositoryStatus::default();
+        apply(&mut status, Some(1), &Ok(stored("main@sha1:1")));
+        let report = apply(
+            &mut status,
+            Some(1),
+            &Ok(Success::UpToDate {
+                revision: "main@sha1:1".into(),
+            }),
+        );
+        assert_eq!(report.events.len(), 1);
+        assert_eq!(report.events[0].severity, Severity::Trace);
+        assert_eq!(report.events[0].reason, ARTIFACT_UP_TO_DATE);
+        assert_eq!(condition(&status, "Ready").unwrap().status, "True");
+    }
+
+    #[test]
+    fn reconciling_message_names_the_generation_change() {
+        let mut status = GitRepositoryStatus::default();
+        assert_eq!(
+            reconciling_message(Some(1), &status),
+            "processing object: new generation 1"
+        );
+        status.observed_generation = Some(1);
+        assert_eq!(
+            reconciling_message(Some(2), &status),
+            "processing object: new generation 1 -> 2"
+        );
+    }
+}
