@@ -519,3 +519,34 @@ async fn sparse_checkout_keeps_only_the_listed_dirs() {
     );
     assert!(err.to_string().contains("missing"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pinned_commit_already_stored_needs_no_remote() {
+    // The remote is unreachable: only the fast path can succeed.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let hash = "363a6a8fe6a7f13e05d34c163b0ef02a777da20a";
+    let dest = tempfile::tempdir().unwrap();
+    let mut req = request(
+        &format!("http://127.0.0.1:{port}/app.git"),
+        GitReference::Commit {
+            commit: "363a6a8fe6".into(),
+            branch: Some("main".into()),
+        },
+        GitAuth::None,
+        dest.path(),
+    );
+    req.last_revision = Some(format!("main@sha1:{hash}"));
+    let outcome = fetch(req.clone()).await.unwrap();
+    assert_eq!(
+        outcome,
+        FetchOutcome::Unchanged {
+            revision: format!("main@sha1:{hash}")
+        }
+    );
+    // A different stored commit means a real fetch, which fails against the closed port.
+    req.last_revision = Some("main@sha1:0000000000000000000000000000000000000000".into());
+    assert!(fetch(req).await.is_err());
+}

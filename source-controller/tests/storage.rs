@@ -354,3 +354,31 @@ fn include_copies_a_subtree_of_another_artifact() {
     unpack_tar_gz(&archive, unpacked.path()).unwrap();
     assert!(unpacked.path().join("other.yaml").exists());
 }
+
+#[test]
+fn latest_symlink_is_replaced_atomically_and_survives_gc() {
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = storage(store_dir.path(), DigestAlgorithm::Sha256);
+    let object = ObjectKey::new("Bucket", "default", "b");
+    store.store_bytes(&object, "one.tar.gz", b"one").unwrap();
+    store.store_bytes(&object, "two.tar.gz", b"two").unwrap();
+    let link = store
+        .symlink(&object, "one.tar.gz", "latest.tar.gz")
+        .unwrap();
+    assert_eq!(link, "bucket/default/b/latest.tar.gz");
+    let local = store_dir.path().join(&link);
+    assert_eq!(std::fs::read(&local).unwrap(), b"one");
+    store
+        .symlink(&object, "two.tar.gz", "latest.tar.gz")
+        .unwrap();
+    assert_eq!(std::fs::read(&local).unwrap(), b"two");
+    assert_eq!(std::fs::read_link(&local).unwrap(), Path::new("two.tar.gz"));
+    assert!(store.symlink(&object, "../x", "latest.tar.gz").is_err());
+
+    let deleted = store.garbage_collect(&object, Some("two.tar.gz")).unwrap();
+    assert!(
+        deleted.iter().all(|p| !p.ends_with("latest.tar.gz")),
+        "{deleted:?}"
+    );
+    assert!(std::fs::symlink_metadata(&local).is_ok());
+}
