@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::Reorder;
 use crate::config::TransformerConfig;
 use crate::error::Error;
 use crate::kustomization::{KUSTOMIZATION_FILE_NAMES, Kustomization, Var};
@@ -25,14 +26,16 @@ pub struct Accumulated {
 /// State shared by the whole build.
 pub struct Builder {
     pub restrictions: LoadRestrictions,
+    pub reorder: Reorder,
     /// Directories currently being built, to detect cycles.
     stack: Vec<PathBuf>,
 }
 
 impl Builder {
-    pub fn new(restrictions: LoadRestrictions) -> Builder {
+    pub fn new(restrictions: LoadRestrictions, reorder: Reorder) -> Builder {
         Builder {
             restrictions,
+            reorder,
             stack: Vec::new(),
         }
     }
@@ -80,9 +83,11 @@ impl Builder {
         }
         resources.remove_local_config();
         resources.clear_internal_annotations();
-        let sort_order =
-            transform::sort::SortOrder::from_options(kustomization.sort_options.as_ref())
-                .map_err(|message| Error::invalid(&kustomization_path, message))?;
+        let sort_order = transform::sort::SortOrder::from_options(
+            kustomization.sort_options.as_ref(),
+            self.reorder == Reorder::Legacy,
+        )
+        .map_err(|message| Error::invalid(&kustomization_path, message))?;
         sort_order.apply(resources);
         Ok(accumulated.resources)
     }

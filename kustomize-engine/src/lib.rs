@@ -22,10 +22,21 @@ use std::path::Path;
 pub use error::Error;
 pub use loader::LoadRestrictions;
 
-/// Options of a build.
+/// Options of a build. The default is what `kubectl kustomize` does.
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
     pub load_restrictions: LoadRestrictions,
+    pub reorder: Reorder,
+}
+
+/// Output order when the root kustomization has no `sortOptions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reorder {
+    /// kustomize's legacy kind order (`kubectl kustomize`, `kustomize build`).
+    #[default]
+    Legacy,
+    /// Input order, as kustomize's Go API and Flux's kustomize-controller build.
+    None,
 }
 
 /// One rendered Kubernetes object.
@@ -48,7 +59,7 @@ impl Resource {
 
 /// Builds the kustomization in `dir` and returns the objects in output order.
 pub fn build_resources(dir: &Path, options: &BuildOptions) -> Result<Vec<Resource>, Error> {
-    let mut builder = build::Builder::new(options.load_restrictions);
+    let mut builder = build::Builder::new(options.load_restrictions, options.reorder);
     let resources = builder.build_root(dir)?;
     Ok(resources
         .resources

@@ -16,7 +16,10 @@ const CONFIG_MAP: &str =
     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata:\n  a: \"1\"\n";
 
 fn options(load_restrictions: LoadRestrictions) -> BuildOptions {
-    BuildOptions { load_restrictions }
+    BuildOptions {
+        load_restrictions,
+        ..BuildOptions::default()
+    }
 }
 
 #[test]
@@ -170,4 +173,39 @@ fn garbage_input_never_panics() {
         });
         assert!(result.is_ok(), "panicked on {sample:?}");
     }
+}
+
+#[test]
+fn reorder_none_keeps_input_order_unless_sort_options_say_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("r.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n",
+    );
+    write(
+        &dir.path().join("kustomization.yaml"),
+        "resources:\n- r.yaml\n",
+    );
+    let fifo = BuildOptions {
+        reorder: eddy_kustomize::Reorder::None,
+        ..BuildOptions::default()
+    };
+    let kinds = |options: &BuildOptions| -> Vec<String> {
+        eddy_kustomize::build_resources(dir.path(), options)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.kind)
+            .collect()
+    };
+    assert_eq!(kinds(&fifo), vec!["Deployment", "Namespace"]);
+    assert_eq!(
+        kinds(&BuildOptions::default()),
+        vec!["Namespace", "Deployment"]
+    );
+
+    write(
+        &dir.path().join("kustomization.yaml"),
+        "resources:\n- r.yaml\nsortOptions:\n  order: legacy\n",
+    );
+    assert_eq!(kinds(&fifo), vec!["Namespace", "Deployment"]);
 }

@@ -43,6 +43,7 @@ fn run_case(case_dir: &Path) -> (Outcome, String) {
     let dir = case_dir.join("input").join(target);
     let options = BuildOptions {
         load_restrictions: LoadRestrictions::RootOnly,
+        ..BuildOptions::default()
     };
     let result = std::panic::catch_unwind(|| eddy_kustomize::build(&dir, &options));
     let result = match result {

@@ -22,6 +22,7 @@ fn build(dir: &Path) -> Result<String, eddy_kustomize::Error> {
         dir,
         &BuildOptions {
             load_restrictions: LoadRestrictions::RootOnly,
+            ..BuildOptions::default()
         },
     )
 }

@@ -43,13 +43,22 @@ pub enum SortOrder {
 }
 
 impl SortOrder {
-    pub fn from_options(options: Option<&SortOptions>) -> Result<SortOrder, String> {
+    /// The order for a build: the root kustomization's `sortOptions` when present, otherwise legacy
+    /// order (`default_legacy`, kubectl) or input order (the API default, what Flux uses).
+    pub fn from_options(
+        options: Option<&SortOptions>,
+        default_legacy_order: bool,
+    ) -> Result<SortOrder, String> {
         let default_legacy = || SortOrder::Legacy {
             first: DEFAULT_FIRST.iter().map(|s| s.to_string()).collect(),
             last: DEFAULT_LAST.iter().map(|s| s.to_string()).collect(),
         };
         let Some(options) = options else {
-            return Ok(default_legacy());
+            return Ok(if default_legacy_order {
+                default_legacy()
+            } else {
+                SortOrder::Fifo
+            });
         };
         match options.order.as_deref() {
             Some("fifo") => {
