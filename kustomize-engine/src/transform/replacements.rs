@@ -281,10 +281,10 @@ fn set(
                 if !options.create {
                     return Ok(());
                 }
-                let placeholder = if rest.is_empty() {
-                    Value::Null
-                } else {
-                    Value::Map(Mapping::new())
+                let placeholder = match rest.first().map(|next| step(next)) {
+                    None => Value::Null,
+                    Some(Step::Match(..) | Step::Index(_)) => Value::Seq(Vec::new()),
+                    Some(_) => Value::Map(Mapping::new()),
                 };
                 map.insert(key.to_string(), placeholder);
             }
@@ -305,8 +305,16 @@ fn set(
             }
         }
         (Step::Match(key, wanted), Value::Seq(items)) => {
+            let matches = |item: &Value| {
+                item.get(key).and_then(Value::scalar_text).as_deref() == Some(wanted)
+            };
+            if options.create && !items.iter().any(matches) {
+                let mut element = Mapping::new();
+                element.insert(key.to_string(), Value::String(wanted.to_string()));
+                items.push(Value::Map(element));
+            }
             for item in items.iter_mut() {
-                if item.get(key).and_then(Value::scalar_text).as_deref() == Some(wanted) {
+                if matches(item) {
                     set(item, rest, value, options)?;
                 }
             }
