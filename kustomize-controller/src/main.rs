@@ -1,12 +1,10 @@
-//! The kustomize-controller binary: parses flags and hands over to the shared runtime.
-
-mod args;
+//! The kustomize-controller binary: parses flags and hands over to the library.
 
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let args = args::Args::parse();
-    let result = eddy_runtime::process::run_idle("kustomize-controller", &args.common).await;
+    let args = kustomize_controller::Args::parse();
+    let result = kustomize_controller::run(args).await;
     eddy_runtime::process::exit_code("kustomize-controller", result)
 }

@@ -1,0 +1,482 @@
+//! Server-side apply of a whole build: validate everything with a dry-run first, then apply in
+//! stages, skipping objects whose dry-run shows no drift.
+//!
+//! Nothing is written unless every object that can be validated up front passes its dry-run.
+//! Objects that cannot be validated yet (a custom resource whose CRD, or an object whose
+//! Namespace, is in the same build) are validated in their stage, after the definitions they
+//! need are established.
+
+pub mod cluster;
+pub mod policy;
+pub mod staging;
+
+use std::{collections::HashSet, fmt, time::Duration};
+
+use futures::{StreamExt, stream};
+use serde_json::Value;
+
+use crate::inventory::ObjectId;
+use cluster::{Cluster, ServedKind, describe_api_error};
+use policy::SsaPolicy;
+use staging::Stage;
+
+/// What happened to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeAction {
+    Created,
+    Configured,
+    Unchanged,
+    Deleted,
+    Skipped,
+}
+
+impl fmt::Display for ChangeAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChangeAction::Created => "created",
+            ChangeAction::Configured => "configured",
+            ChangeAction::Unchanged => "unchanged",
+            ChangeAction::Deleted => "deleted",
+            ChangeAction::Skipped => "skipped",
+        })
+    }
+}
+
+/// One line of a change set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub id: ObjectId,
+    pub action: ChangeAction,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.id.subject(), self.action)
+    }
+}
+
+/// `Kind/ns/name action` lines of the changes that are not `unchanged`.
+pub fn summary(changes: &[Change]) -> String {
+    changes
+        .iter()
+        .filter(|c| c.action != ChangeAction::Unchanged)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Why applying failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// Validation failed; nothing was applied.
+    #[error("{}", .0.join("\n"))]
+    Validation(Vec<String>),
+    /// Applying failed part-way (only possible for objects validated in a later stage).
+    #[error("{0}")]
+    Apply(String),
+}
+
+/// Settings of one apply.
+pub struct ApplyOptions<'a> {
+    pub force: bool,
+    pub custom_stage_kinds: &'a [String],
+    pub override_managers: &'a [String],
+    pub concurrency: usize,
+    pub stage_timeout: Duration,
+}
+
+/// The validation outcome of one object.
+enum Planned {
+    Skip,
+    /// Validated: `existing` is the live object (if any), `dry_run` what applying would produce.
+    Apply {
+        kind: ServedKind,
+        existing: Option<Value>,
+        dry_run: Value,
+    },
+    /// An immutable field changed and force is enabled: delete, then create.
+    Recreate {
+        kind: ServedKind,
+    },
+    /// Validated in its stage, once what it depends on exists.
+    Deferred,
+}
+
+/// Applies `objects` and returns the change set, in apply order.
+pub async fn apply_all(
+    cluster: &Cluster,
+    objects: &[Value],
+    options: &ApplyOptions<'_>,
+) -> Result<Vec<Change>, ApplyError> {
+    let ids: Vec<ObjectId> = objects.iter().map(ObjectId::of).collect();
+    let build_kinds: HashSet<(String, String)> = objects
+        .iter()
+        .filter(|o| o["kind"] == "CustomResourceDefinition")
+        .filter_map(|o| {
+            Some((
+                o.pointer("/spec/group")?.as_str()?.to_owned(),
+                o.pointer("/spec/names/kind")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    let build_namespaces: HashSet<&str> = ids
+        .iter()
+        .filter(|id| id.kind == "Namespace" && id.group.is_empty())
+        .map(|id| id.name.as_str())
+        .collect();
+    let context = PlanContext {
+        cluster,
+        force: options.force,
+        build_kinds: &build_kinds,
+        build_namespaces: &build_namespaces,
+    };
+
+    let mut planned: Vec<Result<Planned, String>> = stream::iter(0..objects.len())
+        .map(|i| context.plan(&ids[i], &objects[i], true))
+        .buffered(options.concurrency.max(1))
+        .collect()
+        .await;
+    let errors: Vec<String> = planned
+        .iter()
+        .filter_map(|p| p.as_ref().err().cloned())
+        .collect();
+    if !errors.is_empty() {
+        return Err(ApplyError::Validation(errors));
+    }
+
+    let mut changes = Vec::with_capacity(objects.len());
+    for (stage, indexes) in staging::plan(&ids, options.custom_stage_kinds) {
+        let work: Vec<(usize, Planned)> = indexes
+            .iter()
+            .map(|&i| {
+                let plan = std::mem::replace(&mut planned[i], Ok(Planned::Deferred));
+                (i, plan.unwrap_or(Planned::Deferred))
+            })
+            .collect();
+        let results: Vec<Result<Change, String>> = stream::iter(work)
+            .map(|(i, plan)| context.execute(&ids[i], &objects[i], plan, options.override_managers))
+            .buffered(options.concurrency.max(1))
+            .collect()
+            .await;
+        let mut stage_errors = Vec::new();
+        for result in results {
+            match result {
+                Ok(change) => changes.push(change),
+                Err(error) => stage_errors.push(error),
+            }
+        }
+        if !stage_errors.is_empty() {
+            return Err(ApplyError::Apply(stage_errors.join("\n")));
+        }
+        if stage == Stage::Definitions {
+            wait_for_definitions(cluster, &changes, options.stage_timeout)
+                .await
+                .map_err(ApplyError::Apply)?;
+        }
+    }
+    Ok(changes)
+}
+
+struct PlanContext<'a> {
+    cluster: &'a Cluster,
+    force: bool,
+    build_kinds: &'a HashSet<(String, String)>,
+    build_namespaces: &'a HashSet<&'a str>,
+}
+
+impl PlanContext<'_> {
+    /// Looks the object up and dry-runs it. With `allow_defer`, failures explained by a
+    /// definition in the same build are postponed instead of reported.
+    async fn plan(
+        &self,
+        id: &ObjectId,
+        object: &Value,
+        allow_defer: bool,
+    ) -> Result<Planned, String> {
+        let subject = id.subject();
+        let kind = match self.cluster.resolve(id).await {
+            Ok(Some(kind)) => kind,
+            Ok(None)
+                if allow_defer
+                    && self
+                        .build_kinds
+                        .contains(&(id.group.clone(), id.kind.clone())) =>
+            {
+                return Ok(Planned::Deferred);
+            }
+            Ok(None) => {
+                return Err(format!(
+                    "{subject} dry-run failed: no matches for kind \"{}\" in version \"{}\"",
+                    id.kind,
+                    id.api_version()
+                ));
+            }
+            Err(error) => {
+                return Err(format!(
+                    "{subject} dry-run failed {}",
+                    describe_api_error(&error)
+                ));
+            }
+        };
+        if kind.namespaced && id.namespace.is_empty() {
+            return Err(format!("{subject} namespace not specified"));
+        }
+        let existing = self
+            .cluster
+            .get(&kind, id)
+            .await
+            .map_err(|e| format!("{subject} dry-run failed {}", describe_api_error(&e)))?;
+        if policy::should_skip(object, existing.as_ref()) {
+            return Ok(Planned::Skip);
+        }
+        match self.cluster.apply(&kind, id, object, true).await {
+            Ok(dry_run) => Ok(Planned::Apply {
+                kind,
+                existing,
+                dry_run,
+            }),
+            Err(kube::Error::Api(status))
+                if allow_defer
+                    && status.code == 404
+                    && self.build_namespaces.contains(id.namespace.as_str()) =>
+            {
+                Ok(Planned::Deferred)
+            }
+            Err(kube::Error::Api(status))
+                if existing.is_some()
+                    && status.code == 422
+                    && is_immutable_error(&status.message)
+                    && policy::force_enabled(self.force, object, existing.as_ref()) =>
+            {
+                Ok(Planned::Recreate { kind })
+            }
+            Err(error) => Err(format!(
+                "{subject} dry-run failed {}",
+                describe_api_error(&error)
+            )),
+        }
+    }
+
+    async fn execute(
+        &self,
+        id: &ObjectId,
+        object: &Value,
+        plan: Planned,
+        override_managers: &[String],
+    ) -> Result<Change, String> {
+        let subject = id.subject();
+        let change = |action| {
+            Ok(Change {
+                id: id.clone(),
+                action,
+            })
+        };
+        let plan = match plan {
+            Planned::Deferred => self.plan_when_ready(id, object).await?,
+            other => other,
+        };
+        let apply_failed =
+            |e: kube::Error| format!("{subject} apply failed {}", describe_api_error(&e));
+        match plan {
+            Planned::Skip => change(ChangeAction::Skipped),
+            Planned::Deferred => Err(format!("{subject} dry-run failed: dependencies not ready")),
+            Planned::Recreate { kind } => {
+                self.cluster.delete(&kind, id).await.map_err(|e| {
+                    format!(
+                        "{subject} immutable field detected, failed to delete object {}",
+                        describe_api_error(&e)
+                    )
+                })?;
+                wait_until_gone(self.cluster, &kind, id).await?;
+                self.cluster
+                    .apply(&kind, id, object, false)
+                    .await
+                    .map_err(apply_failed)?;
+                change(ChangeAction::Created)
+            }
+            Planned::Apply {
+                kind,
+                existing: None,
+                ..
+            } => {
+                self.cluster
+                    .apply(&kind, id, object, false)
+                    .await
+                    .map_err(apply_failed)?;
+                change(ChangeAction::Created)
+            }
+            Planned::Apply {
+                kind,
+                existing: Some(existing),
+                dry_run,
+            } => {
+                let cleanup = if policy::ssa_policy(object) == SsaPolicy::Merge {
+                    None
+                } else {
+                    policy::cleanup_patch(&existing, override_managers)
+                };
+                if let Some(patch) = &cleanup {
+                    self.cluster
+                        .merge_patch(&kind, id, patch)
+                        .await
+                        .map_err(apply_failed)?;
+                }
+                if policy::has_drifted(&existing, &dry_run) {
+                    self.cluster
+                        .apply(&kind, id, object, false)
+                        .await
+                        .map_err(apply_failed)?;
+                    change(ChangeAction::Configured)
+                } else if cleanup.is_some() {
+                    change(ChangeAction::Configured)
+                } else {
+                    change(ChangeAction::Unchanged)
+                }
+            }
+        }
+    }
+
+    /// Validates a deferred object, giving a freshly established CRD a moment to be served.
+    async fn plan_when_ready(&self, id: &ObjectId, object: &Value) -> Result<Planned, String> {
+        let mut attempts = 0;
+        loop {
+            match self.plan(id, object, false).await {
+                Ok(plan) => return Ok(plan),
+                Err(error) if attempts >= 20 => return Err(error),
+                Err(_) => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+        }
+    }
+}
+
+fn is_immutable_error(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("immutable")
+        || message.contains("may not change")
+        || message.contains("cannot change")
+}
+
+async fn wait_until_gone(
+    cluster: &Cluster,
+    kind: &ServedKind,
+    id: &ObjectId,
+) -> Result<(), String> {
+    for _ in 0..120 {
+        match cluster.get(kind, id).await {
+            Ok(None) => return Ok(()),
+            Ok(Some(_)) => tokio::time::sleep(Duration::from_millis(500)).await,
+            Err(e) => {
+                return Err(format!(
+                    "{} delete failed {}",
+                    id.subject(),
+                    describe_api_error(&e)
+                ));
+            }
+        }
+    }
+    Err(format!(
+        "{} was not deleted in time for recreation",
+        id.subject()
+    ))
+}
+
+/// Waits until applied CRDs are established and Namespaces active.
+async fn wait_for_definitions(
+    cluster: &Cluster,
+    changes: &[Change],
+    timeout: Duration,
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    for change in changes {
+        let id = &change.id;
+        if change.action == ChangeAction::Skipped
+            || !matches!(id.kind.as_str(), "CustomResourceDefinition" | "Namespace")
+        {
+            continue;
+        }
+        let kind = match cluster.resolve(id).await {
+            Ok(Some(kind)) => kind,
+            _ => continue,
+        };
+        loop {
+            let live = cluster.get(&kind, id).await.ok().flatten();
+            if live.as_ref().is_some_and(is_established) {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!("{} is not ready after {:?}", id.subject(), timeout));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    Ok(())
+}
+
+fn is_established(object: &Value) -> bool {
+    if object["kind"] == "Namespace" {
+        return object.pointer("/status/phase").and_then(Value::as_str) == Some("Active");
+    }
+    object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|conditions| {
+            conditions
+                .iter()
+                .any(|c| c["type"] == "Established" && c["status"] == "True")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn summary_lists_changes_only() {
+        let id = |kind: &str, name: &str| {
+            ObjectId::of(
+                &json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": name, "namespace": "ns"}}),
+            )
+        };
+        let changes = [
+            Change {
+                id: id("ConfigMap", "a"),
+                action: ChangeAction::Created,
+            },
+            Change {
+                id: id("Service", "b"),
+                action: ChangeAction::Unchanged,
+            },
+            Change {
+                id: id("Secret", "c"),
+                action: ChangeAction::Configured,
+            },
+        ];
+        assert_eq!(
+            summary(&changes),
+            "ConfigMap/ns/a created\nSecret/ns/c configured"
+        );
+    }
+
+    #[test]
+    fn established_rules() {
+        assert!(is_established(
+            &json!({"kind": "Namespace", "status": {"phase": "Active"}})
+        ));
+        assert!(!is_established(
+            &json!({"kind": "Namespace", "status": {"phase": "Terminating"}})
+        ));
+        assert!(is_established(
+            &json!({"kind": "CustomResourceDefinition", "status": {"conditions": [{"type": "Established", "status": "True"}]}})
+        ));
+        assert!(!is_established(
+            &json!({"kind": "CustomResourceDefinition"})
+        ));
+        assert!(is_immutable_error(
+            "spec.selector: Invalid value: ...: field is immutable"
+        ));
+    }
+}

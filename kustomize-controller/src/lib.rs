@@ -1,0 +1,69 @@
+//! kustomize-controller: builds Kustomizations from source artifacts and applies them with
+//! server-side apply, pruning what left the source and checking the health of what was applied.
+//!
+//! The reconciler is in [`controller::kustomization`]; the steps it runs live in modules named
+//! after them ([`fetch`], [`build`], [`substitute`], [`sops`], [`apply`], [`inventory`],
+//! [`prune`], [`health`], [`dependencies`]), the middle ones free of API calls.
+
+pub mod apply;
+mod args;
+pub mod build;
+pub mod controller;
+pub mod dependencies;
+pub mod fetch;
+pub mod health;
+pub mod inventory;
+pub mod prune;
+pub mod sops;
+pub mod substitute;
+
+use std::sync::Arc;
+
+pub use args::Args;
+use eddy_runtime::{events::EventRecorder, process::ControllerProcess};
+use tokio_util::sync::CancellationToken;
+
+pub const CONTROLLER_NAME: &str = "kustomize-controller";
+
+/// Why the controller stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Start(#[from] eddy_runtime::process::StartError),
+    #[error(transparent)]
+    Events(#[from] eddy_runtime::events::EventError),
+    #[error("cannot build the artifact HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// Runs the controller process: start-up, leader election, the Kustomization reconciler.
+pub async fn run(args: Args) -> Result<(), RunError> {
+    let process = eddy_runtime::process::start(CONTROLLER_NAME, &args.common).await?;
+    let config = kube::Config::infer().await.ok();
+    let stop = eddy_runtime::controller::lead(&process, &args.common).await;
+    run_with(&process, &args, config, stop).await
+}
+
+/// Runs the reconciler on an already started process until `stop` is cancelled (tests run the
+/// controller in-process this way).
+pub async fn run_with(
+    process: &ControllerProcess,
+    args: &Args,
+    config: Option<kube::Config>,
+    stop: CancellationToken,
+) -> Result<(), RunError> {
+    let recorder = EventRecorder::new(
+        process.client.clone(),
+        CONTROLLER_NAME,
+        &args.common.events_addr,
+    )?;
+    let settings = controller::Settings::from_args(args);
+    let context = Arc::new(controller::Context::new(
+        process.client.clone(),
+        config,
+        recorder,
+        settings,
+    )?);
+    controller::run_controller(process, args, context, stop).await;
+    Ok(())
+}
