@@ -92,8 +92,7 @@ impl Writer {
 
     fn block_mapping(&mut self, value: &Value, indent: usize) {
         let Value::Map(map) = value else { return };
-        let mut keys: Vec<&String> = map.keys().collect();
-        keys.sort_by(|a, b| natural_cmp(a, b));
+        let keys = sorted_keys(map.keys().collect());
         for key in keys {
             let Some(child) = map.get(key.as_str()) else {
                 continue;
@@ -701,6 +700,14 @@ fn go_shortest_g(f: f64) -> String {
     } else {
         format!("{sign}{}.{}", &digits[..point], &digits[point..])
     }
+}
+
+/// Orders mapping keys. go-yaml's comparison is not a strict weak order for some digit mixes
+/// ("a2", "a10", "a01"); kubectl's own output is then not deterministic (Go map iteration feeds the
+/// sort), so any consistent order is as good as another.
+fn sorted_keys(mut keys: Vec<&String>) -> Vec<&String> {
+    keys.sort_by(|a, b| natural_cmp(a, b));
+    keys
 }
 
 /// go-yaml v2's ordering of mapping keys: letters after non-letters, digit runs compared as numbers.
