@@ -2,7 +2,7 @@
 
 use eddy_runtime::cli::CommonArgs;
 
-#[derive(Debug, clap::Parser)]
+#[derive(Debug, Clone, clap::Parser)]
 #[command(
     name = "notification-controller",
     version,

@@ -1,12 +1,10 @@
-//! The notification-controller binary: parses flags and hands over to the shared runtime.
-
-mod args;
+//! The notification-controller binary: parses flags and runs the controller.
 
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let args = args::Args::parse();
-    let result = eddy_runtime::process::run_idle("notification-controller", &args.common).await;
-    eddy_runtime::process::exit_code("notification-controller", result)
+    let args = notification_controller::Args::parse();
+    let result = notification_controller::run(args).await;
+    eddy_runtime::process::exit_code(notification_controller::NAME, result)
 }

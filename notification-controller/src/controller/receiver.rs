@@ -1,0 +1,282 @@
+//! The Receiver reconciler: validates the spec, reads the token, and publishes the webhook path
+//! in `status.webhookPath` with `Ready=True` ("Receiver initialized for path: …").
+
+use std::{sync::Arc, time::Duration};
+
+use eddy_api::notification::{Receiver, ReceiverStatus, ReceiverType, reasons};
+use eddy_runtime::{
+    conditions,
+    events::{Event, EventRecorder},
+    status::apply_status,
+    watch,
+};
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, Client, ResourceExt, runtime::controller::Action};
+
+use crate::{
+    cel,
+    receivers::{annotate, webhook_path},
+};
+
+/// Field manager of the status this controller writes.
+pub const FIELD_MANAGER: &str = "notification-controller";
+/// Re-check interval when `spec.interval` is unset.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
+
+/// What the reconciler needs besides the object.
+pub struct Context {
+    pub client: Client,
+    pub recorder: EventRecorder,
+}
+
+/// Why the token could not be read. Never carries the token.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("spec.secretRef is not set")]
+    NoSecretRef,
+    #[error("secret '{namespace}/{name}' not found")]
+    SecretNotFound { namespace: String, name: String },
+    #[error("secret '{namespace}/{name}' has no 'token' key")]
+    NoTokenKey { namespace: String, name: String },
+    #[error("cannot read secret '{namespace}/{name}': {source}")]
+    Api {
+        namespace: String,
+        name: String,
+        source: kube::Error,
+    },
+}
+
+/// Errors of one reconcile; the status already says what went wrong when these are returned.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("cannot write status: {0}")]
+    Status(#[source] kube::Error),
+}
+
+/// The Receiver's token (`token` key of its `secretRef` Secret, trimmed).
+pub async fn read_token(client: &Client, receiver: &Receiver) -> Result<String, TokenError> {
+    let namespace = receiver.namespace().unwrap_or_default();
+    let name = receiver
+        .spec
+        .secret_ref
+        .as_ref()
+        .map(|r| r.name.clone())
+        .ok_or(TokenError::NoSecretRef)?;
+    let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+    let secret = match api.get_opt(&name).await {
+        Ok(Some(secret)) => secret,
+        Ok(None) => return Err(TokenError::SecretNotFound { namespace, name }),
+        Err(source) => {
+            return Err(TokenError::Api {
+                namespace,
+                name,
+                source,
+            });
+        }
+    };
+    let from_data = secret
+        .data
+        .as_ref()
+        .and_then(|data| data.get("token"))
+        .and_then(|bytes| String::from_utf8(bytes.0.clone()).ok());
+    let from_string_data = secret
+        .string_data
+        .as_ref()
+        .and_then(|data| data.get("token").cloned());
+    from_data
+        .or(from_string_data)
+        .map(|token| token.trim().to_owned())
+        .filter(|token| !token.is_empty())
+        .ok_or(TokenError::NoTokenKey { namespace, name })
+}
+
+/// Spec problems that no retry can fix: reported as `Stalled` with `ValidationFailed`.
+pub fn validate(receiver: &Receiver) -> Result<(), String> {
+    let spec = &receiver.spec;
+    match spec.type_ {
+        ReceiverType::Gcr | ReceiverType::GenericOidc => {
+            let name = serde_json::to_value(spec.type_)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            return Err(format!("receiver type '{name}' is not supported by Eddy"));
+        }
+        _ => {}
+    }
+    for resource in &spec.resources {
+        if resource.name == "*"
+            && resource
+                .match_labels
+                .as_ref()
+                .is_none_or(|labels| labels.is_empty())
+        {
+            return Err(format!(
+                "resource {} with name '*' requires matchLabels",
+                resource.kind
+            ));
+        }
+        if resource.api_version.as_deref().is_none_or(str::is_empty)
+            && annotate::default_api_version(resource.kind).is_none()
+        {
+            return Err(format!(
+                "resource {} '{}' requires an apiVersion",
+                resource.kind, resource.name
+            ));
+        }
+        if let Some(filter) = &resource.filter {
+            cel::check(filter).map_err(|error| {
+                format!(
+                    "resource {} '{}' filter: {error}",
+                    resource.kind, resource.name
+                )
+            })?;
+        }
+    }
+    if let Some(filter) = &spec.resource_filter {
+        cel::check(filter).map_err(|error| format!("resourceFilter: {error}"))?;
+    }
+    Ok(())
+}
+
+/// One reconcile of a Receiver.
+pub async fn reconcile(
+    receiver: Arc<Receiver>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let name = receiver.name_any();
+    let namespace = receiver.namespace().unwrap_or_default();
+    let generation = receiver.metadata.generation;
+    let interval = receiver
+        .spec
+        .interval
+        .as_deref()
+        .and_then(|text| eddy_runtime::cli::parse_duration(text).ok())
+        .filter(|interval| !interval.is_zero())
+        .unwrap_or(DEFAULT_INTERVAL);
+    let previous = receiver.status.clone().unwrap_or_default();
+    let mut status = ReceiverStatus {
+        conditions: previous.conditions.clone(),
+        webhook_path: previous.webhook_path.clone(),
+        last_handled_reconcile_at: watch::requested_at(receiver.as_ref())
+            .or(previous.last_handled_reconcile_at.clone()),
+        observed_generation: previous.observed_generation,
+        url: None,
+    };
+    let mut conditions = status.conditions.take().unwrap_or_default();
+    let api: Api<Receiver> = Api::namespaced(ctx.client.clone(), &namespace);
+
+    let outcome = match validate(&receiver) {
+        Err(message) => {
+            conditions::mark_stalled(
+                &mut conditions,
+                reasons::VALIDATION_FAILED,
+                &message,
+                generation,
+            );
+            status.observed_generation = generation;
+            Err(message)
+        }
+        Ok(()) => match read_token(&ctx.client, &receiver).await {
+            Err(error) => {
+                conditions::mark_failed(
+                    &mut conditions,
+                    reasons::TOKEN_NOT_FOUND,
+                    &error.to_string(),
+                    generation,
+                );
+                status.conditions = Some(conditions);
+                apply_status(&api, &name, FIELD_MANAGER, &status)
+                    .await
+                    .map_err(ReconcileError::Status)?;
+                ctx.recorder
+                    .publish(
+                        receiver.as_ref(),
+                        Event::error(reasons::TOKEN_NOT_FOUND, error.to_string()),
+                    )
+                    .await;
+                return Err(error.into());
+            }
+            Ok(token) => {
+                let path = webhook_path(&token, &name, &namespace);
+                let message = format!("Receiver initialized for path: {path}");
+                let changed = status.webhook_path.as_deref() != Some(path.as_str())
+                    || !conditions::is_true(&conditions, conditions::READY);
+                conditions::mark_ready(
+                    &mut conditions,
+                    conditions::SUCCEEDED,
+                    &message,
+                    generation,
+                );
+                status.webhook_path = Some(path);
+                status.observed_generation = generation;
+                Ok(changed.then_some(message))
+            }
+        },
+    };
+    status.conditions = Some(conditions);
+    if Some(&status) != receiver.status.as_ref() {
+        apply_status(&api, &name, FIELD_MANAGER, &status)
+            .await
+            .map_err(ReconcileError::Status)?;
+    }
+    match outcome {
+        Ok(Some(message)) => {
+            ctx.recorder
+                .publish(
+                    receiver.as_ref(),
+                    Event::info(conditions::SUCCEEDED, message),
+                )
+                .await;
+        }
+        Ok(None) => {}
+        Err(message) => {
+            ctx.recorder
+                .publish(
+                    receiver.as_ref(),
+                    Event::error(reasons::VALIDATION_FAILED, message),
+                )
+                .await;
+            // Retrying cannot fix the spec; the next spec change triggers a new reconcile.
+            return Ok(Action::await_change());
+        }
+    }
+    Ok(Action::requeue(interval))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receiver(resources: serde_json::Value) -> Receiver {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver",
+            "metadata": {"name": "r", "namespace": "n"},
+            "spec": {"type": "github", "resources": resources, "secretRef": {"name": "s"}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn validation_catches_wildcards_without_labels_missing_versions_and_bad_filters() {
+        assert!(
+            validate(&receiver(
+                serde_json::json!([{"kind": "GitRepository", "name": "app"}])
+            ))
+            .is_ok()
+        );
+        let wildcard = validate(&receiver(
+            serde_json::json!([{"kind": "GitRepository", "name": "*"}]),
+        ))
+        .unwrap_err();
+        assert!(wildcard.contains("matchLabels"), "{wildcard}");
+        let version = validate(&receiver(
+            serde_json::json!([{"kind": "Kustomization", "name": "apps"}]),
+        ))
+        .unwrap_err();
+        assert!(version.contains("apiVersion"), "{version}");
+        let filter = validate(&receiver(serde_json::json!([{"kind": "GitRepository", "name": "a", "filter": "res.metadata.name =="}]))).unwrap_err();
+        assert!(filter.contains("filter"), "{filter}");
+    }
+}

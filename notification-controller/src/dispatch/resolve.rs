@@ -1,0 +1,176 @@
+//! Reading a Provider's Secrets into [`ProviderSettings`] and a [`Transport`].
+
+use std::{collections::BTreeMap, time::Duration};
+
+use eddy_api::notification::Provider;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, Client, ResourceExt};
+
+use crate::providers::{
+    ProviderSettings,
+    sender::{ProxySettings, Transport},
+};
+
+/// A Provider's delivery timeout when `spec.timeout` is unset.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Why a Provider's settings could not be read. Never carries a secret value.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("secret '{namespace}/{name}' not found")]
+    SecretNotFound { namespace: String, name: String },
+    #[error("cannot read secret '{namespace}/{name}': {source}")]
+    SecretRead {
+        namespace: String,
+        name: String,
+        source: kube::Error,
+    },
+    #[error("secret '{name}': key '{key}' is not valid UTF-8")]
+    NotText { name: String, key: String },
+    #[error("secret '{name}': key 'headers' is not a YAML map of strings: {reason}")]
+    Headers { name: String, reason: String },
+    #[error("secret '{name}' has no '{key}' key")]
+    MissingKey { name: String, key: String },
+    #[error("invalid spec.timeout: {0}")]
+    Timeout(String),
+}
+
+/// The string values of a Secret's `data` (and `stringData`, for objects not yet defaulted).
+type SecretValues = BTreeMap<String, String>;
+
+async fn read_secret(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<SecretValues, ResolveError> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let secret = match api.get_opt(name).await {
+        Ok(Some(secret)) => secret,
+        Ok(None) => {
+            return Err(ResolveError::SecretNotFound {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+            });
+        }
+        Err(source) => {
+            return Err(ResolveError::SecretRead {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+                source,
+            });
+        }
+    };
+    let mut values = SecretValues::new();
+    for (key, bytes) in secret.data.unwrap_or_default() {
+        let text = String::from_utf8(bytes.0).map_err(|_| ResolveError::NotText {
+            name: name.to_owned(),
+            key: key.clone(),
+        })?;
+        values.insert(key, text);
+    }
+    for (key, text) in secret.string_data.unwrap_or_default() {
+        values.entry(key).or_insert(text);
+    }
+    Ok(values)
+}
+
+/// Everything needed to deliver through `provider`.
+pub async fn resolve(
+    client: &Client,
+    provider: &Provider,
+) -> Result<(ProviderSettings, Transport), ResolveError> {
+    let namespace = provider.namespace().unwrap_or_default();
+    let spec = &provider.spec;
+    let mut settings = ProviderSettings {
+        name: provider.name_any(),
+        namespace: namespace.clone(),
+        uid: provider.metadata.uid.clone().unwrap_or_default(),
+        address: spec.address.clone().unwrap_or_default(),
+        channel: spec.channel.clone().unwrap_or_default(),
+        username: spec.username.clone().unwrap_or_default(),
+        ..ProviderSettings::default()
+    };
+    let timeout = match spec.timeout.as_deref() {
+        Some(text) if !text.is_empty() => {
+            eddy_runtime::cli::parse_duration(text).map_err(ResolveError::Timeout)?
+        }
+        _ => DEFAULT_TIMEOUT,
+    };
+    let mut transport = Transport {
+        timeout,
+        ..Transport::default()
+    };
+    if let Some(proxy) = spec.proxy.as_deref().filter(|p| !p.is_empty()) {
+        transport.proxy = Some(ProxySettings {
+            address: proxy.to_owned(),
+            ..ProxySettings::default()
+        });
+    }
+    if let Some(reference) = &spec.secret_ref {
+        let values = read_secret(client, &namespace, &reference.name).await?;
+        if let Some(address) = values.get("address").filter(|a| !a.trim().is_empty()) {
+            settings.address = address.trim().to_owned();
+        }
+        settings.token = values.get("token").map(|t| t.trim().to_owned());
+        if let Some(username) = values.get("username") {
+            settings.username = username.clone();
+        }
+        settings.password = values.get("password").cloned();
+        if let Some(headers) = values.get("headers") {
+            settings.headers = serde_yaml_ng::from_str::<Option<BTreeMap<String, String>>>(headers)
+                .map_err(|error| ResolveError::Headers {
+                    name: reference.name.clone(),
+                    reason: error.to_string(),
+                })?
+                .unwrap_or_default();
+        }
+        if let Some(proxy) = values.get("proxy").filter(|p| !p.trim().is_empty()) {
+            transport.proxy = Some(ProxySettings {
+                address: proxy.trim().to_owned(),
+                ..ProxySettings::default()
+            });
+        }
+    }
+    if let Some(reference) = &spec.proxy_secret_ref {
+        let values = read_secret(client, &namespace, &reference.name).await?;
+        let address = values
+            .get("address")
+            .filter(|a| !a.trim().is_empty())
+            .ok_or_else(|| ResolveError::MissingKey {
+                name: reference.name.clone(),
+                key: "address".into(),
+            })?;
+        transport.proxy = Some(ProxySettings {
+            address: address.trim().to_owned(),
+            username: values.get("username").cloned(),
+            password: values.get("password").cloned(),
+        });
+    }
+    if let Some(reference) = &spec.cert_secret_ref {
+        let values = read_secret(client, &namespace, &reference.name).await?;
+        transport.ca_pem = values.get("ca.crt").map(|ca| ca.clone().into_bytes());
+        if let (Some(cert), Some(key)) = (values.get("tls.crt"), values.get("tls.key")) {
+            transport.client_identity_pem = Some(format!("{cert}\n{key}").into_bytes());
+        }
+    }
+    Ok((settings, transport))
+}
+
+/// The values that must never appear in a log line, event or status.
+pub fn secrets_of(settings: &ProviderSettings, transport: &Transport) -> Vec<String> {
+    let mut secrets: Vec<String> = settings
+        .token
+        .iter()
+        .chain(settings.password.iter())
+        .cloned()
+        .collect();
+    secrets.extend(settings.headers.values().cloned());
+    // Webhook URLs (Slack, Discord, Teams) are secrets in themselves.
+    if !settings.address.is_empty() {
+        secrets.push(settings.address.clone());
+    }
+    if let Some(proxy) = &transport.proxy {
+        secrets.extend(proxy.password.iter().cloned());
+    }
+    secrets
+}
