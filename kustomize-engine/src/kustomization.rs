@@ -227,21 +227,28 @@ pub struct LegacySortOptions {
 
 impl Kustomization {
     /// Parses the file text; an empty file is an empty kustomization.
+    /// Parses the file text. A file without any field besides `apiVersion`/`kind`/`metadata` is an
+    /// error, as in kustomize ("kustomization.yaml is empty").
     pub fn parse(text: &str) -> Result<Kustomization, String> {
-        if text.trim().is_empty() {
-            return Ok(Kustomization::default());
-        }
+        const EMPTY: &str = "the kustomization file is empty";
         // kustomize decodes through JSON: a repeated key keeps its last value and field names match
         // case-insensitively.
         let mut documents = crate::yaml::parse::parse_documents_last_key_wins(text)?;
         let mut document = match documents.len() {
+            0 => return Err(EMPTY.to_string()),
             1 => documents.remove(0),
             _ => return Err("a kustomization file must hold exactly one YAML document".to_string()),
         };
-        if document.is_null() {
-            return Ok(Kustomization::default());
-        }
         normalize_field_names(&mut document);
+        let has_content = document.as_map().is_some_and(|map| {
+            map.iter().any(|(key, value)| {
+                !matches!(key.as_str(), "apiVersion" | "kind" | "metadata")
+                    && !is_empty_value(value)
+            })
+        });
+        if !has_content {
+            return Err(EMPTY.to_string());
+        }
         let mut kustomization: Kustomization = serde_json::from_value(document.to_json())
             .map_err(|e| format!("invalid Kustomization: {e}"))?;
         kustomization.fix_deprecated_fields();
@@ -403,5 +410,16 @@ fn normalize_field_names(value: &mut crate::yaml::Value) {
         }
         Value::Seq(items) => items.iter_mut().for_each(normalize_field_names),
         _ => {}
+    }
+}
+
+fn is_empty_value(value: &crate::yaml::Value) -> bool {
+    use crate::yaml::Value;
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Seq(items) => items.is_empty(),
+        Value::Map(map) => map.is_empty(),
+        Value::Bool(_) | Value::Int(_) | Value::Float(_) => false,
     }
 }
