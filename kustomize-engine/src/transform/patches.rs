@@ -115,6 +115,12 @@ pub fn apply_patches(
                 ));
             }
             (Some(target), false) => {
+                if loaded.documents.len() > 1 {
+                    return Err(Error::build(
+                        loaded.origin,
+                        "a `patches` entry with a `target` may hold only one strategic merge patch",
+                    ));
+                }
                 let selector = compile(target, &loaded.origin)?;
                 let selected = select(resources, &selector);
                 for document in &loaded.documents {
