@@ -42,13 +42,22 @@ pub fn merge_object(
     patch: &Value,
     gvk: &Gvk,
     schema: Option<&Value>,
-) -> Outcome {
+) -> Result<Outcome, String> {
     let context = Context {
         builtin: has_builtin_schema(gvk),
         custom: schema.and_then(|s| custom_definition(s, gvk).map(|d| (s, d))),
     };
     let mut path = Vec::new();
     merge_value(target, patch, &context, &mut path)
+}
+
+/// The YAML node kind of a value, as kustomize names it in errors.
+fn node_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Map(_) => "MappingNode",
+        Value::Seq(_) => "SequenceNode",
+        _ => "ScalarNode",
+    }
 }
 
 fn directive_of(map: &Mapping) -> Option<&str> {
@@ -60,41 +69,53 @@ fn merge_value(
     patch: &Value,
     context: &Context,
     path: &mut Vec<String>,
-) -> Outcome {
+) -> Result<Outcome, String> {
     match (target, patch) {
         (Value::Map(target_map), Value::Map(patch_map)) => {
             match directive_of(patch_map) {
-                Some("delete") => return Outcome::Delete,
+                Some("delete") => return Ok(Outcome::Delete),
                 Some("replace") => {
                     *target_map = match clean(patch) {
                         Value::Map(m) => m,
                         _ => Mapping::new(),
                     };
-                    return Outcome::Keep;
+                    return Ok(Outcome::Keep);
                 }
                 _ => {}
             }
-            merge_map(target_map, patch_map, context, path);
-            Outcome::Keep
+            merge_map(target_map, patch_map, context, path)?;
+            Ok(Outcome::Keep)
         }
         (Value::Seq(target_items), Value::Seq(patch_items)) => {
             let strategy = list_strategy(context, path);
-            merge_list(target_items, patch_items, &strategy, context, path);
-            Outcome::Keep
+            merge_list(target_items, patch_items, &strategy, context, path)?;
+            Ok(Outcome::Keep)
         }
         (target, patch) => {
             if let Value::Map(patch_map) = patch
                 && directive_of(patch_map) == Some("delete")
             {
-                return Outcome::Delete;
+                return Ok(Outcome::Delete);
+            }
+            let (expected, got) = (node_kind(target), node_kind(patch));
+            if !target.is_null() && expected != got {
+                return Err(format!(
+                    "wrong node kind at '{}': expected {expected} but got {got}",
+                    path.join(".")
+                ));
             }
             *target = clean(patch);
-            Outcome::Keep
+            Ok(Outcome::Keep)
         }
     }
 }
 
-fn merge_map(target: &mut Mapping, patch: &Mapping, context: &Context, path: &mut Vec<String>) {
+fn merge_map(
+    target: &mut Mapping,
+    patch: &Mapping,
+    context: &Context,
+    path: &mut Vec<String>,
+) -> Result<(), String> {
     for (key, patch_value) in patch {
         if key == DIRECTIVE {
             continue;
@@ -106,7 +127,7 @@ fn merge_map(target: &mut Mapping, patch: &Mapping, context: &Context, path: &mu
         path.push(key.clone());
         match target.get_mut(key) {
             Some(existing) if !existing.is_null() => {
-                if merge_value(existing, patch_value, context, path) == Outcome::Delete {
+                if merge_value(existing, patch_value, context, path)? == Outcome::Delete {
                     target.shift_remove(key);
                 }
             }
@@ -122,6 +143,7 @@ fn merge_map(target: &mut Mapping, patch: &Mapping, context: &Context, path: &mu
         }
         path.pop();
     }
+    Ok(())
 }
 
 fn merge_list(
@@ -130,7 +152,7 @@ fn merge_list(
     strategy: &ListStrategy,
     context: &Context,
     path: &mut Vec<String>,
-) {
+) -> Result<(), String> {
     let replace_marker = patch.iter().any(
         |item| matches!(item, Value::Map(m) if m.len() == 1 && directive_of(m) == Some("replace")),
     );
@@ -142,7 +164,7 @@ fn merge_list(
             )
             .map(clean)
             .collect();
-        return;
+        return Ok(());
     }
     match strategy {
         ListStrategy::Replace => {
@@ -163,7 +185,7 @@ fn merge_list(
             *target = result;
         }
         ListStrategy::MergeByKeys(keys) if keys.len() > 1 => {
-            merge_multi_key_list(target, patch, keys, context, path);
+            merge_multi_key_list(target, patch, keys, context, path)?;
         }
         ListStrategy::MergeByKeys(keys) => {
             let mut used = vec![false; target.len()];
@@ -187,7 +209,7 @@ fn merge_list(
                     (Some(index), _) => {
                         used[index] = true;
                         let mut merged = target[index].clone();
-                        if merge_value(&mut merged, item, context, path) == Outcome::Keep {
+                        if merge_value(&mut merged, item, context, path)? == Outcome::Keep {
                             result.push(merged);
                         }
                     }
@@ -202,6 +224,7 @@ fn merge_list(
             *target = result;
         }
     }
+    Ok(())
 }
 
 /// Lists keyed by several fields (ports: number + protocol) keep the existing order: matching elements
@@ -213,7 +236,7 @@ fn merge_multi_key_list(
     keys: &[String],
     context: &Context,
     path: &mut Vec<String>,
-) {
+) -> Result<(), String> {
     let key_values = |map: &Mapping| -> Vec<String> {
         keys.iter()
             .map(|k| map.get(k.as_str()).map(scalar_key).unwrap_or_default())
@@ -235,7 +258,7 @@ fn merge_multi_key_list(
             (None, Some("delete")) => {}
             (Some(_), Some("replace")) => {}
             (Some(index), _) => {
-                if merge_value(&mut target[index], item, context, path) == Outcome::Delete {
+                if merge_value(&mut target[index], item, context, path)? == Outcome::Delete {
                     deleted[index] = true;
                 }
             }
@@ -256,6 +279,7 @@ fn merge_multi_key_list(
         .map(|(item, _)| item);
     new_items.extend(kept);
     *target = new_items;
+    Ok(())
 }
 
 /// An existing list element matches a patch element when every merge key the patch element states

@@ -314,7 +314,10 @@ fn apply_smp_to(
             "a strategic merge patch must be a mapping",
         ));
     }
-    match merge::merge_object(&mut resource.value, &patch, &before.gvk, schema) {
+    let outcome = merge::merge_object(&mut resource.value, &patch, &before.gvk, schema).map_err(
+        |message| Error::build(origin.to_string(), format!("patching {before}: {message}")),
+    )?;
+    match outcome {
         Outcome::Delete => {
             resources.resources.remove(index);
         }
