@@ -550,3 +550,73 @@ async fn pinned_commit_already_stored_needs_no_remote() {
     req.last_revision = Some("main@sha1:0000000000000000000000000000000000000000".into());
     assert!(fetch(req).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_with_client_certificate() {
+    let root = RepoRoot::new().unwrap();
+    let app = app_repo(&root).unwrap();
+    let server = GitHttpServer::start(
+        root.path(),
+        HttpServerOptions {
+            tls: true,
+            client_auth: true,
+            basic_auth: Some((USER.into(), PASSWORD.into())),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let url = server.url("app");
+    let ca = server.ca_pem().unwrap().to_string();
+    let identity = server.client_identity().unwrap().clone();
+    let auth = http_auth(&[
+        ("username", USER),
+        ("password", PASSWORD),
+        ("ca.crt", &ca),
+        ("tls.crt", &identity.cert_pem),
+        ("tls.key", &identity.key_pem),
+    ]);
+
+    let dest = tempfile::tempdir().unwrap();
+    let commit = fetched(request(&url, branch("dev"), auth.clone(), dest.path())).await;
+    assert_eq!(commit.revision, format!("dev@sha1:{}", app.dev_head));
+    assert!(dest.path().join("dev.txt").exists());
+
+    // The no-op check goes through the bridge as well.
+    let dest = tempfile::tempdir().unwrap();
+    let mut req = request(&url, branch("dev"), auth.clone(), dest.path());
+    req.last_revision = Some(commit.revision.clone());
+    assert!(matches!(
+        fetch(req).await.unwrap(),
+        FetchOutcome::Unchanged { .. }
+    ));
+
+    // The synchronous API cannot run the bridge and says so.
+    let dest = tempfile::tempdir().unwrap();
+    let err = source_controller::git::fetch(&request(&url, branch("dev"), auth, dest.path()))
+        .unwrap_err();
+    assert!(err.to_string().contains("fetch_async"), "{err}");
+
+    // Without a client certificate the server refuses the connection.
+    let dest = tempfile::tempdir().unwrap();
+    let no_cert = http_auth(&[("username", USER), ("password", PASSWORD), ("ca.crt", &ca)]);
+    let err = fetch(request(&url, branch("dev"), no_cert, dest.path()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.reason(), "GitOperationFailed", "{err}");
+
+    // A wrong password still surfaces as an authentication failure through the bridge.
+    let identity = server.client_identity().unwrap().clone();
+    let wrong = http_auth(&[
+        ("username", USER),
+        ("password", "wrong"),
+        ("ca.crt", &ca),
+        ("tls.crt", &identity.cert_pem),
+        ("tls.key", &identity.key_pem),
+    ]);
+    let dest = tempfile::tempdir().unwrap();
+    let err = fetch(request(&url, branch("dev"), wrong, dest.path()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.reason(), "AuthenticationFailed", "{err}");
+}

@@ -8,6 +8,6 @@ mod http;
 mod repos;
 mod ssh;
 
-pub use http::{GitHttpServer, HttpServerOptions};
+pub use http::{ClientIdentity, GitHttpServer, HttpServerOptions};
 pub use repos::{RepoRoot, TestRepo, git};
 pub use ssh::SshServer;

@@ -1,7 +1,7 @@
 //! Credentials for a Git remote, built from the `data` of the Secret named by `spec.secretRef`.
 //!
 //! Keys follow Flux: HTTP(S) uses `username`+`password` or `bearerToken` (not both), `ca.crt`
-//! (legacy `caFile`) and `tls.crt`/`tls.key`; SSH uses `identity`, optional `password` and
+//! (legacy `caFile`) and `tls.crt`/`tls.key` (mTLS); SSH uses `identity`, optional `password` and
 //! `known_hosts`, which is mandatory because host keys are always verified.
 
 use std::collections::BTreeMap;
@@ -19,6 +19,8 @@ pub struct HttpAuth {
     pub bearer_token: Option<String>,
     /// PEM certificates trusted in addition to the system roots (`ca.crt`).
     pub ca_pem: Option<Vec<u8>>,
+    /// Client certificate and key for mTLS (`tls.crt` followed by `tls.key`, PEM).
+    pub client_identity_pem: Option<Vec<u8>>,
 }
 
 /// Credentials for SSH remotes.
@@ -54,6 +56,10 @@ impl fmt::Debug for GitAuth {
                 .field("basic", &http.basic.as_ref().map(|(user, _)| user))
                 .field("bearer_token", &http.bearer_token.as_ref().map(|_| "***"))
                 .field("ca_pem", &http.ca_pem.is_some())
+                .field(
+                    "client_identity",
+                    &http.client_identity_pem.as_ref().map(|_| "***"),
+                )
                 .finish(),
             GitAuth::Ssh(ssh) => f
                 .debug_struct("GitAuth::Ssh")
@@ -117,14 +123,20 @@ fn http_from_secret(data: &BTreeMap<String, Vec<u8>>) -> Result<HttpAuth, GitErr
                 .to_string(),
         ));
     }
-    if data.contains_key("tls.crt") || data.contains_key("tls.key") {
-        // libgit2's HTTPS transport has no way to present a client certificate; failing loudly
-        // beats silently connecting without the certificate the user configured.
-        return Err(GitError::InvalidAuth(
-            "client certificates ('tls.crt'/'tls.key') are not supported for Git over HTTPS"
-                .to_string(),
-        ));
-    }
+    let client_identity_pem = match (data.get("tls.crt"), data.get("tls.key")) {
+        (Some(cert), Some(key)) if !cert.is_empty() && !key.is_empty() => {
+            let mut pem = cert.clone();
+            pem.push(b'\n');
+            pem.extend_from_slice(key);
+            Some(pem)
+        }
+        (None, None) => None,
+        _ => {
+            return Err(GitError::InvalidAuth(
+                "mTLS needs both 'tls.crt' and 'tls.key'".to_string(),
+            ));
+        }
+    };
     let ca_pem = data
         .get("ca.crt")
         .or_else(|| data.get("caFile"))
@@ -134,6 +146,7 @@ fn http_from_secret(data: &BTreeMap<String, Vec<u8>>) -> Result<HttpAuth, GitErr
         basic,
         bearer_token,
         ca_pem,
+        client_identity_pem,
     })
 }
 
@@ -203,10 +216,19 @@ mod tests {
     }
 
     #[test]
-    fn client_certificates_are_refused_clearly() {
+    fn client_certificate_needs_both_halves() {
         let data = secret(&[("tls.crt", "C"), ("tls.key", "K")]);
-        let err = GitAuth::from_secret_data(Transport::Http, Some(&data)).unwrap_err();
-        assert!(err.to_string().contains("tls.crt"), "{err}");
+        let GitAuth::Http(http) = GitAuth::from_secret_data(Transport::Http, Some(&data)).unwrap()
+        else {
+            panic!("expected http auth");
+        };
+        assert_eq!(
+            http.client_identity_pem.as_deref(),
+            Some(b"C\nK".as_slice())
+        );
+        let half = secret(&[("tls.crt", "C")]);
+        let err = GitAuth::from_secret_data(Transport::Http, Some(&half)).unwrap_err();
+        assert!(err.to_string().contains("'tls.key'"), "{err}");
     }
 
     #[test]

@@ -20,13 +20,17 @@ const TARGET_REF: &str = "refs/eddy/target";
 const LIST_ONLY_REFSPEC: &str = "refs/eddy-list-only/nothing:refs/eddy-list-only/nothing";
 
 /// Runs a whole fetch synchronously. See [`super::fetch`].
-pub(super) fn run(request: &FetchRequest) -> Result<FetchOutcome, GitError> {
+pub(super) fn run(
+    request: &FetchRequest,
+    bridge_url: Option<String>,
+) -> Result<FetchOutcome, GitError> {
     let url = RepoUrl::parse(&request.url)?;
     let session = Session::new(
         url,
         request.auth.clone(),
         request.options.timeout,
         request.options.max_size_bytes,
+        bridge_url,
     )?;
     let sparse_paths = normalise_sparse_paths(&request.options.sparse_checkout)?;
 
@@ -94,7 +98,7 @@ pub(super) fn list_refs(
     auth: &super::GitAuth,
     timeout: std::time::Duration,
 ) -> Result<Vec<RemoteRef>, GitError> {
-    let session = Session::new(RepoUrl::parse(url)?, auth.clone(), timeout, None)?;
+    let session = Session::new(RepoUrl::parse(url)?, auth.clone(), timeout, None, None)?;
     let scratch = tempfile::tempdir()
         .map_err(|err| GitError::operation("creating a scratch repository", err))?;
     let repo = Repository::init_bare(scratch.path())
@@ -105,7 +109,7 @@ pub(super) fn list_refs(
 fn list_refs_with(session: &Session, repo: &Repository) -> Result<Vec<RemoteRef>, GitError> {
     session.check_deadline()?;
     let mut remote = repo
-        .remote_anonymous(&session.url.for_libgit2())
+        .remote_anonymous(session.transport_url())
         .map_err(|err| session.map_error("listing refs of", &err))?;
     // A download whose only refspec matches no remote ref transfers no pack, but the remote's
     // ref advertisement stays readable. It is used instead of a plain connect because only
@@ -284,7 +288,7 @@ fn fetch_refspecs(
 ) -> Result<(), GitError> {
     session.check_deadline()?;
     let mut remote = repo
-        .remote("origin", &session.url.for_libgit2())
+        .remote("origin", session.transport_url())
         .or_else(|_| repo.find_remote("origin"))
         .map_err(|err| session.map_error("configuring the remote", &err))?;
     let mut options = session.fetch_options();

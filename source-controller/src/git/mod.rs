@@ -12,6 +12,7 @@ mod auth;
 mod error;
 mod fetch;
 mod known_hosts;
+mod mtls_bridge;
 mod reference;
 mod semver_range;
 mod session;
@@ -115,8 +116,11 @@ pub struct RemoteRef {
 }
 
 /// Fetches and checks out `request.reference` into `request.destination`. Blocking.
+///
+/// Remotes that need a client certificate (`tls.crt`/`tls.key`) are refused here: they need the
+/// loopback bridge that [`fetch_async`] runs.
 pub fn fetch(request: &FetchRequest) -> Result<FetchOutcome, GitError> {
-    fetch::run(request)
+    fetch::run(request, None)
 }
 
 /// Lists the refs a remote advertises (`git ls-remote`). Blocking.
@@ -128,11 +132,30 @@ pub fn ls_remote(url: &str, auth: &GitAuth, timeout: Duration) -> Result<Vec<Rem
 /// grace for the in-operation deadline to fire first). libgit2 cannot be interrupted from
 /// outside, so a fetch stuck in a connect keeps its thread until the OS gives up; the caller
 /// gets its error on time regardless.
+///
+/// For HTTPS remotes with a client certificate it also runs the mTLS bridge (see the module
+/// `mtls_bridge`) for the duration of the fetch.
 pub async fn fetch_async(request: FetchRequest) -> Result<FetchOutcome, GitError> {
     let timeout = request.options.timeout;
     let url = redact_url(&request.url);
-    let task = tokio::task::spawn_blocking(move || fetch(&request));
-    match tokio::time::timeout(timeout + Duration::from_secs(1), task).await {
+    let bridge = match &request.auth {
+        GitAuth::Http(HttpAuth {
+            client_identity_pem: Some(identity),
+            ca_pem,
+            ..
+        }) => {
+            let remote = RepoUrl::parse(&request.url)?;
+            if remote.scheme() == "https" {
+                Some(mtls_bridge::start(&remote, identity, ca_pem.as_deref()).await?)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    let bridge_url = bridge.as_ref().map(|bridge| bridge.url.clone());
+    let task = tokio::task::spawn_blocking(move || fetch::run(&request, bridge_url));
+    let result = match tokio::time::timeout(timeout + Duration::from_secs(1), task).await {
         Ok(Ok(result)) => result,
         Ok(Err(join_error)) => Err(GitError::Operation {
             context: format!("fetching '{url}'"),
@@ -142,7 +165,9 @@ pub async fn fetch_async(request: FetchRequest) -> Result<FetchOutcome, GitError
             url,
             timeout_secs: timeout.as_secs(),
         }),
-    }
+    };
+    drop(bridge);
+    result
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ enum Abort {
 /// Shared state of the callbacks of one fetch (including its submodules).
 pub(crate) struct Session {
     pub url: RepoUrl,
+    /// What libgit2 connects to: the URL itself, or the local mTLS bridge standing in for it.
+    transport_url: String,
     auth: GitAuth,
     known_hosts: KnownHosts,
     deadline: Instant,
@@ -42,7 +44,22 @@ impl Session {
         auth: GitAuth,
         timeout: Duration,
         max_size_bytes: Option<u64>,
+        bridge_url: Option<String>,
     ) -> Result<Self, GitError> {
+        let needs_bridge = matches!(
+            &auth,
+            GitAuth::Http(HttpAuth {
+                client_identity_pem: Some(_),
+                ..
+            })
+        ) && url.scheme() == "https";
+        if needs_bridge && bridge_url.is_none() {
+            return Err(GitError::InvalidAuth(
+                "client certificates ('tls.crt'/'tls.key') need the async fetch (fetch_async)"
+                    .to_string(),
+            ));
+        }
+        let transport_url = bridge_url.unwrap_or_else(|| url.for_libgit2());
         let known_hosts = match (&auth, url.transport()) {
             (GitAuth::Ssh(ssh), Transport::Ssh) => {
                 let parsed = KnownHosts::parse(&ssh.known_hosts);
@@ -68,6 +85,7 @@ impl Session {
         };
         Ok(Session {
             url,
+            transport_url,
             auth,
             known_hosts,
             deadline: Instant::now() + timeout,
@@ -76,6 +94,11 @@ impl Session {
             credential_attempts: Cell::new(0),
             abort: RefCell::new(None),
         })
+    }
+
+    /// The URL handed to libgit2.
+    pub fn transport_url(&self) -> &str {
+        &self.transport_url
     }
 
     /// Extra HTTP headers libgit2 must send (the bearer token).

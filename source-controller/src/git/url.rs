@@ -103,6 +103,16 @@ impl RepoUrl {
         url.to_string()
     }
 
+    /// The path part (`/org/repo.git`).
+    pub fn path(&self) -> &str {
+        self.parsed.path()
+    }
+
+    /// The query string, if any.
+    pub fn query(&self) -> Option<&str> {
+        self.parsed.query()
+    }
+
     /// The URL with any password or token removed, safe for messages and logs.
     pub fn redacted(&self) -> &str {
         &self.redacted

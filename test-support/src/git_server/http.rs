@@ -27,6 +27,23 @@ pub struct HttpServerOptions {
     pub bearer_token: Option<String>,
     /// Serve HTTPS with a certificate for `127.0.0.1` and `localhost` from a generated CA.
     pub tls: bool,
+    /// With `tls`: require a client certificate issued by the same CA (mTLS). The certificate
+    /// and key to present are [`GitHttpServer::client_identity`].
+    pub client_auth: bool,
+}
+
+/// A client certificate and its key, PEM encoded.
+#[derive(Debug, Clone)]
+pub struct ClientIdentity {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+/// The TLS material of an HTTPS server.
+struct TlsMaterial {
+    acceptor: tokio_rustls::TlsAcceptor,
+    ca_pem: String,
+    client: Option<ClientIdentity>,
 }
 
 /// A running server; stops when dropped.
@@ -34,6 +51,7 @@ pub struct GitHttpServer {
     addr: SocketAddr,
     tls: bool,
     ca_pem: Option<String>,
+    client: Option<ClientIdentity>,
     task: JoinHandle<()>,
 }
 
@@ -51,27 +69,30 @@ impl GitHttpServer {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let tls = options.tls;
+        let client_auth = options.client_auth;
+        if client_auth && !tls {
+            bail!("client_auth needs tls");
+        }
         let config = Arc::new(Config {
             project_root: project_root.to_path_buf(),
             options,
         });
         let router = axum::Router::new().fallback(handle).with_state(config);
-        let (task, ca_pem) = if tls {
-            let (acceptor, ca_pem) = tls_acceptor()?;
-            (
-                tokio::spawn(serve_tls(listener, acceptor, router)),
-                Some(ca_pem),
-            )
+        let (task, ca_pem, client) = if tls {
+            let material = tls_material(client_auth)?;
+            let task = tokio::spawn(serve_tls(listener, material.acceptor, router));
+            (task, Some(material.ca_pem), material.client)
         } else {
             let task = tokio::spawn(async move {
                 let _ = axum::serve(listener, router).await;
             });
-            (task, None)
+            (task, None, None)
         };
         Ok(GitHttpServer {
             addr,
             tls,
             ca_pem,
+            client,
             task,
         })
     }
@@ -87,6 +108,11 @@ impl GitHttpServer {
         self.ca_pem.as_deref()
     }
 
+    /// The client certificate the server accepts (servers with `client_auth` only).
+    pub fn client_identity(&self) -> Option<&ClientIdentity> {
+        self.client.as_ref()
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -98,7 +124,7 @@ impl Drop for GitHttpServer {
     }
 }
 
-fn tls_acceptor() -> anyhow::Result<(tokio_rustls::TlsAcceptor, String)> {
+fn tls_material(client_auth: bool) -> anyhow::Result<TlsMaterial> {
     let ca_key = rcgen::KeyPair::generate()?;
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -120,11 +146,32 @@ fn tls_acceptor() -> anyhow::Result<(tokio_rustls::TlsAcceptor, String)> {
     let key_der = rustls::pki_types::PrivateKeyDer::try_from(server_key.serialize_der())
         .map_err(|err| anyhow::anyhow!("server key: {err}"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(vec![server_cert.der().clone()], key_der)?;
-    Ok((tokio_rustls::TlsAcceptor::from(Arc::new(config)), ca.pem()))
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let (builder, client) = if client_auth {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone())?;
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()?;
+        let client_key = rcgen::KeyPair::generate()?;
+        let mut client_params = rcgen::CertificateParams::new(vec!["eddy-client".to_string()])?;
+        client_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let client_cert = client_params.signed_by(&client_key, &ca)?;
+        let identity = ClientIdentity {
+            cert_pem: client_cert.pem(),
+            key_pem: client_key.serialize_pem(),
+        };
+        (builder.with_client_cert_verifier(verifier), Some(identity))
+    } else {
+        (builder.with_no_client_auth(), None)
+    };
+    let config = builder.with_single_cert(vec![server_cert.der().clone()], key_der)?;
+    Ok(TlsMaterial {
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        ca_pem: ca.pem(),
+        client,
+    })
 }
 
 async fn serve_tls(
