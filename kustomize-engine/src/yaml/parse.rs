@@ -123,6 +123,7 @@ impl<'de, const LAST_KEY_WINS: bool> Visitor<'de> for ValueVisitor<LAST_KEY_WINS
             }
             map.insert(key, value);
         }
+        apply_merge_key(&mut map);
         Ok(Value::Map(map))
     }
 
@@ -147,5 +148,33 @@ fn key_text(key: &Value) -> Result<String, String> {
             "unsupported mapping key of kind {}",
             other.kind_name()
         )),
+    }
+}
+
+/// Expands a YAML merge key (`<<: *anchor` or `<<: [*a, *b]`): the merged mappings' entries are added
+/// unless the mapping sets them itself; with a list, earlier mappings win.
+fn apply_merge_key(map: &mut Mapping) {
+    let Some(merged) = map.shift_remove("<<") else {
+        return;
+    };
+    let sources: Vec<Mapping> = match merged {
+        Value::Map(source) => vec![source],
+        Value::Seq(items) => items
+            .into_iter()
+            .filter_map(|item| match item {
+                Value::Map(source) => Some(source),
+                _ => None,
+            })
+            .collect(),
+        other => {
+            // Not a mapping: keep it as an ordinary key, as a plain parser would.
+            map.insert("<<".to_string(), other);
+            return;
+        }
+    };
+    for source in sources {
+        for (key, value) in source {
+            map.entry(key).or_insert(value);
+        }
     }
 }
