@@ -620,3 +620,38 @@ async fn https_with_client_certificate() {
         .unwrap_err();
     assert_eq!(err.reason(), "AuthenticationFailed", "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mtls_with_untrusted_server_certificate_names_the_cause() {
+    let root = RepoRoot::new().unwrap();
+    app_repo(&root).unwrap();
+    let server = GitHttpServer::start(
+        root.path(),
+        HttpServerOptions {
+            tls: true,
+            client_auth: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let identity = server.client_identity().unwrap().clone();
+    // No ca.crt: the test CA is not among the system roots.
+    let auth = http_auth(&[
+        ("tls.crt", &identity.cert_pem),
+        ("tls.key", &identity.key_pem),
+    ]);
+    let dest = tempfile::tempdir().unwrap();
+    let err = fetch(request(
+        &server.url("app"),
+        branch("master"),
+        auth,
+        dest.path(),
+    ))
+    .await
+    .unwrap_err();
+    assert_eq!(err.reason(), "GitOperationFailed", "{err}");
+    let message = err.to_string();
+    assert!(message.contains(&server.url("app")), "{message}");
+    assert!(message.to_lowercase().contains("certificate"), "{message}");
+}

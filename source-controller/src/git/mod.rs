@@ -166,8 +166,13 @@ pub async fn fetch_async(request: FetchRequest) -> Result<FetchOutcome, GitError
             timeout_secs: timeout.as_secs(),
         }),
     };
-    drop(bridge);
-    result
+    match (result, bridge) {
+        (Err(GitError::Operation { context, detail }), Some(bridge)) => Err(GitError::Operation {
+            context,
+            detail: bridge.last_error().unwrap_or(detail),
+        }),
+        (result, _) => result,
+    }
 }
 
 #[cfg(test)]

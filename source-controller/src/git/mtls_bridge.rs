@@ -6,7 +6,7 @@
 //! `ca.crt`, when given). Requests stay on loopback, live only as long as the fetch, and carry
 //! libgit2's own `Authorization` headers unchanged.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -35,6 +35,15 @@ pub(crate) struct Bridge {
     /// The URL libgit2 uses instead of the remote's.
     pub url: String,
     task: JoinHandle<()>,
+    upstream: Arc<Upstream>,
+}
+
+impl Bridge {
+    /// Why the last forwarded request failed, if one did. libgit2 only reports the 502 the
+    /// bridge answered with, so callers put this in its place.
+    pub fn last_error(&self) -> Option<String> {
+        self.upstream.last_error.lock().ok()?.clone()
+    }
 }
 
 impl Drop for Bridge {
@@ -47,6 +56,7 @@ struct Upstream {
     client: reqwest::Client,
     /// `https://host:port` of the remote.
     origin: String,
+    last_error: Mutex<Option<String>>,
 }
 
 /// Starts a bridge for `remote`, presenting `identity_pem` (certificate + key) and trusting
@@ -86,6 +96,7 @@ pub(crate) async fn start(
     let upstream = Arc::new(Upstream {
         client,
         origin: format!("https://{host}:{}", remote.port()),
+        last_error: Mutex::new(None),
     });
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
@@ -93,7 +104,9 @@ pub(crate) async fn start(
     let addr = listener
         .local_addr()
         .map_err(|err| GitError::operation("starting the mTLS bridge", err))?;
-    let router = axum::Router::new().fallback(forward).with_state(upstream);
+    let router = axum::Router::new()
+        .fallback(forward)
+        .with_state(upstream.clone());
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
@@ -102,18 +115,24 @@ pub(crate) async fn start(
         url.push('?');
         url.push_str(query);
     }
-    Ok(Bridge { url, task })
+    Ok(Bridge {
+        url,
+        task,
+        upstream,
+    })
 }
 
 async fn forward(State(upstream): State<Arc<Upstream>>, request: Request) -> Response {
     match forward_request(&upstream, request).await {
         Ok(response) => response,
         // libgit2 shows the body of failed requests; name the remote, not the bridge.
-        Err(err) => (
-            StatusCode::BAD_GATEWAY,
-            format!("request to {} failed: {err}", upstream.origin),
-        )
-            .into_response(),
+        Err(err) => {
+            let message = error_chain(err.as_ref());
+            if let Ok(mut last) = upstream.last_error.lock() {
+                *last = Some(message.clone());
+            }
+            (StatusCode::BAD_GATEWAY, message).into_response()
+        }
     }
 }
 
@@ -144,4 +163,19 @@ async fn forward_request(
         }
     }
     Ok(response.body(Body::from_stream(answer.bytes_stream()))?)
+}
+
+/// An error with its causes, which is where TLS failures keep the interesting part.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
 }
