@@ -366,8 +366,17 @@ fn list_strategy(context: &Context, path: &[String]) -> ListStrategy {
     }
 }
 
-/// Whether the object is of a Kubernetes built-in type (so its lists carry merge metadata).
+/// Whether the object is of a type the Kubernetes 1.21 API (kustomize v5.5's embedded schema) defines,
+/// so that its lists carry merge metadata. The version matters: `extensions/v1beta1` Deployments or
+/// `autoscaling/v2` HPAs are unknown to that schema and get no list merging.
 fn has_builtin_schema(gvk: &Gvk) -> bool {
+    const WORKLOADS: &[&str] = &[
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "ControllerRevision",
+    ];
     const CORE_KINDS: &[&str] = &[
         "Pod",
         "PodTemplate",
@@ -385,25 +394,30 @@ fn has_builtin_schema(gvk: &Gvk) -> bool {
         "ResourceQuota",
         "Event",
     ];
-    match gvk.group.as_str() {
-        "" => gvk.version == "v1" && CORE_KINDS.contains(&gvk.kind.as_str()),
-        "apps"
-        | "extensions"
-        | "batch"
-        | "policy"
-        | "networking.k8s.io"
-        | "rbac.authorization.k8s.io"
-        | "autoscaling"
-        | "storage.k8s.io"
-        | "admissionregistration.k8s.io"
-        | "apiextensions.k8s.io"
-        | "scheduling.k8s.io"
-        | "coordination.k8s.io"
-        | "discovery.k8s.io"
-        | "node.k8s.io"
-        | "certificates.k8s.io"
-        | "apiregistration.k8s.io"
-        | "events.k8s.io" => true,
+    let kind = gvk.kind.as_str();
+    match (gvk.group.as_str(), gvk.version.as_str()) {
+        ("", "v1") => CORE_KINDS.contains(&kind),
+        ("apps", "v1") => WORKLOADS.contains(&kind),
+        ("batch", "v1") => matches!(kind, "Job" | "CronJob"),
+        ("batch", "v1beta1") => kind == "CronJob",
+        ("extensions", "v1beta1") => kind == "Ingress",
+        ("networking.k8s.io", "v1") => matches!(kind, "Ingress" | "IngressClass" | "NetworkPolicy"),
+        ("networking.k8s.io", "v1beta1") => matches!(kind, "Ingress" | "IngressClass"),
+        ("policy", "v1") => kind == "PodDisruptionBudget",
+        ("policy", "v1beta1") => matches!(kind, "PodDisruptionBudget" | "PodSecurityPolicy"),
+        ("autoscaling", "v1" | "v2beta1" | "v2beta2") => kind == "HorizontalPodAutoscaler",
+        ("rbac.authorization.k8s.io", "v1" | "v1beta1" | "v1alpha1")
+        | ("admissionregistration.k8s.io", "v1" | "v1beta1")
+        | ("apiextensions.k8s.io", "v1" | "v1beta1")
+        | ("storage.k8s.io", "v1" | "v1beta1" | "v1alpha1")
+        | ("scheduling.k8s.io", "v1" | "v1beta1" | "v1alpha1")
+        | ("coordination.k8s.io", "v1" | "v1beta1")
+        | ("discovery.k8s.io", "v1" | "v1beta1")
+        | ("node.k8s.io", "v1" | "v1beta1" | "v1alpha1")
+        | ("certificates.k8s.io", "v1" | "v1beta1")
+        | ("apiregistration.k8s.io", "v1" | "v1beta1")
+        | ("events.k8s.io", "v1" | "v1beta1")
+        | ("flowcontrol.apiserver.k8s.io", "v1beta1") => true,
         _ => false,
     }
 }
