@@ -37,6 +37,7 @@ pub fn run(args: KustomizeArgs) -> anyhow::Result<()> {
             };
             let options = eddy_kustomize::BuildOptions {
                 load_restrictions: restrictions,
+                ..eddy_kustomize::BuildOptions::default()
             };
             let output = eddy_kustomize::build(&dir, &options)
                 .with_context(|| format!("kustomize build {} failed", dir.display()))?;

@@ -1,10 +1,20 @@
 //! `eddy`: the command-line tool for Eddy (and, where it makes sense, for Flux clusters too).
+//!
+//! Commands mirror the `flux` CLI's names, flags and output, so instructions written for one
+//! work with the other.
 
+mod cluster;
+mod commands;
 mod kustomize;
+mod manifests;
+mod output;
+mod wait;
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
+
+use commands::{check, create, events, export, get, install, reconcile, suspend, tree, uninstall};
 
 #[derive(Parser)]
 #[command(
@@ -15,10 +25,34 @@ use clap::{CommandFactory, Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    connection: cluster::ConnectionArgs,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Install the CRDs and controllers (or print them with --export).
+    Install(install::InstallArgs),
+    /// Check the cluster's prerequisites and the installed controllers.
+    Check(check::CheckArgs),
+    /// List objects of a kind with their revision and Ready status.
+    Get(get::GetArgs),
+    /// Ask a controller to reconcile an object now, and wait for it.
+    Reconcile(reconcile::ReconcileArgs),
+    /// Stop reconciling objects until resumed.
+    Suspend(suspend::SuspendArgs),
+    /// Reconcile suspended objects again, and wait until they are Ready.
+    Resume(suspend::SuspendArgs),
+    /// Create or update a source or Kustomization.
+    Create(create::CreateArgs),
+    /// Print objects as YAML to keep in Git.
+    Export(export::ExportArgs),
+    /// Show the Kubernetes events the controllers recorded.
+    Events(events::EventsArgs),
+    /// Show what a Kustomization applied.
+    Tree(tree::TreeArgs),
+    /// Remove the controllers, CRDs and every object of their kinds.
+    Uninstall(uninstall::UninstallArgs),
     /// Work with Kustomize overlays locally, without a cluster.
     Kustomize(kustomize::KustomizeArgs),
     /// Print a shell completion script.
@@ -30,12 +64,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<()> = match cli.command {
+    let result = match cli.command {
         Command::Kustomize(args) => kustomize::run(args),
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "eddy", &mut std::io::stdout());
             Ok(())
         }
+        command => run_against_cluster(command, &cli.connection),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,4 +79,30 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn run_against_cluster(
+    command: Command,
+    connection: &cluster::ConnectionArgs,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| anyhow::anyhow!("cannot start the async runtime: {error}"))?;
+    runtime.block_on(async {
+        match command {
+            Command::Install(args) => install::run(args, connection).await,
+            Command::Check(args) => check::run(args, connection).await,
+            Command::Get(args) => get::run(args, connection).await,
+            Command::Reconcile(args) => reconcile::run(args, connection).await,
+            Command::Suspend(args) => suspend::run(args, true, connection).await,
+            Command::Resume(args) => suspend::run(args, false, connection).await,
+            Command::Create(args) => create::run(args, connection).await,
+            Command::Export(args) => export::run(args, connection).await,
+            Command::Events(args) => events::run(args, connection).await,
+            Command::Tree(args) => tree::run(args, connection).await,
+            Command::Uninstall(args) => uninstall::run(args, connection).await,
+            Command::Kustomize(_) | Command::Completion { .. } => Ok(()),
+        }
+    })
 }
