@@ -323,6 +323,7 @@ async fn bad_input_is_refused_or_reported_without_leaking_secrets() {
     let failing = FakeService::start_with(Behaviour {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         delay: Duration::ZERO,
+        body: "",
     })
     .await;
     secret(
@@ -350,6 +351,7 @@ async fn bad_input_is_refused_or_reported_without_leaking_secrets() {
     let slow = FakeService::start_with(Behaviour {
         status: StatusCode::OK,
         delay: Duration::from_secs(10),
+        body: "",
     })
     .await;
     create::<Provider>(
@@ -388,5 +390,53 @@ async fn bad_input_is_refused_or_reported_without_leaking_secrets() {
     assert_eq!(failing.requests().len(), 3, "5xx answers are retried");
     let timed_out = wait_for_warning(&client, &ns, "slow", "NotificationDispatchFailed").await;
     assert!(timed_out.contains("timed out"), "{timed_out}");
+    namespace.cleanup().await.unwrap();
+}
+
+#[tokio::test]
+async fn slack_token_mode_sends_a_bearer_token_and_reports_api_errors() {
+    let client = eddy_test_support::client().await.unwrap();
+    eddy_test_support::install_crds(&client).await.unwrap();
+    let namespace = eddy_test_support::TestNamespace::new(&client, "nc-slack-api")
+        .await
+        .unwrap();
+    let ns = namespace.name().to_owned();
+    let controller = start_controller(&client, "5m").await;
+    // Slack's chat API answers 200 with `ok: false` on errors.
+    let slack_api = FakeService::start_with(Behaviour {
+        status: StatusCode::OK,
+        delay: Duration::ZERO,
+        body: r#"{"ok":false,"error":"channel_not_found"}"#,
+    })
+    .await;
+    secret(&client, &ns, "bot", &[("token", "xoxb-secret-bot-token")]).await;
+    create::<Provider>(
+        &client,
+        &ns,
+        provider("slack", json!({"type": "slack", "channel": "C0FLUX", "address": slack_api.url("/api/chat.postMessage"), "secretRef": {"name": "bot"}})),
+    )
+    .await;
+    create::<Alert>(&client, &ns, alert("slack", "slack", "info")).await;
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/", controller.events_addr))
+        .json(&raw_event(
+            &ns,
+            "stored artifact for commit 'Add app'",
+            "info",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let requests = slack_api.wait_for_requests(1).await;
+    assert_eq!(requests[0].path, "/api/chat.postMessage");
+    assert_eq!(
+        requests[0].header("Authorization").as_deref(),
+        Some("Bearer xoxb-secret-bot-token")
+    );
+    assert_eq!(requests[0].json()["channel"], "C0FLUX");
+    let warning = wait_for_warning(&client, &ns, "slack", "NotificationDispatchFailed").await;
+    assert!(warning.contains("channel_not_found"), "{warning}");
+    assert!(!warning.contains("xoxb-secret-bot-token"), "{warning}");
     namespace.cleanup().await.unwrap();
 }

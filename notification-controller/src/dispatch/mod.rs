@@ -293,6 +293,37 @@ fn commit_status_id(
 mod tests {
     use super::*;
 
+    #[test]
+    fn commit_status_id_defaults_or_follows_the_expression() {
+        let mut provider: Provider = serde_json::from_value(serde_json::json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Provider",
+            "metadata": {"name": "gh", "namespace": "n", "uid": "ABCDEF12-3456-7890"},
+            "spec": {"type": "github"}
+        }))
+        .unwrap();
+        let alert: Alert = serde_json::from_value(serde_json::json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
+            "metadata": {"name": "on-call", "namespace": "n"},
+            "spec": {"providerRef": {"name": "gh"}, "eventSources": [{"kind": "Kustomization", "name": "*"}]}
+        }))
+        .unwrap();
+        let mut event = event("info", &[]);
+        event.metadata.insert("env".into(), "prod".into());
+        assert_eq!(
+            commit_status_id(&provider, &alert, &event).unwrap(),
+            "kustomization/a/abcdef12"
+        );
+        provider.spec.commit_status_expr = Some(
+            "event.involvedObject.name + '/' + event.metadata.env + '/' + alert.metadata.name + '/' + provider.metadata.uid.split('-')[0].lowerAscii()".into(),
+        );
+        assert_eq!(
+            commit_status_id(&provider, &alert, &event).unwrap(),
+            "a/prod/on-call/abcdef12"
+        );
+        provider.spec.commit_status_expr = Some("event.reason.reverse()".into());
+        assert!(commit_status_id(&provider, &alert, &event).is_err());
+    }
+
     fn event(severity: &str, metadata: &[(&str, &str)]) -> FluxEvent {
         let mut event = FluxEvent::parse(
             serde_json::json!({

@@ -27,7 +27,9 @@ pub struct EventServer {
 /// Routes of the event server.
 pub fn router(server: Arc<EventServer>) -> Router {
     Router::new()
+        // Flux serves every path (Go's `/` pattern); senders configured with a path keep working.
         .route("/", post(receive))
+        .route("/{*path}", post(receive))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(server)
 }

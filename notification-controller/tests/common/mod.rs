@@ -78,6 +78,7 @@ impl Recorded {
 pub struct Behaviour {
     pub status: StatusCode,
     pub delay: Duration,
+    pub body: &'static str,
 }
 
 #[derive(Clone)]
@@ -97,6 +98,7 @@ impl FakeService {
         Self::start_with(Behaviour {
             status: StatusCode::OK,
             delay: Duration::ZERO,
+            body: "",
         })
         .await
     }
@@ -147,7 +149,7 @@ async fn record(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
+) -> (StatusCode, &'static str) {
     state.requests.lock().unwrap().push(Recorded {
         method: method.to_string(),
         path: uri.path().to_owned(),
@@ -155,7 +157,7 @@ async fn record(
         body,
     });
     tokio::time::sleep(state.behaviour.delay).await;
-    state.behaviour.status
+    (state.behaviour.status, state.behaviour.body)
 }
 
 /// Creates a Secret with string data.
