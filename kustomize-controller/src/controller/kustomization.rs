@@ -272,7 +272,9 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         build::drop_missing_components(&path, &mut spec);
         build::generate_if_missing(&path).map_err(|e| e.to_string())?;
         build::inject_spec_fields(&path, &spec).map_err(|e| e.to_string())?;
-        build::kustomize(&path).map_err(|e| e.to_string())
+        // Messages name files relative to the artifact root, not the temporary directory.
+        let root = format!("{}/", dir.path().display());
+        build::kustomize(&path).map_err(|e| e.to_string().replace(&root, ""))
     })
     .await
     .unwrap_or_else(|join| Err(format!("build panicked: {join}")));
