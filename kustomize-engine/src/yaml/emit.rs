@@ -529,7 +529,7 @@ fn parses_as_go_int(text: &str) -> bool {
 }
 
 /// go-yaml v2's float pattern: `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
-fn is_yaml_float(text: &str) -> bool {
+pub(crate) fn is_yaml_float(text: &str) -> bool {
     let bytes = text.as_bytes();
     let mut i = 0;
     if matches!(bytes.first(), Some(b'+' | b'-')) {

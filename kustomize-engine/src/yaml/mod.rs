@@ -1,6 +1,7 @@
 //! The YAML layer: an order-preserving value model, a parser front-end and a kustomize-exact emitter.
 
 pub mod emit;
+mod events;
 pub mod parse;
 pub mod value;
 
