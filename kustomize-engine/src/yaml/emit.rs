@@ -614,40 +614,9 @@ fn is_base60_float(text: &str) -> bool {
     true
 }
 
-/// YAML timestamps as go-yaml v2 recognises them: a 4-digit year, `-`, then a date (and optional time).
+/// YAML timestamps as go-yaml v2 recognises them (the same layouts go-yaml v3 reads).
 fn is_timestamp(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let year_digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
-    if year_digits != 4 || bytes.get(4) != Some(&b'-') {
-        return false;
-    }
-    let (date, time) = match text.find(['T', 't', ' ']) {
-        Some(pos) => (&text[..pos], Some(&text[pos + 1..])),
-        None => (text, None),
-    };
-    let date_parts: Vec<&str> = date.split('-').collect();
-    let date_ok = date_parts.len() == 3
-        && date_parts[1].len() <= 2
-        && date_parts[2].len() <= 2
-        && date_parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
-    if !date_ok {
-        return false;
-    }
-    match time {
-        None => true,
-        Some(time) => {
-            let clock = time.trim_end_matches('Z');
-            let clock = clock.split(['+', '-']).next().unwrap_or("");
-            let clock = clock.split('.').next().unwrap_or("");
-            let pieces: Vec<&str> = clock.split(':').collect();
-            pieces.len() == 3
-                && pieces
-                    .iter()
-                    .all(|p| !p.is_empty() && p.len() <= 2 && p.chars().all(|c| c.is_ascii_digit()))
-        }
-    }
+    super::events::timestamp(text).is_some()
 }
 
 /// Formats a float the way it comes out of kustomize's JSON round trip: integral values as integers,

@@ -247,10 +247,76 @@ fn parse_go_int(text: &str) -> Option<i128> {
     Some(value)
 }
 
-/// A plain `YYYY-M-D` date as go-yaml v3 reads it, rendered the way kustomize prints the resulting
-/// time (`YYYY-MM-DDT00:00:00Z`). Date-times are left as text.
-fn timestamp(text: &str) -> Option<String> {
-    let mut parts = text.split('-');
+/// A plain timestamp as go-yaml v3 reads it (`2006-1-2`, `2006-1-2T15:4:5.999999999Z07:00` with `T` or
+/// `t`, or `2006-1-2 15:4:5.999999999` in UTC), rendered the way kustomize prints the resulting time:
+/// RFC 3339 with nanoseconds, trailing zeros trimmed, `Z` for a zero offset.
+pub(super) fn timestamp(text: &str) -> Option<String> {
+    let (date, rest) = match text.find(['T', 't', ' ']) {
+        Some(at) => (&text[..at], Some((text.as_bytes()[at], &text[at + 1..]))),
+        None => (text, None),
+    };
+    let (year, month, day) = parse_date(date)?;
+    let date_text = format!("{year}-{month:02}-{day:02}");
+    let Some((separator, rest)) = rest else {
+        return Some(format!("{date_text}T00:00:00Z"));
+    };
+    let (clock, zone) = if separator == b' ' {
+        (rest, "Z".to_string())
+    } else if let Some(clock) = rest.strip_suffix('Z') {
+        (clock, "Z".to_string())
+    } else {
+        let at = rest.rfind(['+', '-'])?;
+        let (clock, offset) = rest.split_at(at);
+        let digits = &offset[1..];
+        let valid = digits.len() == 5
+            && digits.as_bytes()[2] == b':'
+            && digits[..2].chars().all(|c| c.is_ascii_digit())
+            && digits[3..].chars().all(|c| c.is_ascii_digit());
+        if !valid {
+            return None;
+        }
+        let zone = if &digits[..2] == "00" && &digits[3..] == "00" {
+            "Z".to_string()
+        } else {
+            offset.to_string()
+        };
+        (clock, zone)
+    };
+    let (hms, fraction) = match clock.split_once('.') {
+        Some((hms, fraction)) => (hms, Some(fraction)),
+        None => (clock, None),
+    };
+    let mut fields = hms.split(':');
+    let (hour, minute, second) = (fields.next()?, fields.next()?, fields.next()?);
+    if fields.next().is_some() {
+        return None;
+    }
+    let number = |field: &str, max: u32| -> Option<u32> {
+        if !(1..=2).contains(&field.len()) || !field.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        field.parse().ok().filter(|v| *v <= max)
+    };
+    let (hour, minute, second) = (number(hour, 23)?, number(minute, 59)?, number(second, 59)?);
+    let mut fraction_text = String::new();
+    if let Some(fraction) = fraction {
+        if fraction.is_empty() || !fraction.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let kept: String = fraction.chars().take(9).collect();
+        let trimmed = kept.trim_end_matches('0');
+        if !trimmed.is_empty() {
+            fraction_text = format!(".{trimmed}");
+        }
+    }
+    Some(format!(
+        "{date_text}T{hour:02}:{minute:02}:{second:02}{fraction_text}{zone}"
+    ))
+}
+
+/// `YYYY-M-D` with a real calendar date.
+fn parse_date(date: &str) -> Option<(String, u32, u32)> {
+    let mut parts = date.split('-');
     let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some()
         || year.len() != 4
@@ -262,12 +328,21 @@ fn timestamp(text: &str) -> Option<String> {
     {
         return None;
     }
+    let year_number: u32 = year.parse().ok()?;
     let month: u32 = month.parse().ok()?;
     let day: u32 = day.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    let leap = (year_number % 4 == 0 && year_number % 100 != 0) || year_number % 400 == 0;
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > days_in_month {
         return None;
     }
-    Some(format!("{year}-{month:02}-{day:02}T00:00:00Z"))
+    Some((year.to_string(), month, day))
 }
 
 #[cfg(test)]
