@@ -331,7 +331,8 @@ fn parse_date(date: &str) -> Option<(String, u32, u32)> {
     let year_number: u32 = year.parse().ok()?;
     let month: u32 = month.parse().ok()?;
     let day: u32 = day.parse().ok()?;
-    let leap = (year_number % 4 == 0 && year_number % 100 != 0) || year_number % 400 == 0;
+    let leap = (year_number.is_multiple_of(4) && !year_number.is_multiple_of(100))
+        || year_number.is_multiple_of(400);
     let days_in_month = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
