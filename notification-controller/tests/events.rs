@@ -440,3 +440,109 @@ async fn slack_token_mode_sends_a_bearer_token_and_reports_api_errors() {
     assert!(!warning.contains("xoxb-secret-bot-token"), "{warning}");
     namespace.cleanup().await.unwrap();
 }
+
+#[tokio::test]
+async fn providers_use_their_proxy_and_tls_secrets() {
+    let client = eddy_test_support::client().await.unwrap();
+    eddy_test_support::install_crds(&client).await.unwrap();
+    let namespace = eddy_test_support::TestNamespace::new(&client, "nc-transport")
+        .await
+        .unwrap();
+    let ns = namespace.name().to_owned();
+    let controller = start_controller(&client, "5m").await;
+
+    // proxySecretRef: the request goes to the proxy, with its credentials.
+    let proxy = FakeService::start().await;
+    secret(
+        &client,
+        &ns,
+        "proxy",
+        &[
+            ("address", &proxy.url("")),
+            ("username", "proxy-user"),
+            ("password", "proxy-pass"),
+        ],
+    )
+    .await;
+    create::<Provider>(
+        &client,
+        &ns,
+        provider("proxied", json!({"type": "generic", "address": "http://hooks.example.invalid/flux", "proxySecretRef": {"name": "proxy"}})),
+    )
+    .await;
+    create::<Alert>(&client, &ns, alert("proxied", "proxied", "info")).await;
+
+    // certSecretRef: an HTTPS endpoint with a private CA that requires a client certificate.
+    let root = eddy_test_support::git_server::RepoRoot::new().unwrap();
+    let tls_server = eddy_test_support::git_server::GitHttpServer::start(
+        root.path(),
+        eddy_test_support::git_server::HttpServerOptions {
+            tls: true,
+            client_auth: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let identity = tls_server.client_identity().unwrap().clone();
+    secret(
+        &client,
+        &ns,
+        "tls",
+        &[
+            ("ca.crt", tls_server.ca_pem().unwrap()),
+            ("tls.crt", &identity.cert_pem),
+            ("tls.key", &identity.key_pem),
+        ],
+    )
+    .await;
+    let https = format!(
+        "https://127.0.0.1:{}/not-a-repo/hook",
+        tls_server.addr().port()
+    );
+    create::<Provider>(
+        &client,
+        &ns,
+        provider(
+            "with-tls",
+            json!({"type": "generic", "address": https, "certSecretRef": {"name": "tls"}}),
+        ),
+    )
+    .await;
+    create::<Provider>(
+        &client,
+        &ns,
+        provider("without-tls", json!({"type": "generic", "address": https})),
+    )
+    .await;
+    create::<Alert>(&client, &ns, alert("with-tls", "with-tls", "info")).await;
+    create::<Alert>(&client, &ns, alert("without-tls", "without-tls", "info")).await;
+
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/", controller.events_addr))
+        .json(&raw_event(&ns, "stored artifact", "info"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+
+    let through_proxy = proxy.wait_for_requests(1).await;
+    assert_eq!(through_proxy[0].path, "/flux");
+    assert_eq!(
+        through_proxy[0].header("Proxy-Authorization").as_deref(),
+        Some(format!("Basic {}", base64_of("proxy-user:proxy-pass")).as_str())
+    );
+    // With the CA and client certificate the TLS handshake succeeds and the server's HTTP answer
+    // is what fails; without them the connection itself fails.
+    let with_tls = wait_for_warning(&client, &ns, "with-tls", "NotificationDispatchFailed").await;
+    assert!(with_tls.contains("answered"), "{with_tls}");
+    let without_tls =
+        wait_for_warning(&client, &ns, "without-tls", "NotificationDispatchFailed").await;
+    assert!(!without_tls.contains("answered"), "{without_tls}");
+    namespace.cleanup().await.unwrap();
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
