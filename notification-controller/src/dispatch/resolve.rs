@@ -117,12 +117,7 @@ pub async fn resolve(
         }
         settings.password = values.get("password").cloned();
         if let Some(headers) = values.get("headers") {
-            settings.headers = serde_yaml_ng::from_str::<Option<BTreeMap<String, String>>>(headers)
-                .map_err(|error| ResolveError::Headers {
-                    name: reference.name.clone(),
-                    reason: error.to_string(),
-                })?
-                .unwrap_or_default();
+            settings.headers = parse_headers(&reference.name, headers)?;
         }
         if let Some(proxy) = values.get("proxy").filter(|p| !p.trim().is_empty()) {
             transport.proxy = Some(ProxySettings {
@@ -156,6 +151,20 @@ pub async fn resolve(
     Ok((settings, transport))
 }
 
+/// The Secret's `headers` value: a YAML map of header names to values.
+fn parse_headers(secret_name: &str, text: &str) -> Result<BTreeMap<String, String>, ResolveError> {
+    serde_yaml_ng::from_str::<Option<BTreeMap<String, String>>>(text)
+        .map(Option::unwrap_or_default)
+        .map_err(|error| ResolveError::Headers {
+            name: secret_name.to_owned(),
+            // Only the position: the parser's message may quote header values.
+            reason: error.location().map_or_else(
+                || "unreadable".to_owned(),
+                |at| format!("error at line {} column {}", at.line(), at.column()),
+            ),
+        })
+}
+
 /// The values that must never appear in a log line, event or status.
 pub fn secrets_of(settings: &ProviderSettings, transport: &Transport) -> Vec<String> {
     let mut secrets: Vec<String> = settings
@@ -173,4 +182,21 @@ pub fn secrets_of(settings: &ProviderSettings, transport: &Transport) -> Vec<Str
         secrets.extend(proxy.password.iter().cloned());
     }
     secrets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_parse_and_errors_do_not_quote_values() {
+        let headers = parse_headers("s", "X-Team: web\nAuthorization: Bearer abc\n").unwrap();
+        assert_eq!(headers["Authorization"], "Bearer abc");
+        assert!(parse_headers("s", "").unwrap().is_empty());
+        let error = parse_headers("s", "Authorization: [Bearer supersecret\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("supersecret"), "{error}");
+        assert!(error.contains("secret 's'"), "{error}");
+    }
 }
