@@ -57,6 +57,27 @@ impl Resource {
     }
 }
 
+/// Entry points for fuzzers: arbitrary bytes in, `Ok`/`Err` out, never a panic.
+pub mod fuzzing {
+    /// Parses `data` as a YAML stream of objects and prints them back the way kubectl would.
+    pub fn parse_and_emit(data: &[u8]) -> Result<String, String> {
+        let text = std::str::from_utf8(data).map_err(|e| e.to_string())?;
+        let documents = crate::yaml::parse_documents(text)?;
+        Ok(documents
+            .iter()
+            .filter(|d| !d.is_null())
+            .map(crate::yaml::emit_document)
+            .collect::<Vec<_>>()
+            .join("---\n"))
+    }
+
+    /// Parses `data` as a kustomization file.
+    pub fn parse_kustomization(data: &[u8]) -> Result<(), String> {
+        let text = std::str::from_utf8(data).map_err(|e| e.to_string())?;
+        crate::kustomization::Kustomization::parse(text).map(|_| ())
+    }
+}
+
 /// Builds the kustomization in `dir` and returns the objects in output order.
 pub fn build_resources(dir: &Path, options: &BuildOptions) -> Result<Vec<Resource>, Error> {
     let mut builder = build::Builder::new(options.load_restrictions, options.reorder);

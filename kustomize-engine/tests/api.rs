@@ -209,3 +209,54 @@ fn reorder_none_keeps_input_order_unless_sort_options_say_otherwise() {
     );
     assert_eq!(kinds(&fifo), vec!["Namespace", "Deployment"]);
 }
+
+/// The fuzzing entry points survive pseudo-random and mutated inputs, and emitting is idempotent:
+/// printing what was printed gives the same text.
+#[test]
+fn fuzzing_entry_points_never_panic_and_emit_is_idempotent() {
+    let seeds: [&[u8]; 4] = [
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: \"1\"\n  b: |\n    line\n",
+        b"a: [1, 2, {b: c}]\nd: 'e'\n---\nf: 0644\ng: 2001-12-14\n",
+        b"resources:\n- a.yaml\nnamePrefix: p-\npatches:\n- patch: |\n    x: y\n",
+        b"k: &a {x: 1}\nl: *a\nm:\n  <<: *a\n  y: 2\n",
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for seed in seeds {
+        for _ in 0..200 {
+            let mut data = seed.to_vec();
+            for _ in 0..(next() % 4) {
+                let position = (next() as usize) % data.len();
+                let alphabet = b" :-[]{}\n'\"#&*!|>0aZ";
+                data[position] = alphabet[(next() as usize) % alphabet.len()];
+            }
+            let printed =
+                std::panic::catch_unwind(|| eddy_kustomize::fuzzing::parse_and_emit(&data));
+            assert!(
+                printed.is_ok(),
+                "panic on {:?}",
+                String::from_utf8_lossy(&data)
+            );
+            let parsed =
+                std::panic::catch_unwind(|| eddy_kustomize::fuzzing::parse_kustomization(&data));
+            assert!(
+                parsed.is_ok(),
+                "panic on {:?}",
+                String::from_utf8_lossy(&data)
+            );
+            if let Ok(Ok(text)) = printed {
+                let again = eddy_kustomize::fuzzing::parse_and_emit(text.as_bytes());
+                assert_eq!(
+                    again.as_deref(),
+                    Ok(text.as_str()),
+                    "not idempotent for {text:?}"
+                );
+            }
+        }
+    }
+}
