@@ -260,15 +260,13 @@ impl Kustomization {
         self.resources.append(&mut self.bases);
         self.images.append(&mut self.image_tags);
         if !self.common_labels.is_empty() {
-            self.labels.insert(
-                0,
-                LabelEntry {
-                    pairs: std::mem::take(&mut self.common_labels),
-                    include_selectors: true,
-                    include_templates: false,
-                    fields: Vec::new(),
-                },
-            );
+            // Applied after the `labels` entries, so its values win on a shared key.
+            self.labels.push(LabelEntry {
+                pairs: std::mem::take(&mut self.common_labels),
+                include_selectors: true,
+                include_templates: false,
+                fields: Vec::new(),
+            });
         }
         for args in self
             .config_map_generator

@@ -184,10 +184,15 @@ pub fn set_replicas(
     config: &TransformerConfig,
 ) -> Result<(), String> {
     for replica in replicas {
+        let mut matched = false;
         for resource in &mut resources.resources {
             let named = resource.all_ids().iter().any(|id| id.name == replica.name);
             if !named {
                 continue;
+            }
+            let gvk = resource.gvk();
+            if config.replicas.iter().any(|spec| spec.applies_to(&gvk)) {
+                matched = true;
             }
             let gvk = resource.gvk();
             visit_specs(
@@ -199,6 +204,14 @@ pub fn set_replicas(
                     Ok(())
                 },
             )?;
+        }
+        if !matched {
+            let kinds: Vec<&str> = config.replicas.iter().map(|s| s.kind.as_str()).collect();
+            return Err(format!(
+                "replicas: no object named '{}' of a kind with a replica count ({})",
+                replica.name,
+                kinds.join(", ")
+            ));
         }
     }
     Ok(())
