@@ -121,6 +121,12 @@ fn drop_null_default(object: &mut Map<String, Value>) {
     }
 }
 
+/// An integer without `format`: Flux declares Go `int` fields that way, while schemars would add
+/// `int32`/`int64`.
+pub fn plain_integer(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "integer" })
+}
+
 /// Schema of a field holding arbitrary JSON that the API server must keep as-is.
 pub fn preserve_unknown_fields(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "x-kubernetes-preserve-unknown-fields": true })

@@ -3,7 +3,6 @@
 //! The kind lives in the module of its current version; the re-exports below are what the rest
 //! of Eddy should use.
 
-pub mod schema;
 pub mod v2;
 
 pub use v2::{constants, helmrelease};

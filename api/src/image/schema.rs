@@ -2,12 +2,6 @@
 
 use schemars::{Schema, SchemaGenerator, json_schema};
 
-/// An integer without `format`: Flux declares Go `int` fields that way, while schemars would
-/// add `int64`.
-pub fn plain_integer(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({ "type": "integer" })
-}
-
 /// A Kubernetes label selector marked atomic (replaced as a whole by server-side apply), with
 /// atomic lists, as Flux declares `policySelector`.
 pub fn atomic_label_selector(_: &mut SchemaGenerator) -> Schema {

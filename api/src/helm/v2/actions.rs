@@ -113,7 +113,7 @@ pub struct Install {
 pub struct InstallRemediation {
     /// Attempts after the first failure (0 = none, negative = unlimited).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::helm::schema::plain_integer")]
+    #[schemars(schema_with = "crate::schema::plain_integer")]
     pub retries: Option<i64>,
 
     /// Treat failed Helm tests as success for remediation purposes.
@@ -202,7 +202,7 @@ pub struct Upgrade {
 pub struct UpgradeRemediation {
     /// Attempts after the first failure (0 = none, negative = unlimited).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::helm::schema::plain_integer")]
+    #[schemars(schema_with = "crate::schema::plain_integer")]
     pub retries: Option<i64>,
 
     /// Treat failed Helm tests as success for remediation purposes.

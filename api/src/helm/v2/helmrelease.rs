@@ -101,7 +101,7 @@ pub struct HelmReleaseSpec {
 
     /// Release revisions kept in Helm storage (5 when unset, 0 = unlimited).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::helm::schema::plain_integer")]
+    #[schemars(schema_with = "crate::schema::plain_integer")]
     pub max_history: Option<i64>,
 
     /// Service account impersonated for all Helm actions.

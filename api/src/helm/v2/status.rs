@@ -89,7 +89,7 @@ pub struct HelmReleaseStatus {
 
     /// Helm revision of the last release. Legacy; superseded by `history`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::helm::schema::plain_integer")]
+    #[schemars(schema_with = "crate::schema::plain_integer")]
     pub last_release_revision: Option<i64>,
 
     /// Revision of the last successfully applied chart, as v2beta1/v2beta2 reported it; kept
@@ -142,7 +142,7 @@ pub struct Snapshot {
     pub namespace: String,
 
     /// Helm revision number.
-    #[schemars(schema_with = "crate::helm::schema::plain_integer")]
+    #[schemars(schema_with = "crate::schema::plain_integer")]
     pub version: i64,
 
     /// Helm release status (e.g. `deployed`, `failed`, `superseded`).

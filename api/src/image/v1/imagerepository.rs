@@ -157,7 +157,7 @@ pub struct ScanResult {
     pub revision: Option<String>,
 
     /// Number of tags stored.
-    #[schemars(schema_with = "crate::image::schema::plain_integer")]
+    #[schemars(schema_with = "crate::schema::plain_integer")]
     pub tag_count: i64,
 
     /// When the scan finished.
