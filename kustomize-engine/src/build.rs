@@ -328,8 +328,8 @@ fn push_document(path: &Path, document: Value, out: &mut Vec<Resource>) -> Resul
             }
             let name = document
                 .get_path(&["metadata", "name"])
-                .and_then(Value::as_str)
-                .unwrap_or("");
+                .and_then(Value::scalar_text)
+                .unwrap_or_default();
             if name.is_empty() && document.get_path(&["metadata", "generateName"]).is_none() {
                 return Err(Error::invalid(
                     path,

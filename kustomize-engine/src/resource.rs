@@ -76,19 +76,27 @@ impl Resource {
         self.value.str_at(&["kind"]).unwrap_or("")
     }
 
-    pub fn name(&self) -> &str {
-        self.value.str_at(&["metadata", "name"]).unwrap_or("")
+    /// `metadata.name` as text (kustomize accepts a number there and treats it as its digits).
+    pub fn name(&self) -> String {
+        self.metadata_text("name")
     }
 
-    pub fn namespace(&self) -> &str {
-        self.value.str_at(&["metadata", "namespace"]).unwrap_or("")
+    pub fn namespace(&self) -> String {
+        self.metadata_text("namespace")
+    }
+
+    fn metadata_text(&self, field: &str) -> String {
+        self.value
+            .get_path(&["metadata", field])
+            .and_then(Value::scalar_text)
+            .unwrap_or_default()
     }
 
     pub fn cur_id(&self) -> ResId {
         ResId {
             gvk: self.gvk(),
-            name: self.name().to_string(),
-            namespace: self.namespace().to_string(),
+            name: self.name(),
+            namespace: self.namespace(),
         }
     }
 

@@ -96,8 +96,9 @@ pub fn add_name_affixes_with(
         }
         resource.store_previous_id();
         visit_specs(&mut resource.value, &gvk, specs, &mut |field, _| {
-            if let Value::String(name) = field {
-                *name = format!("{prefix}{name}{suffix}");
+            // A numeric name is used as its digits.
+            if let Some(name) = field.scalar_text() {
+                *field = Value::String(format!("{prefix}{name}{suffix}"));
             }
             Ok(())
         })?;
