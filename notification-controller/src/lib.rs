@@ -12,13 +12,14 @@ pub mod cel;
 pub mod controller;
 pub mod dispatch;
 pub mod event;
+pub mod lenient;
 pub mod providers;
 pub mod receivers;
 pub mod server;
 
 use std::{net::SocketAddr, sync::Arc};
 
-use eddy_api::notification::{Alert, Receiver};
+use eddy_api::notification::Receiver;
 use eddy_runtime::{
     admin::{self, AdminError},
     events::{EventError, EventRecorder},
@@ -91,11 +92,15 @@ async fn serve(process: &ControllerProcess, args: &Args) -> Result<Running, RunE
     // Events about Alerts (dispatch failures) only go to the Kubernetes API: posting them to
     // ourselves would loop.
     let recorder = EventRecorder::new(process.client.clone(), NAME, "")?;
-    let alerts = watch::watched_api::<Alert>(&process.client, &args.common);
+    let scope = if args.common.watch_all_namespaces {
+        lenient::Scope::AllNamespaces
+    } else {
+        lenient::Scope::Namespace(watch::runtime_namespace())
+    };
     let dispatcher = Arc::new(dispatch::Dispatcher::new(
         process.client.clone(),
         recorder,
-        alerts,
+        scope.clone(),
         args.common.no_cross_namespace_refs,
     ));
     let event_server = Arc::new(server::events::EventServer {
@@ -110,7 +115,7 @@ async fn serve(process: &ControllerProcess, args: &Args) -> Result<Running, RunE
     .await?;
     let receiver_server = Arc::new(server::receiver::ReceiverServer {
         client: process.client.clone(),
-        receivers: watch::watched_api::<Receiver>(&process.client, &args.common),
+        scope,
         no_cross_namespace_refs: args.common.no_cross_namespace_refs,
     });
     let receiver_addr = admin::spawn_server(

@@ -17,6 +17,7 @@ use kube::{
 
 use crate::{
     event::FluxEvent,
+    lenient::{self, Scope},
     providers::{self, commit_status, sender},
 };
 use matching::AlertMatch;
@@ -30,7 +31,7 @@ pub const METADATA_APPEND_FAILED: &str = "MetadataAppendFailed";
 pub struct Dispatcher {
     client: Client,
     recorder: EventRecorder,
-    alerts: Api<Alert>,
+    scope: Scope,
     no_cross_namespace_refs: bool,
 }
 
@@ -38,13 +39,13 @@ impl Dispatcher {
     pub fn new(
         client: Client,
         recorder: EventRecorder,
-        alerts: Api<Alert>,
+        scope: Scope,
         no_cross_namespace_refs: bool,
     ) -> Self {
         Self {
             client,
             recorder,
-            alerts,
+            scope,
             no_cross_namespace_refs,
         }
     }
@@ -53,8 +54,8 @@ impl Dispatcher {
     /// matching Provider. Returns how many deliveries were started; they finish in the background.
     pub async fn dispatch(self: &Arc<Self>, mut event: FluxEvent) -> usize {
         metadata::clean(&mut event);
-        let alerts = match self.alerts.list(&Default::default()).await {
-            Ok(list) => list.items,
+        let alerts = match lenient::list::<Alert>(&self.client, &self.scope).await {
+            Ok(alerts) => alerts,
             Err(error) => {
                 tracing::error!(%error, "cannot list Alerts; event dropped");
                 return 0;
@@ -110,10 +111,19 @@ impl Dispatcher {
     /// Prepares and spawns the delivery for one matching Alert; false when nothing is sent.
     async fn start_delivery(self: &Arc<Self>, alert: &Alert, event: &FluxEvent) -> bool {
         let namespace = alert.namespace().unwrap_or_default();
-        let providers: Api<Provider> = Api::namespaced(self.client.clone(), &namespace);
         let provider_name = &alert.spec.provider_ref.name;
-        let provider = match providers.get_opt(provider_name).await {
-            Ok(Some(provider)) => provider,
+        let provider = match lenient::get::<Provider>(&self.client, &namespace, provider_name).await
+        {
+            Ok(Some(Ok(provider))) => provider,
+            Ok(Some(Err(error))) => {
+                self.warn(
+                    alert,
+                    DISPATCH_FAILED,
+                    format!("provider '{namespace}/{provider_name}' cannot be read: {error}"),
+                )
+                .await;
+                return false;
+            }
             Ok(None) => {
                 self.warn(
                     alert,

@@ -13,18 +13,19 @@ use axum::{
 };
 use eddy_api::notification::Receiver;
 use eddy_runtime::conditions;
-use kube::{Api, Client, ResourceExt};
+use kube::{Client, ResourceExt};
 
 use super::MAX_BODY_BYTES;
 use crate::{
     controller::receiver::read_token,
+    lenient::{self, Scope},
     receivers::{annotate, verify},
 };
 
 /// What the receiver handler works with.
 pub struct ReceiverServer {
     pub client: Client,
-    pub receivers: Api<Receiver>,
+    pub scope: Scope,
     pub no_cross_namespace_refs: bool,
 }
 
@@ -43,8 +44,8 @@ async fn receive(
     body: Bytes,
 ) -> (StatusCode, String) {
     let path = format!("/hook/{digest}");
-    let receivers = match server.receivers.list(&Default::default()).await {
-        Ok(list) => list.items,
+    let receivers = match lenient::list::<Receiver>(&server.client, &server.scope).await {
+        Ok(receivers) => receivers,
         Err(error) => {
             tracing::error!(%error, "cannot list Receivers");
             return (
