@@ -138,13 +138,14 @@ impl ResMap {
         }
     }
 
-    /// Adds the `app.kubernetes.io/managed-by` label naming this kustomize version.
+    /// Adds the `app.kubernetes.io/managed-by` label. kubectl's embedded kustomize reports its version
+    /// as `(devel)`, so that is what the label says.
     pub fn add_managed_by_label(&mut self) {
         for resource in &mut self.resources {
             if let Some(labels) = resource.value.ensure_map_path(&["metadata", "labels"]) {
                 labels.insert(
                     "app.kubernetes.io/managed-by".to_string(),
-                    Value::String("kustomize-v5.5.0".to_string()),
+                    Value::String("kustomize-(devel)".to_string()),
                 );
             }
         }
