@@ -384,3 +384,150 @@ mod tests {
         assert_eq!(body(&request)["state"], "SUCCESSFUL");
     }
 }
+
+/// Bitbucket Server / Data Center: `POST <host>/rest/api/latest/projects/<project>/repos/<repo>/commits/<sha>/builds`,
+/// with a bearer token, or basic auth from the Secret's `username` and `password`. HTTP clone
+/// URLs carry an `scm/` segment before the project, which is not part of the API path.
+pub fn bitbucket_server(
+    settings: &ProviderSettings,
+    event: &FluxEvent,
+) -> Result<Option<OutgoingRequest>, ProviderError> {
+    let repository = Repository::parse(require_address(settings)?)?;
+    let sha = commit_sha(event)?;
+    let path: Vec<&String> = repository
+        .path
+        .iter()
+        .filter(|segment| *segment != "scm")
+        .collect();
+    let [.., project, repo] = path.as_slice() else {
+        return Err(ProviderError::InvalidAddress(
+            "expected <host>/scm/<project>/<repository>".into(),
+        ));
+    };
+    let payload = json!({
+        "state": if event.is_error() { "FAILED" } else { "SUCCESSFUL" },
+        "key": settings.commit_status_id,
+        "name": settings.commit_status_id,
+        "description": description(event),
+        "url": format!("{}/projects/{project}/repos/{repo}", repository.base()),
+    });
+    let request = OutgoingRequest::json(
+        Method::POST,
+        format!(
+            "{}/rest/api/latest/projects/{project}/repos/{repo}/commits/{sha}/builds",
+            repository.base()
+        ),
+        &payload,
+    );
+    let authorization = match (require_token(settings), &settings.password) {
+        (Ok(token), _) => format!("Bearer {token}"),
+        (Err(_), Some(password)) if !settings.username.is_empty() => {
+            format!("Basic {}", basic_credentials(&settings.username, password))
+        }
+        (Err(error), _) => return Err(error),
+    };
+    Ok(Some(request.header("Authorization", authorization)))
+}
+
+/// Azure DevOps: `POST https://dev.azure.com/<org>/<project>/_apis/git/repositories/<repo>/commits/<sha>/statuses`
+/// with the personal access token as basic auth; the address is `https://dev.azure.com/<org>/<project>/_git/<repo>`.
+pub fn azure_devops(
+    settings: &ProviderSettings,
+    event: &FluxEvent,
+) -> Result<Option<OutgoingRequest>, ProviderError> {
+    let repository = Repository::parse(require_address(settings)?)?;
+    let token = require_token(settings)?;
+    let sha = commit_sha(event)?;
+    let [organization, project, marker, repo] = repository.path.as_slice() else {
+        return Err(ProviderError::InvalidAddress(
+            "expected https://dev.azure.com/<org>/<project>/_git/<repository>".into(),
+        ));
+    };
+    if marker != "_git" {
+        return Err(ProviderError::InvalidAddress(
+            "expected https://dev.azure.com/<org>/<project>/_git/<repository>".into(),
+        ));
+    }
+    let payload = json!({
+        "state": if event.is_error() { "failed" } else { "succeeded" },
+        "description": description(event),
+        "context": {"genre": "fluxcd", "name": settings.commit_status_id},
+    });
+    Ok(Some(
+        OutgoingRequest::json(
+            Method::POST,
+            format!(
+                "{}/{organization}/{project}/_apis/git/repositories/{repo}/commits/{sha}/statuses?api-version=6.0",
+                repository.base()
+            ),
+            &payload,
+        )
+        .header("Authorization", format!("Basic {}", basic_credentials("", token))),
+    ))
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::super::test_support::*;
+    use super::*;
+
+    const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    #[test]
+    fn bitbucket_server_and_azure_devops_requests() {
+        let mut server = settings("https://bitbucket.corp/scm/PROJ/app.git");
+        server.commit_status_id = "kustomization/apps/0c9a4b7e".into();
+        assert_eq!(
+            bitbucket_server(&server, &event("info")).unwrap_err(),
+            ProviderError::MissingToken
+        );
+        server.username = "bot".into();
+        server.password = Some("pw".into());
+        let request = bitbucket_server(&server, &event("error")).unwrap().unwrap();
+        assert_eq!(
+            request.url,
+            format!(
+                "https://bitbucket.corp/rest/api/latest/projects/PROJ/repos/app/commits/{SHA}/builds"
+            )
+        );
+        assert!(request.headers.contains(&(
+            "Authorization".into(),
+            format!("Basic {}", basic_credentials("bot", "pw"))
+        )));
+        assert_eq!(body(&request)["state"], "FAILED");
+        let ssh = ProviderSettings {
+            address: "ssh://git@bitbucket.corp:7999/PROJ/app.git".into(),
+            token: Some("t".into()),
+            ..server.clone()
+        };
+        let request = bitbucket_server(&ssh, &event("info")).unwrap().unwrap();
+        assert!(
+            request
+                .url
+                .starts_with("https://bitbucket.corp/rest/api/latest/projects/PROJ/repos/app/"),
+            "{}",
+            request.url
+        );
+
+        let mut azure = settings("https://dev.azure.com/org/proj/_git/app");
+        azure.token = Some("pat".into());
+        azure.commit_status_id = "id".into();
+        let request = azure_devops(&azure, &event("info")).unwrap().unwrap();
+        assert_eq!(
+            request.url,
+            format!(
+                "https://dev.azure.com/org/proj/_apis/git/repositories/app/commits/{SHA}/statuses?api-version=6.0"
+            )
+        );
+        let json = body(&request);
+        assert_eq!(json["state"], "succeeded");
+        assert_eq!(json["context"]["genre"], "fluxcd");
+        assert!(
+            azure_devops(
+                &settings("https://dev.azure.com/org/proj/app"),
+                &event("info")
+            )
+            .is_err()
+        );
+    }
+}

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod commit_status;
 pub mod generic;
 pub mod sender;
+pub mod services;
 
 use std::collections::BTreeMap;
 
@@ -114,6 +115,13 @@ pub fn render(
         T::Gitlab => return commit_status::gitlab(settings, event),
         T::Gitea => return commit_status::gitea(settings, event),
         T::Bitbucket => return commit_status::bitbucket(settings, event),
+        T::BitbucketServer => return commit_status::bitbucket_server(settings, event),
+        T::AzureDevOps => return commit_status::azure_devops(settings, event),
+        T::GithubDispatch => services::github_dispatch(settings, event)?,
+        T::Webex => services::webex(settings, event)?,
+        T::Grafana => services::grafana(settings, event)?,
+        T::Datadog => services::datadog(settings, event)?,
+        T::Lark => services::lark(settings, event)?,
         other => {
             let name = serde_json::to_value(other)
                 .ok()
@@ -223,10 +231,11 @@ mod tests {
 
     #[test]
     fn unsupported_types_say_so_by_their_flux_name() {
-        let error = render(ProviderType::Webex, &settings("http://x"), &event("info")).unwrap_err();
+        let error =
+            render(ProviderType::Sentry, &settings("http://x"), &event("info")).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "provider type 'webex' is not supported by Eddy"
+            "provider type 'sentry' is not supported by Eddy"
         );
     }
 
