@@ -170,7 +170,12 @@ fn apply_one(replacement: &Replacement, resources: &mut ResMap) -> Result<(), St
             let options = target.options.clone().unwrap_or_default();
             for path in &target.field_paths {
                 let segments = split_field_path(path);
-                set(&mut resource.value, &segments, &value, &options)?;
+                let count = set(&mut resource.value, &segments, &value, &options)?;
+                if count == 0 && !options.create {
+                    return Err(format!(
+                        "unable to find field \"{path}\" in replacement target"
+                    ));
+                }
             }
         }
     }
@@ -265,21 +270,23 @@ fn collect(node: &Value, segments: &[String], out: &mut Vec<Value>) {
     }
 }
 
+/// Sets the value at every field the path reaches; returns how many were set.
 fn set(
     node: &mut Value,
     segments: &[String],
     value: &Value,
     options: &FieldOptions,
-) -> Result<(), String> {
+) -> Result<usize, String> {
     let Some((first, rest)) = segments.split_first() else {
         *node = replaced_value(node, value, options)?;
-        return Ok(());
+        return Ok(1);
     };
+    let mut count = 0;
     match (step(first), node) {
         (Step::Key(key), Value::Map(map)) => {
             if !map.contains_key(key) {
                 if !options.create {
-                    return Ok(());
+                    return Ok(0);
                 }
                 let placeholder = match rest.first().map(|next| step(next)) {
                     None => Value::Null,
@@ -289,19 +296,19 @@ fn set(
                 map.insert(key.to_string(), placeholder);
             }
             if let Some(child) = map.get_mut(key) {
-                set(child, rest, value, options)?;
+                count += set(child, rest, value, options)?;
             }
         }
         (Step::Key(key), Value::Seq(items)) => {
             if let Ok(index) = key.parse::<usize>()
                 && let Some(child) = items.get_mut(index)
             {
-                set(child, rest, value, options)?;
+                count += set(child, rest, value, options)?;
             }
         }
         (Step::Index(index), Value::Seq(items)) => {
             if let Some(child) = items.get_mut(index) {
-                set(child, rest, value, options)?;
+                count += set(child, rest, value, options)?;
             }
         }
         (Step::Match(key, wanted), Value::Seq(items)) => {
@@ -315,24 +322,24 @@ fn set(
             }
             for item in items.iter_mut() {
                 if matches(item) {
-                    set(item, rest, value, options)?;
+                    count += set(item, rest, value, options)?;
                 }
             }
         }
         (Step::Any, Value::Seq(items)) => {
             for item in items.iter_mut() {
-                set(item, rest, value, options)?;
+                count += set(item, rest, value, options)?;
             }
         }
         (Step::Any, Value::Map(map)) => {
             for (_, item) in map.iter_mut() {
-                set(item, rest, value, options)?;
+                count += set(item, rest, value, options)?;
             }
         }
         (_, Value::Null) if options.create => {}
         _ => {}
     }
-    Ok(())
+    Ok(count)
 }
 
 /// The new field value: the source value, or (with a delimiter) the existing text with one part replaced.
