@@ -265,6 +265,7 @@ async fn rate_limiting_keeps_a_flapping_source_from_flooding_slack() {
 
 #[tokio::test]
 async fn bad_input_is_refused_or_reported_without_leaking_secrets() {
+    capture_logs();
     let client = eddy_test_support::client().await.unwrap();
     eddy_test_support::install_crds(&client).await.unwrap();
     let namespace = eddy_test_support::TestNamespace::new(&client, "nc-bad")
@@ -390,6 +391,14 @@ async fn bad_input_is_refused_or_reported_without_leaking_secrets() {
     assert_eq!(failing.requests().len(), 3, "5xx answers are retried");
     let timed_out = wait_for_warning(&client, &ns, "slow", "NotificationDispatchFailed").await;
     assert!(timed_out.contains("timed out"), "{timed_out}");
+    let logs = captured_logs();
+    assert!(
+        logs.contains("failed to send notification"),
+        "logs are captured: {logs}"
+    );
+    for secret in ["super-secret-token", "very-secret-path"] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
+    }
     namespace.cleanup().await.unwrap();
 }
 

@@ -212,7 +212,7 @@ impl Dispatcher {
         let provider_name = provider_name.clone();
         tokio::spawn(async move {
             let result = match sender::build_client(&transport) {
-                Ok(client) => sender::send(&client, &request).await,
+                Ok(client) => sender::send(&client, &request, &secret_refs(&secrets)).await,
                 Err(error) => Err(error),
             };
             if let Err(error) = result {

@@ -80,7 +80,12 @@ pub fn build_client(transport: &Transport) -> Result<reqwest::Client, SendError>
 }
 
 /// Sends `request`, retrying transport errors and 5xx answers; 4xx answers fail at once.
-pub async fn send(client: &reqwest::Client, request: &OutgoingRequest) -> Result<(), SendError> {
+/// `secrets` are masked in the retry log lines.
+pub async fn send(
+    client: &reqwest::Client,
+    request: &OutgoingRequest,
+    secrets: &[&str],
+) -> Result<(), SendError> {
     let mut delay = FIRST_RETRY_DELAY;
     let mut attempt = 1;
     loop {
@@ -95,7 +100,8 @@ pub async fn send(client: &reqwest::Client, request: &OutgoingRequest) -> Result
                 if !retryable || attempt >= ATTEMPTS {
                     return Err(error);
                 }
-                tracing::debug!(attempt, error = %error, "notification delivery failed; retrying");
+                let error = mask(&error.to_string(), secrets);
+                tracing::debug!(attempt, %error, "notification delivery failed; retrying");
             }
         }
         tokio::time::sleep(delay).await;
