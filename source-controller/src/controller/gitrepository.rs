@@ -62,6 +62,17 @@ pub async fn reconcile(object: Arc<GitRepository>, ctx: Arc<Context>) -> Result<
 
     let result = produce_artifact(&object, &ctx, &key, &status).await;
 
+    match &result {
+        Ok(Success::Stored { artifact, .. }) => {
+            tracing::info!(revision = %artifact.revision, "stored artifact")
+        }
+        Ok(Success::UpToDate { revision }) => {
+            tracing::debug!(%revision, "artifact up-to-date with remote revision")
+        }
+        Err(failure) => {
+            tracing::error!(reason = %failure.reason, error = %failure.message, "reconciliation failed")
+        }
+    }
     let report = outcome::apply(&mut status, generation, &result);
     write_status(&api, &name, &status).await?;
     if !garbage.is_empty() {

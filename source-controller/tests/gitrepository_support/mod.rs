@@ -186,9 +186,10 @@ pub async fn wait_not_ready(
         Duration::from_secs(90),
         async || {
             let object = api.get(name).await?;
-            Ok(condition(&object, "Ready")
-                .is_some_and(|c| c.0 == "False" && c.1 == reason)
-                .then_some(object))
+            match condition(&object, "Ready") {
+                Some(c) if c.0 == "False" && c.1 == reason => Ok(Some(object)),
+                other => anyhow::bail!("Ready is {other:?}"),
+            }
         },
     )
     .await
