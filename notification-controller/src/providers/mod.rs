@@ -122,6 +122,8 @@ pub fn render(
         T::Grafana => services::grafana(settings, event)?,
         T::Datadog => services::datadog(settings, event)?,
         T::Lark => services::lark(settings, event)?,
+        T::Zoom => services::zoom(settings, event)?,
+        T::IncidentIo => services::incident_io(settings, event)?,
         other => {
             let name = serde_json::to_value(other)
                 .ok()

@@ -154,6 +154,59 @@ pub fn lark(
     ))
 }
 
+/// Zoom Team Chat incoming webhook: the rich "full" message format (object as head, severity as
+/// sub head, message, metadata as fields); the verification token goes raw in `Authorization`.
+pub fn zoom(
+    settings: &ProviderSettings,
+    event: &FluxEvent,
+) -> Result<OutgoingRequest, ProviderError> {
+    let address = require_address(settings)?;
+    let token = require_token(settings)?;
+    let mut url = url::Url::parse(address)
+        .map_err(|error| ProviderError::InvalidAddress(error.to_string()))?;
+    if !url.query_pairs().any(|(key, _)| key == "format") {
+        url.query_pairs_mut().append_pair("format", "full");
+    }
+    let mut body = vec![json!({"type": "message", "text": event.message})];
+    if !event.metadata.is_empty() {
+        let items: Vec<Value> = event
+            .metadata
+            .iter()
+            .map(|(key, value)| json!({"key": key, "value": value}))
+            .collect();
+        body.push(json!({"type": "fields", "items": items}));
+    }
+    let payload = json!({
+        "content": {
+            "head": {"text": event.object_title(), "sub_head": {"text": event.severity}},
+            "body": body,
+        }
+    });
+    Ok(
+        OutgoingRequest::json(Method::POST, url.to_string(), &payload)
+            .header("Authorization", token),
+    )
+}
+
+/// incident.io HTTP alert source: errors fire an alert, other events resolve it (deduplicated
+/// per object); metadata travels as alert metadata.
+pub fn incident_io(
+    settings: &ProviderSettings,
+    event: &FluxEvent,
+) -> Result<OutgoingRequest, ProviderError> {
+    let address = require_address(settings)?;
+    let token = require_token(settings)?;
+    let payload = json!({
+        "title": format!("{}: {}", event.object_title(), event.reason),
+        "description": event.message,
+        "deduplication_key": format!("{}/{}/{}", event.kind(), event.namespace(), event.name()),
+        "status": if event.is_error() { "firing" } else { "resolved" },
+        "metadata": event.metadata,
+    });
+    Ok(OutgoingRequest::json(Method::POST, address, &payload)
+        .header("Authorization", format!("Bearer {token}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
@@ -212,5 +265,29 @@ mod tests {
 
         let request = lark(&settings, &event("error")).unwrap();
         assert_eq!(body(&request)["card"]["header"]["template"], "red");
+
+        settings.address = "https://integrations.zoom.us/chat/webhooks/incomingwebhook/abc".into();
+        let request = zoom(&settings, &event("info")).unwrap();
+        assert!(request.url.ends_with("/abc?format=full"), "{}", request.url);
+        assert!(
+            request
+                .headers
+                .contains(&("Authorization".into(), "tok".into()))
+        );
+        let json = body(&request);
+        assert_eq!(json["content"]["head"]["text"], "Kustomization/apps.team");
+        assert_eq!(json["content"]["body"][1]["items"][0]["key"], "revision");
+        settings.address.push_str("?format=message");
+        assert!(
+            zoom(&settings, &event("info"))
+                .unwrap()
+                .url
+                .ends_with("?format=message")
+        );
+
+        settings.address = "https://api.incident.io/v2/alert_events/http/src".into();
+        let json = body(&incident_io(&settings, &event("error")).unwrap());
+        assert_eq!(json["status"], "firing");
+        assert_eq!(json["deduplication_key"], "Kustomization/team/apps");
     }
 }
