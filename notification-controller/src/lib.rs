@@ -5,7 +5,10 @@
 //! Layout: [`server`] (the two HTTP servers), [`dispatch`] (matching, rate limiting, metadata,
 //! Provider resolution), [`providers`] (one payload format per service family), [`receivers`]
 //! (webhook verification and annotation), [`controller`] (the Receiver reconciler), [`cel`]
-//! (the CEL subset used by `commitStatusExpr` and Receiver filters).
+//! (the CEL subset used by `commitStatusExpr` and Receiver filters), [`lenient`] (reading
+//! objects one at a time so one undecodable object cannot silence the rest).
+//!
+//! Behaviour and choices are summarised in this crate's `README.md`.
 
 pub mod args;
 pub mod cel;
