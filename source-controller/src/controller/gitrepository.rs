@@ -171,7 +171,7 @@ async fn produce_artifact(
     .await
     .map_err(|error| Failure::storage("ArchiveOperationFailed", error.to_string()))??;
     Ok(Success::Stored {
-        artifact: Artifact {
+        artifact: Box::new(Artifact {
             path: stored.path,
             url: stored.url,
             revision: commit.revision.clone(),
@@ -179,7 +179,7 @@ async fn produce_artifact(
             last_update_time: eddy_runtime::time::now(),
             size: i64::try_from(stored.size).ok(),
             metadata: None,
-        },
+        }),
         included,
         config: content,
         event_message: commit.new_artifact_message(),

@@ -17,7 +17,7 @@ pub const NEW_ARTIFACT: &str = "NewArtifact";
 pub const ARTIFACT_UP_TO_DATE: &str = "ArtifactUpToDate";
 /// Trace event reason after old artifacts were removed.
 pub const GARBAGE_COLLECTION_SUCCEEDED: &str = "GarbageCollectionSucceeded";
-/// Reason of `FetchFailed` for a missing `include` repository, and for one without an artifact.
+/// Reasons of `IncludeUnavailable`: the included GitRepository is missing, or has no artifact.
 pub const INCLUDE_NOT_FOUND: &str = "NotFound";
 pub const INCLUDE_NO_ARTIFACT: &str = "NoArtifact";
 
@@ -90,7 +90,7 @@ impl Failure {
 pub enum Success {
     /// A new artifact was built and stored.
     Stored {
-        artifact: Artifact,
+        artifact: Box<Artifact>,
         included: Vec<Artifact>,
         config: ContentConfig,
         /// The `NewArtifact` event message ("stored artifact for commit '…'").
@@ -171,7 +171,7 @@ pub fn apply(
                                 .with("digest", artifact.digest.clone()),
                         );
                     }
-                    status.artifact = Some(artifact.clone());
+                    status.artifact = Some(artifact.as_ref().clone());
                     status.included_artifacts = (!included.is_empty()).then(|| included.clone());
                     config.record(status);
                 }
@@ -281,7 +281,7 @@ mod tests {
 
     fn stored(revision: &str) -> Success {
         Success::Stored {
-            artifact: artifact(revision),
+            artifact: Box::new(artifact(revision)),
             included: Vec::new(),
             config: ContentConfig::default(),
             event_message: "stored artifact for commit 'one'".into(),

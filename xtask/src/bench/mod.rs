@@ -3,6 +3,8 @@
 
 use anyhow::bail;
 
+mod source;
+
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// What to measure.
@@ -16,6 +18,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let _ = &args.rest;
     #[allow(clippy::match_single_binding, reason = "benchmarks add arms here")]
     match args.what.as_str() {
+        "source" => source::run(&args.rest),
         other => bail!("no benchmark named '{other}'"),
     }
 }
