@@ -67,7 +67,13 @@ pub fn events_bind_addr(args: &Args) -> Result<SocketAddr, RunError> {
 
 /// Runs the controller until it is asked to stop (the binary's entry point).
 pub async fn run(args: Args) -> Result<(), RunError> {
-    let process = Arc::new(process::start(NAME, &args.common).await?);
+    run_with_client(args, None).await
+}
+
+/// [`run`] with a given client instead of one from the environment (tests), the same way
+/// source-controller offers it.
+pub async fn run_with_client(args: Args, client: Option<kube::Client>) -> Result<(), RunError> {
+    let process = Arc::new(process::start_with_client(NAME, &args.common, client).await?);
     let running = serve(&process, &args).await?;
     tracing::info!(events = %running.events_addr, receiver = %running.receiver_addr, "servers listening");
     let stop = eddy_runtime::controller::lead(&process, &args.common).await;
