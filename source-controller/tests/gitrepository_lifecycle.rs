@@ -352,9 +352,7 @@ async fn tags_semver_include_and_an_older_api_version() {
     );
 
     // The include waits for its dependency.
-    let waiting = wait_not_ready(&api, "with-lib", "NotFound")
-        .await
-        .unwrap();
+    let waiting = wait_not_ready(&api, "with-lib", "NotFound").await.unwrap();
     assert_eq!(condition(&waiting, "IncludeUnavailable").unwrap().0, "True");
 
     // v1beta2, as older manifests write it (the seed's shape), served through the v1 reconciler.

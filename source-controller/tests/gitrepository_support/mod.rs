@@ -26,6 +26,8 @@ pub struct RunningController {
     task: tokio::task::JoinHandle<Result<(), source_controller::Error>>,
     pub storage: PathBuf,
     pub shard: String,
+    /// Where `/metrics` is served.
+    pub metrics_addr: String,
 }
 
 impl RunningController {
@@ -76,6 +78,7 @@ impl RunningController {
             task,
             storage: storage.to_path_buf(),
             shard: shard.to_owned(),
+            metrics_addr: format!("127.0.0.1:{metrics}"),
         })
     }
 
