@@ -156,12 +156,26 @@ enum Ast {
 struct Parser {
     tokens: Vec<Token>,
     position: usize,
+    /// Current nesting; bounded so a hostile expression cannot overflow the stack.
+    depth: usize,
 }
 
+/// Deepest nesting of parentheses, lists and call arguments accepted.
+const MAX_DEPTH: usize = 64;
+/// Longest expression accepted, in tokens; also bounds the evaluator's recursion.
+const MAX_TOKENS: usize = 512;
+
 fn parse(text: &str) -> Result<Ast, CelError> {
+    let tokens = tokenize(text)?;
+    if tokens.len() > MAX_TOKENS {
+        return Err(CelError::Parse(format!(
+            "expression longer than {MAX_TOKENS} tokens"
+        )));
+    }
     let mut parser = Parser {
-        tokens: tokenize(text)?,
+        tokens,
         position: 0,
+        depth: 0,
     };
     let ast = parser.conditional()?;
     if parser.position != parser.tokens.len() {
@@ -195,6 +209,18 @@ impl Parser {
     }
 
     fn conditional(&mut self) -> Result<Ast, CelError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(CelError::Parse(format!(
+                "expression nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        let result = self.conditional_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn conditional_inner(&mut self) -> Result<Ast, CelError> {
         let condition = self.binary(0)?;
         if self.eat_op("?") {
             let then = self.conditional()?;
@@ -356,7 +382,11 @@ fn eval(ast: &Ast, variables: &Value) -> Result<Value, CelError> {
             let value = eval(operand, variables)?;
             match (*op, value) {
                 ("!", Value::Bool(b)) => Ok(json!(!b)),
-                ("-", Value::Number(n)) => Ok(json!(-n.as_i64().unwrap_or_default())),
+                ("-", Value::Number(n)) => n
+                    .as_i64()
+                    .and_then(i64::checked_neg)
+                    .map(|negated| json!(negated))
+                    .ok_or_else(|| CelError::Eval("integer overflow".into())),
                 (op, other) => Err(CelError::Eval(format!(
                     "'{op}' does not apply to a {}",
                     type_name(&other)
@@ -429,9 +459,10 @@ fn binary(op: &str, left: &Ast, right: &Ast, variables: &Value) -> Result<Value,
                 a.as_i64().unwrap_or_default(),
                 b.as_i64().unwrap_or_default(),
             );
+            let overflow = || CelError::Eval("integer overflow".into());
             Ok(match op {
-                "+" => json!(a + b),
-                "-" => json!(a - b),
+                "+" => json!(a.checked_add(b).ok_or_else(overflow)?),
+                "-" => json!(a.checked_sub(b).ok_or_else(overflow)?),
                 "<" => json!(a < b),
                 "<=" => json!(a <= b),
                 ">" => json!(a > b),
@@ -578,5 +609,17 @@ mod tests {
             Err(CelError::Type { .. })
         ));
         assert!(matches!(check("a ~ b"), Err(CelError::Parse(_))));
+        let big = json!({"n": i64::MAX, "m": i64::MIN});
+        assert!(
+            matches!(evaluate("n + 1", &big), Err(CelError::Eval(m)) if m.contains("overflow"))
+        );
+        assert!(matches!(evaluate("-m", &big), Err(CelError::Eval(m)) if m.contains("overflow")));
+        assert_eq!(evaluate("n - 1 > 0", &big).unwrap(), json!(true));
+        // Hostile nesting is refused instead of overflowing the stack.
+        let deep = format!("{}1{}", "(".repeat(200), ")".repeat(200));
+        assert!(matches!(check(&deep), Err(CelError::Parse(m)) if m.contains("nested")));
+        assert!(
+            matches!(check(&"!".repeat(5000)), Err(CelError::Parse(m)) if m.contains("tokens"))
+        );
     }
 }
