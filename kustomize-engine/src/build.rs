@@ -259,11 +259,9 @@ impl Builder {
             path: path.clone(),
             message: e.to_string(),
         })?;
-        for resource in resources_from_text(&path, &text)? {
-            acc.resources
-                .append(resource)
-                .map_err(|message| Error::build(path.display().to_string(), message))?;
-        }
+        acc.resources
+            .append_many(resources_from_text(&path, &text)?)
+            .map_err(|message| Error::build(path.display().to_string(), message))?;
         Ok(())
     }
 }

@@ -120,11 +120,6 @@ impl ResId {
     pub fn same_namespace(&self, other: &ResId) -> bool {
         self.effective_namespace() == other.effective_namespace()
     }
-
-    /// Same GVK, name and (effective) namespace.
-    pub fn equals(&self, other: &ResId) -> bool {
-        self.gvk == other.gvk && self.name == other.name && self.same_namespace(other)
-    }
 }
 
 impl fmt::Display for ResId {

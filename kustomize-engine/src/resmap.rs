@@ -1,7 +1,9 @@
 //! An ordered collection of resources with kustomize's id rules (no two objects with the same id) and
 //! the merging of generated objects into existing ones.
 
-use crate::resid::ResId;
+use std::collections::HashSet;
+
+use crate::resid::{Gvk, ResId};
 use std::path::{Component, Path};
 
 use crate::resource::{GeneratorBehavior, Origin, Resource};
@@ -18,23 +20,24 @@ pub struct ResMap {
 }
 
 impl ResMap {
-    /// Adds a resource; an object with the same current id must not exist yet.
-    pub fn append(&mut self, resource: Resource) -> Result<(), String> {
-        let id = resource.cur_id();
-        if self.resources.iter().any(|r| r.cur_id().equals(&id)) {
-            return Err(format!(
-                "may not add resource with an already registered id: {id}"
-            ));
+    /// Adds resources; no two objects may have the same current id.
+    pub fn append_many(&mut self, resources: Vec<Resource>) -> Result<(), String> {
+        let mut known: HashSet<(Gvk, String, String)> =
+            self.resources.iter().map(|r| id_key(&r.cur_id())).collect();
+        for resource in resources {
+            let id = resource.cur_id();
+            if !known.insert(id_key(&id)) {
+                return Err(format!(
+                    "may not add resource with an already registered id: {id}"
+                ));
+            }
+            self.resources.push(resource);
         }
-        self.resources.push(resource);
         Ok(())
     }
 
     pub fn append_all(&mut self, other: ResMap) -> Result<(), String> {
-        for resource in other.resources {
-            self.append(resource)?;
-        }
-        Ok(())
+        self.append_many(other.resources)
     }
 
     /// Adds a generated object, honouring its behaviour against an existing object of the same id.
@@ -249,6 +252,15 @@ fn merge_generated(existing: &mut Resource, generated: Resource) {
         map.insert("immutable".to_string(), immutable);
     }
     existing.needs_hash = existing.needs_hash && generated.needs_hash;
+}
+
+/// What makes two ids the same object: GVK, name and effective namespace.
+fn id_key(id: &ResId) -> (Gvk, String, String) {
+    (
+        id.gvk.clone(),
+        id.name.clone(),
+        id.effective_namespace().to_string(),
+    )
 }
 
 /// `to` relative to the directory `from`, with `..` steps where needed.

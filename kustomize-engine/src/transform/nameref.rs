@@ -6,6 +6,8 @@
 //! cluster-scoped); ties are broken by the applied name prefixes/suffixes. Several different
 //! candidates left over is an error.
 
+use std::collections::HashMap;
+
 use crate::config::{NameBackReference, TransformerConfig};
 use crate::error::Error;
 use crate::fieldspec::visit_path;
@@ -66,6 +68,20 @@ pub fn fix_back_references(
         if targets.is_empty() {
             continue;
         }
+        // Index by previous names: a reference can only be rewritten to an object that had its name.
+        let mut by_previous_name: HashMap<&str, Vec<&Candidate>> = HashMap::new();
+        for candidate in &targets {
+            let mut names: Vec<&str> = candidate
+                .previous
+                .iter()
+                .map(|id| id.name.as_str())
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            for name in names {
+                by_previous_name.entry(name).or_default().push(candidate);
+            }
+        }
         for resource in &mut resources.resources {
             let gvk = resource.gvk();
             let referrer = Referrer {
@@ -82,22 +98,19 @@ pub fn fix_back_references(
                 if !spec.applies_to(&gvk) {
                     continue;
                 }
-                let is_role_ref = spec.path == "roleRef/name";
-                let visible: Vec<&Candidate> = targets
-                    .iter()
-                    .copied()
-                    .filter(|c| can_see(&referrer, c))
-                    .filter(|c| {
-                        !is_role_ref
-                            || referrer
-                                .role_ref_kind
-                                .as_deref()
-                                .is_none_or(|k| k == c.current.gvk.kind)
-                    })
-                    .collect();
+                let pool = Pool {
+                    targets: &targets,
+                    by_previous_name: &by_previous_name,
+                    referrer: &referrer,
+                    role_ref_kind: if spec.path == "roleRef/name" {
+                        referrer.role_ref_kind.as_deref()
+                    } else {
+                        None
+                    },
+                };
                 let segments = spec.segments();
                 visit_path(&mut resource.value, &segments, false, &mut |field| {
-                    rewrite_field(field, &visible, &referrer)
+                    rewrite_field(field, &pool)
                 })
                 .map_err(|message| {
                     Error::build(
@@ -144,21 +157,53 @@ fn can_see(referrer: &Referrer, candidate: &Candidate) -> bool {
         .contains(&candidate.current.namespace)
 }
 
-fn rewrite_field(
-    field: &mut Value,
-    candidates: &[&Candidate],
-    referrer: &Referrer,
-) -> Result<(), String> {
+/// The objects a referrer's field may point to.
+struct Pool<'a> {
+    targets: &'a [&'a Candidate],
+    by_previous_name: &'a HashMap<&'a str, Vec<&'a Candidate>>,
+    referrer: &'a Referrer,
+    /// For `roleRef/name`: only objects of the kind `roleRef.kind` names.
+    role_ref_kind: Option<&'a str>,
+}
+
+impl<'a> Pool<'a> {
+    fn allowed(&self, candidate: &Candidate) -> bool {
+        can_see(self.referrer, candidate)
+            && self
+                .role_ref_kind
+                .is_none_or(|kind| kind == candidate.current.gvk.kind)
+    }
+
+    /// Visible objects that were once called `name`.
+    fn named(&self, name: &str) -> Vec<&'a Candidate> {
+        self.by_previous_name
+            .get(name)
+            .map(|list| list.iter().copied().filter(|c| self.allowed(c)).collect())
+            .unwrap_or_default()
+    }
+
+    fn all(&self) -> Vec<&'a Candidate> {
+        self.targets
+            .iter()
+            .copied()
+            .filter(|c| self.allowed(c))
+            .collect()
+    }
+}
+
+fn rewrite_field(field: &mut Value, pool: &Pool) -> Result<(), String> {
+    let referrer = pool.referrer;
     match field {
         Value::String(name) => {
-            if let Some(found) = select_referral(name, candidates, referrer)? {
+            let candidates = pool.named(name);
+            if let Some(found) = select_referral(name, &candidates, referrer)? {
                 *name = found.current.name.clone();
             }
             Ok(())
         }
         Value::Seq(items) => {
             for item in items {
-                rewrite_field(item, candidates, referrer)?;
+                rewrite_field(item, pool)?;
             }
             Ok(())
         }
@@ -174,8 +219,9 @@ fn rewrite_field(
             let Some(old_name) = map.get("name").and_then(Value::as_str).map(str::to_string) else {
                 return Ok(());
             };
+            let candidates = pool.all();
             let by_namespace: Vec<&Candidate> = match map.get("namespace").and_then(Value::as_str) {
-                None => candidates.to_vec(),
+                None => candidates.clone(),
                 Some(namespace) => {
                     let original: Vec<&Candidate> = candidates
                         .iter()
