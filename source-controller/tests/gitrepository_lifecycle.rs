@@ -393,6 +393,33 @@ async fn tags_semver_include_and_an_older_api_version() {
     );
     assert_eq!(status.observed_include.as_ref().unwrap().len(), 1);
 
+    // A new commit in the included repository rebuilds the includer without a request to it.
+    lib.write("base/lib.yaml", "lib: 2\n").unwrap();
+    let lib_second = lib.commit_all("lib two").unwrap();
+    lib.push("master").unwrap();
+    request_reconcile(&api, "lib", "lib-moved").await.unwrap();
+    let rebuilt = wait_for(
+        "the includer to pick up the new lib",
+        Duration::from_secs(60),
+        async || {
+            let object = api.get("with-lib").await?;
+            let included = object
+                .status
+                .as_ref()
+                .and_then(|s| s.included_artifacts.as_ref())
+                .and_then(|list| list.first())
+                .map(|a| a.revision.clone());
+            Ok((included == Some(format!("master@sha1:{lib_second}"))).then_some(object))
+        },
+    )
+    .await
+    .unwrap();
+    let files = download_artifact(&rebuilt).await.unwrap();
+    assert_eq!(
+        files.get("vendor/lib/lib.yaml").map(String::as_str),
+        Some("lib: 2\n")
+    );
+
     controller.stop().await;
     namespace.cleanup().await.unwrap();
 }

@@ -7,6 +7,7 @@
 mod artifact;
 mod config;
 pub mod gitrepository;
+mod include_trigger;
 mod outcome;
 
 use std::net::SocketAddr;
@@ -128,7 +129,10 @@ pub async fn run_with_client(args: Args, client: Option<kube::Client>) -> Result
         args.concurrent,
         context,
         gitrepository::reconcile,
-        None,
+        Some(include_trigger::customize(
+            process.client.clone(),
+            &args.common,
+        )),
         stop.clone(),
     );
     // Both live in this future, so dropping it (a test stopping the controller) stops both.
