@@ -88,7 +88,7 @@ fn json_value(value: &Value) -> String {
         Value::Null => "null".to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
-        Value::Float(f) => crate::yaml::emit::format_float(*f),
+        Value::Float(f) => crate::yaml::format_float(*f),
         Value::String(s) => json_string(s),
         Value::Seq(items) => {
             let parts: Vec<String> = items.iter().map(json_value).collect();

@@ -110,7 +110,7 @@ fn key_text(key: &Value) -> Result<String, String> {
         Value::String(s) => Ok(s.clone()),
         Value::Bool(b) => Ok(b.to_string()),
         Value::Int(i) => Ok(i.to_string()),
-        Value::Float(f) => Ok(super::emit::format_float(*f)),
+        Value::Float(f) => Ok(super::scalar::format_float(*f)),
         Value::Null => Ok(String::new()),
         other => Err(format!(
             "unsupported mapping key of kind {}",
@@ -201,7 +201,7 @@ fn resolve_plain(text: &str) -> Value {
     if let Some(int) = parse_go_int(&plain) {
         return Value::Int(int);
     }
-    if super::emit::is_yaml_float(&plain)
+    if super::scalar::is_yaml_float(&plain)
         && let Ok(float) = plain.parse::<f64>()
     {
         return Value::Float(float);

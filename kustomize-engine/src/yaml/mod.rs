@@ -2,9 +2,12 @@
 
 pub mod emit;
 mod events;
+mod keys;
 pub mod parse;
+mod scalar;
 pub mod value;
 
 pub use emit::emit_document;
 pub use parse::{parse_documents, parse_one};
+pub use scalar::format_float;
 pub use value::{Mapping, Value};

@@ -131,7 +131,7 @@ impl Value {
         match self {
             Value::String(s) => Some(s.clone()),
             Value::Int(i) => Some(i.to_string()),
-            Value::Float(f) => Some(crate::yaml::emit::format_float(*f)),
+            Value::Float(f) => Some(crate::yaml::format_float(*f)),
             Value::Bool(b) => Some(b.to_string()),
             Value::Null => None,
             Value::Seq(_) | Value::Map(_) => None,
