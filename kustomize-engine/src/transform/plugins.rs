@@ -243,6 +243,41 @@ pub fn run_transformer(
                     acc.schema.as_ref(),
                 )?;
             }
+            "PatchStrategicMergeTransformer" => {
+                #[derive(Deserialize)]
+                struct SmpConfig {
+                    #[serde(default)]
+                    paths: Vec<String>,
+                    patches: Option<String>,
+                }
+                let parsed: SmpConfig = decode(&config, kustomization_path)?;
+                let mut entries = parsed.paths;
+                entries.extend(parsed.patches);
+                patches::apply_strategic_merge_entries(
+                    loader,
+                    kustomization_path,
+                    &entries,
+                    resources,
+                    acc.schema.as_ref(),
+                )?;
+            }
+            "PatchJson6902Transformer" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "camelCase")]
+                struct JsonPatchConfig {
+                    target: Option<Selector>,
+                    path: Option<String>,
+                    json_op: Option<String>,
+                }
+                let parsed: JsonPatchConfig = decode(&config, kustomization_path)?;
+                let patch = Patch {
+                    path: parsed.path,
+                    patch: parsed.json_op,
+                    target: parsed.target,
+                    ..Patch::default()
+                };
+                patches::apply_json6902_entries(loader, kustomization_path, &[patch], resources)?;
+            }
             "ReplacementTransformer" => {
                 let list = config
                     .get("replacements")
