@@ -37,6 +37,11 @@ pub fn start_kustomize_controller(
     ];
     argv.extend(extra_args.iter().map(|a| (*a).to_owned()));
     let args = kustomize_controller::Args::try_parse_from(argv)?;
+    // Controller logs go to the test's stderr (shown when a test fails).
+    eddy_runtime::logging::init(
+        args.common.log_level,
+        eddy_runtime::cli::LogEncoding::Console,
+    );
     let process = ControllerProcess {
         name: kustomize_controller::CONTROLLER_NAME,
         client: client.clone(),

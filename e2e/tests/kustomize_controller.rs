@@ -376,3 +376,243 @@ async fn seed_config_repo_lifecycle() {
 
     namespace.cleanup().await.unwrap();
 }
+
+/// Seed step 6: the old API version (v1beta2 with `validation: client` and `healthChecks`)
+/// reconciles the same way.
+#[tokio::test]
+async fn seed_v1beta2_kustomization() {
+    let client = client().await.unwrap();
+    install_crds(&client).await.unwrap();
+    let namespace = TestNamespace::new(&client, "ks-v1beta2").await.unwrap();
+    let ns = namespace.name().to_owned();
+    let server = ArtifactServer::start().await.unwrap();
+    let _controller = start_kustomize_controller(&client, &ns, &[]).unwrap();
+    let repo = config_repo_copy();
+    let packed = server.publish_dir("seed", repo.path()).unwrap();
+    publish_git_repository(&client, &ns, "myapp", &packed)
+        .await
+        .unwrap();
+
+    let seed =
+        std::fs::read_to_string(workspace_root().join("examples/kustomization-v1beta2.yaml"))
+            .unwrap();
+    let mut manifest: Value = serde_yaml_ng::from_str(&seed).unwrap();
+    assert_eq!(
+        manifest["apiVersion"],
+        "kustomize.toolkit.fluxcd.io/v1beta2"
+    );
+    assert_eq!(manifest["spec"]["validation"], "client");
+    // The seed points at `./apps/myapp` (no kustomization there) and the `production`
+    // namespace; the overlay and the test's own namespace keep tests independent.
+    manifest["spec"]["path"] = json!("./apps/myapp/overlays/production");
+    manifest["spec"]["targetNamespace"] = json!(ns);
+    manifest["spec"]["healthChecks"][0]["namespace"] = json!(ns);
+    manifest["metadata"]["namespace"] = json!(ns);
+    manifest["metadata"]["labels"] = json!({ SHARD_LABEL: ns });
+    let resource = kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk(
+            "kustomize.toolkit.fluxcd.io",
+            "v1beta2",
+            "Kustomization",
+        ),
+        "kustomizations",
+    );
+    let legacy: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &resource);
+    legacy
+        .patch(
+            "myapp",
+            &PatchParams::apply("eddy-e2e").force(),
+            &Patch::Apply(&manifest),
+        )
+        .await
+        .unwrap();
+
+    let ks = wait_applied(&client, &ns, "myapp", &packed.revision).await;
+    let healthy = ks
+        .data
+        .pointer("/status/conditions")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Healthy")
+        .cloned()
+        .unwrap();
+    assert_eq!(healthy["status"], "True", "{healthy}");
+    let deployment: Deployment = Api::namespaced(client.clone(), &ns)
+        .get("myapp")
+        .await
+        .unwrap();
+    assert_eq!(deployment.status.unwrap().available_replicas, Some(5));
+    // The stored object kept the v1beta2-only field.
+    assert_eq!(
+        legacy.get("myapp").await.unwrap().data["spec"]["validation"],
+        "client"
+    );
+    namespace.cleanup().await.unwrap();
+}
+
+const WIDGET_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.e2e.eddy.dev
+spec:
+  group: e2e.eddy.dev
+  names: {kind: Widget, listKind: WidgetList, plural: widgets, singular: widget}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+"#;
+
+/// A CRD and its custom resource in one revision; a second Kustomization `dependsOn` the
+/// first; then the source goes away.
+#[tokio::test]
+async fn crd_with_resource_depends_on_and_vanishing_source() {
+    let client = client().await.unwrap();
+    install_crds(&client).await.unwrap();
+    let namespace = TestNamespace::new(&client, "ks-deps").await.unwrap();
+    let ns = namespace.name().to_owned();
+    let server = ArtifactServer::start().await.unwrap();
+    let _controller = start_kustomize_controller(&client, &ns, &[]).unwrap();
+
+    let repo = tempfile::tempdir().unwrap();
+    let infra = repo.path().join("infra");
+    let apps = repo.path().join("apps");
+    std::fs::create_dir_all(&infra).unwrap();
+    std::fs::create_dir_all(&apps).unwrap();
+    std::fs::write(infra.join("crd.yaml"), WIDGET_CRD).unwrap();
+    std::fs::write(
+        infra.join("widget.yaml"),
+        format!("apiVersion: e2e.eddy.dev/v1\nkind: Widget\nmetadata:\n  name: first\n  namespace: {ns}\nsize: 1\n"),
+    )
+    .unwrap();
+    // Plain directory (no kustomization.yaml) with a substituted value.
+    std::fs::write(
+        apps.join("config.yaml"),
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: {ns}\ndata:\n  greeting: ${{greeting:=hello}}\n  cluster: ${{cluster}}\n"),
+    )
+    .unwrap();
+    let packed = server.publish_dir("repo", repo.path()).unwrap();
+    publish_git_repository(&client, &ns, "repo", &packed)
+        .await
+        .unwrap();
+
+    // The dependant first: it must wait for `infra`.
+    create_kustomization(
+        &client,
+        &ns,
+        &ns,
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "apps"},
+            "spec": {
+                "interval": "10m", "path": "./apps", "prune": true,
+                "dependsOn": [{"name": "infra"}],
+                "postBuild": {"substitute": {"cluster": "e2e"}},
+                "sourceRef": {"kind": "GitRepository", "name": "repo"},
+            },
+        }),
+    )
+    .await;
+    let api = kustomizations(&client, &ns);
+    let message = wait_for("apps to wait for infra", TIMEOUT, async || {
+        let object = api.get("apps").await?;
+        Ok(match ready_condition(&object) {
+            Some((status, reason, message))
+                if status == "False" && reason == "DependencyNotReady" =>
+            {
+                Some(message)
+            }
+            _ => None,
+        })
+    })
+    .await
+    .unwrap();
+    assert!(message.contains("infra"), "{message}");
+
+    create_kustomization(
+        &client,
+        &ns,
+        &ns,
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "infra"},
+            "spec": {
+                "interval": "10m", "path": "./infra", "prune": true, "wait": true,
+                "sourceRef": {"kind": "GitRepository", "name": "repo"},
+            },
+        }),
+    )
+    .await;
+    wait_applied(&client, &ns, "infra", &packed.revision).await;
+    let widgets = kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("e2e.eddy.dev", "v1", "Widget"),
+        "widgets",
+    );
+    let widget = Api::<DynamicObject>::namespaced_with(client.clone(), &ns, &widgets)
+        .get("first")
+        .await
+        .unwrap();
+    assert_eq!(widget.data["size"], 1);
+
+    wait_applied(&client, &ns, "apps", &packed.revision).await;
+    let config: k8s_openapi::api::core::v1::ConfigMap = Api::namespaced(client.clone(), &ns)
+        .get("app")
+        .await
+        .unwrap();
+    let data = config.data.unwrap();
+    assert_eq!(data["greeting"], "hello");
+    assert_eq!(data["cluster"], "e2e");
+
+    // The source goes away: Ready=False ArtifactFailed, applied objects untouched.
+    eddy_e2e::artifacts::withdraw_git_repository(&client, &ns, "repo")
+        .await
+        .unwrap();
+    request_reconcile(&client, &ns, "apps").await;
+    let message = wait_for("apps to report the missing source", TIMEOUT, async || {
+        let object = api.get("apps").await?;
+        Ok(match ready_condition(&object) {
+            Some((status, reason, message)) if status == "False" && reason == "ArtifactFailed" => {
+                Some(message)
+            }
+            _ => None,
+        })
+    })
+    .await
+    .unwrap();
+    assert!(
+        message.contains("GitRepository") && message.contains("not found"),
+        "{message}"
+    );
+    Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(client.clone(), &ns)
+        .get("app")
+        .await
+        .unwrap();
+
+    // Deleting a Kustomization with prune removes what it applied.
+    api.delete("infra", &Default::default()).await.unwrap();
+    wait_for(
+        "the Widget to be pruned with its Kustomization",
+        TIMEOUT,
+        async || {
+            // The CRD is pruned too, after which the kind itself is gone (a bare 404).
+            let api = Api::<DynamicObject>::namespaced_with(client.clone(), &ns, &widgets);
+            match api.get_opt("first").await {
+                Ok(found) => Ok(found.is_none().then_some(())),
+                Err(kube::Error::Api(status)) if status.code == 404 => Ok(Some(())),
+                Err(error) => Err(error.into()),
+            }
+        },
+    )
+    .await
+    .unwrap();
+    namespace.cleanup().await.unwrap();
+}
