@@ -357,3 +357,18 @@ async fn the_manifests_pass_a_server_side_dry_run() {
             .unwrap_or_else(|error| panic!("{kind} {name} was rejected: {error}"));
     }
 }
+
+#[test]
+fn the_dockerfile_has_a_target_for_every_deployed_controller() {
+    let dockerfile = std::fs::read_to_string(workspace().join("Dockerfile")).unwrap();
+    for controller in CONTROLLERS {
+        assert!(
+            dockerfile.contains(&format!("FROM base AS {controller}\n")),
+            "no Dockerfile target {controller}"
+        );
+        assert!(
+            dockerfile.contains(&format!("--bin {controller}")),
+            "the build stage does not build {controller}"
+        );
+    }
+}
