@@ -12,7 +12,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use eddy_kustomize::{BuildOptions, LoadRestrictions, yaml};
+use eddy_kustomize::{BuildOptions, LoadRestrictions, Reorder, yaml};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -41,9 +41,18 @@ fn run_case(case_dir: &Path) -> (Outcome, String) {
     let target = case["target"].as_str().unwrap_or(".");
     let expect_error = case["expect"].as_str() == Some("error");
     let dir = case_dir.join("input").join(target);
+    // Extra cases may ask for Flux's mode (kubectl --reorder none --load-restrictor None).
     let options = BuildOptions {
-        load_restrictions: LoadRestrictions::RootOnly,
-        ..BuildOptions::default()
+        load_restrictions: if case["loadRestrictor"].as_str() == Some("none") {
+            LoadRestrictions::None
+        } else {
+            LoadRestrictions::RootOnly
+        },
+        reorder: if case["reorder"].as_str() == Some("none") {
+            Reorder::None
+        } else {
+            Reorder::Legacy
+        },
     };
     let result = std::panic::catch_unwind(|| eddy_kustomize::build(&dir, &options));
     let result = match result {

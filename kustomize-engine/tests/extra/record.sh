@@ -7,8 +7,17 @@ cd "$(dirname "$0")"
 for case_dir in */; do
   case_dir=${case_dir%/}
   target=$(python3 -c "import json;print(json.load(open('$case_dir/case.json'))['target'])")
+  # Optional Flux-style options: "reorder": "none", "loadRestrictor": "none".
+  flags=$(python3 -c "
+import json
+c = json.load(open('$case_dir/case.json'))
+f = []
+if c.get('reorder') == 'none': f.append('--reorder none')
+if c.get('loadRestrictor') == 'none': f.append('--load-restrictor LoadRestrictionsNone')
+print(' '.join(f))")
   rm -f "$case_dir/expected.yaml" "$case_dir/expected-error.txt"
-  if kubectl kustomize "$case_dir/input/$target" >"$case_dir/expected.yaml" 2>"$case_dir/stderr.txt"; then
+  # shellcheck disable=SC2086
+  if kubectl kustomize $flags "$case_dir/input/$target" >"$case_dir/expected.yaml" 2>"$case_dir/stderr.txt"; then
     expect=output
     rm -f "$case_dir/stderr.txt"
   else
@@ -20,8 +29,9 @@ for case_dir in */; do
   python3 - "$case_dir" "$target" "$expect" <<'PY'
 import json, sys
 case_dir, target, expect = sys.argv[1:]
-json.dump({"source": "eddy (recorded with kubectl kustomize v5.5.0)", "target": target, "expect": expect},
-          open(f"{case_dir}/case.json", "w"), indent=1)
+case = json.load(open(f"{case_dir}/case.json"))
+case.update({"source": "eddy (recorded with kubectl kustomize v5.5.0)", "target": target, "expect": expect})
+json.dump(case, open(f"{case_dir}/case.json", "w"), indent=1)
 PY
   echo "$case_dir: $expect"
 done
