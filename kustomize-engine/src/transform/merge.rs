@@ -184,6 +184,38 @@ fn merge_list(
             }
             *target = result;
         }
+        ListStrategy::MergeByKeys(keys) if has_keyless_element(patch, keys) => {
+            // Observed kustomize behaviour: a patch element without the merge key turns the merge
+            // into "only the patch's keyed elements" (merged with their matches); the rest is dropped.
+            let mut result = Vec::new();
+            for item in patch {
+                let Value::Map(item_map) = item else {
+                    continue;
+                };
+                if !keys
+                    .first()
+                    .is_some_and(|k| item_map.contains_key(k.as_str()))
+                {
+                    continue;
+                }
+                if directive_of(item_map) == Some("delete") {
+                    continue;
+                }
+                let found = target
+                    .iter()
+                    .position(|existing| element_matches(existing, item_map, keys));
+                match found {
+                    Some(index) => {
+                        let mut merged = target[index].clone();
+                        if merge_value(&mut merged, item, context, path)? == Outcome::Keep {
+                            result.push(merged);
+                        }
+                    }
+                    None => result.push(clean(item)),
+                }
+            }
+            *target = result;
+        }
         ListStrategy::MergeByKeys(keys) if keys.len() > 1 => {
             merge_multi_key_list(target, patch, keys, context, path)?;
         }
@@ -280,6 +312,15 @@ fn merge_multi_key_list(
     new_items.extend(kept);
     *target = new_items;
     Ok(())
+}
+
+fn has_keyless_element(patch: &[Value], keys: &[String]) -> bool {
+    let Some(primary) = keys.first() else {
+        return false;
+    };
+    patch.iter().any(|item| {
+        matches!(item, Value::Map(m) if !m.contains_key(primary.as_str()) && directive_of(m).is_none())
+    })
 }
 
 /// An existing list element matches a patch element when every merge key the patch element states
