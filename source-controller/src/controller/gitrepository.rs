@@ -49,16 +49,22 @@ pub async fn reconcile(object: Arc<GitRepository>, ctx: Arc<Context>) -> Result<
     }
 
     let generation = object.meta().generation;
-    let mut status = object.status.clone().unwrap_or_default();
+    let original = object.status.clone().unwrap_or_default();
+    let mut status = original.clone();
     status.last_handled_reconcile_at = requested_at(object.as_ref());
     let garbage = storage_step(&ctx, &key, &mut status).await?;
-    let reconciling = outcome::reconciling_message(generation, &status);
-    conditions::mark_reconciling(
-        status.conditions.get_or_insert_with(Vec::new),
-        &reconciling,
-        generation,
-    );
-    write_status(&api, &name, &status).await?;
+    // Announce the work only when there is visibly something to do; a periodic check of a
+    // Ready object must not flip Ready to Unknown (consumers watch it) nor cost API writes.
+    let progress_reported = needs_progress_report(generation, &status);
+    if progress_reported {
+        let reconciling = outcome::reconciling_message(generation, &status);
+        conditions::mark_reconciling(
+            status.conditions.get_or_insert_with(Vec::new),
+            &reconciling,
+            generation,
+        );
+        write_status(&api, &name, &status).await?;
+    }
 
     let result = produce_artifact(&object, &ctx, &key, &status).await;
 
@@ -74,7 +80,11 @@ pub async fn reconcile(object: Arc<GitRepository>, ctx: Arc<Context>) -> Result<
         }
     }
     let report = outcome::apply(&mut status, generation, &result);
-    write_status(&api, &name, &status).await?;
+    // The final write also replaces a `Reconciling` written above, even when the end state equals
+    // the state we started from.
+    if progress_reported || status != original {
+        write_status(&api, &name, &status).await?;
+    }
     if !garbage.is_empty() {
         let message = format!("garbage collected {} artifacts", garbage.len());
         ctx.events
@@ -97,6 +107,17 @@ pub async fn reconcile(object: Arc<GitRepository>, ctx: Arc<Context>) -> Result<
         Next::Dependency => Action::requeue(ctx.requeue_dependency),
         Next::AwaitChange => Action::await_change(),
     })
+}
+
+/// Whether the reconcile starts by reporting `Reconciling`: a new generation, no artifact, or
+/// not Ready.
+fn needs_progress_report(generation: Option<i64>, status: &GitRepositoryStatus) -> bool {
+    status.observed_generation != generation
+        || status.artifact.is_none()
+        || !conditions::is_true(
+            status.conditions.as_deref().unwrap_or_default(),
+            condition_type::READY,
+        )
 }
 
 /// Validate → resolve → fetch → build → store. The only API calls are the reads of the auth
@@ -382,5 +403,36 @@ async fn write_status(
             action: "writing status".to_owned(),
             source,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use eddy_api::meta::Artifact;
+
+    use super::*;
+
+    #[test]
+    fn progress_is_reported_only_when_something_visibly_changes() {
+        let mut status = GitRepositoryStatus::default();
+        assert!(needs_progress_report(Some(1), &status), "never reconciled");
+        status.observed_generation = Some(1);
+        status.artifact = Some(Artifact {
+            path: "p".into(),
+            url: "u".into(),
+            revision: "main@sha1:1".into(),
+            digest: "sha256:00".into(),
+            last_update_time: eddy_runtime::time::now(),
+            size: None,
+            metadata: None,
+        });
+        assert!(needs_progress_report(Some(1), &status), "not Ready");
+        let mut list = Vec::new();
+        conditions::mark_ready(&mut list, "Succeeded", "stored", Some(1));
+        status.conditions = Some(list);
+        assert!(!needs_progress_report(Some(1), &status), "periodic check");
+        assert!(needs_progress_report(Some(2), &status), "new generation");
+        status.artifact = None;
+        assert!(needs_progress_report(Some(1), &status), "artifact vanished");
     }
 }
