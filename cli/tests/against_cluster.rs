@@ -254,7 +254,7 @@ async fn flux_reads_and_suspends_what_eddy_created() {
     namespace.cleanup().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flux_and_eddy_check_the_installed_controllers() {
     let (client, namespace, kubeconfig) = setup("cli-check").await;
     let pre = succeeded(flux(&kubeconfig, &["check", "--pre"]), "flux check --pre");
@@ -263,11 +263,15 @@ async fn flux_and_eddy_check_the_installed_controllers() {
         "{pre}"
     );
     succeeded(eddy(&kubeconfig, &["check", "--pre"]), "eddy check --pre");
-    restart_controller_pods(&client).await;
-    succeeded(
-        eddy(&kubeconfig, &["install", "--timeout", "3m"]),
-        "eddy install",
-    );
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let kubelet = tokio::spawn(keep_controller_pods_ready(client.clone(), done.clone()));
+    let install_kubeconfig = kubeconfig.clone();
+    let installed = tokio::task::spawn_blocking(move || {
+        eddy(&install_kubeconfig, &["install", "--timeout", "3m"])
+    })
+    .await
+    .unwrap();
+    succeeded(installed, "eddy install");
     let checked = succeeded(eddy(&kubeconfig, &["check"]), "eddy check");
     assert!(
         checked.contains("✔ source-controller: deployment ready"),
@@ -292,6 +296,8 @@ async fn flux_and_eddy_check_the_installed_controllers() {
         )),
         "{all}"
     );
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    kubelet.await.unwrap();
     namespace.cleanup().await.unwrap();
 }
 
@@ -457,18 +463,101 @@ async fn flux_and_eddy_reconcile_and_resume_with_eddy_source_controller() {
     namespace.cleanup().await.unwrap();
 }
 
-/// Deletes the pods of an earlier install, so their ReplicaSets start fresh ones: when the
-/// testenv's fake node missed a heartbeat, the node controller marked the old pods not ready and
-/// nothing marks them ready again.
-async fn restart_controller_pods(client: &kube::Client) {
+/// Plays the kubelet for the pods in flux-system until `done` is set: the testenv's fake node
+/// (kwok) marks new pods ready once, but the node controller may then mark them not ready after
+/// a missed heartbeat on a loaded machine, and nothing would mark them ready again.
+async fn keep_controller_pods_ready(
+    client: kube::Client,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
     use k8s_openapi::api::core::v1::Pod;
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "flux-system");
-    let selector =
-        "app in (source-controller,kustomize-controller,helm-controller,notification-controller)";
-    let params = kube::api::ListParams::default().labels(selector);
-    let _ = pods
-        .delete_collection(&kube::api::DeleteParams::default(), &params)
-        .await;
+    let pods: Api<Pod> = Api::namespaced(client, "flux-system");
+    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+        for pod in pods
+            .list(&Default::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default()
+        {
+            let Some(name) = pod.metadata.name else {
+                continue;
+            };
+            let ready = serde_json::json!({"status": {"conditions": [
+                {"type": "Ready", "status": "True"},
+                {"type": "ContainersReady", "status": "True"},
+            ]}});
+            let _ = pods
+                .patch_status(
+                    &name,
+                    &kube::api::PatchParams::default(),
+                    &kube::api::Patch::Strategic(&ready),
+                )
+                .await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+#[tokio::test]
+async fn tree_shows_the_inventory_with_nested_kustomizations_expanded() {
+    let (client, namespace, kubeconfig) = setup("cli-tree").await;
+    let ns = namespace.name();
+    for name in ["parent", "child"] {
+        succeeded(
+            eddy(
+                &kubeconfig,
+                &[
+                    "-n",
+                    ns,
+                    "create",
+                    "ks",
+                    name,
+                    "--source",
+                    "repo",
+                    "--wait=false",
+                ],
+            ),
+            "eddy create kustomization",
+        );
+    }
+    let api = kustomizations(&client, ns);
+    let set_inventory = async |name: &str, ids: &[String]| {
+        let entries: Vec<Value> = ids
+            .iter()
+            .map(|id| serde_json::json!({"id": id, "v": "v1"}))
+            .collect();
+        let status = serde_json::json!({"status": {"inventory": {"entries": entries}}});
+        api.patch_status(
+            name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&status),
+        )
+        .await
+        .unwrap();
+    };
+    set_inventory(
+        "parent",
+        &[
+            "_apps__Namespace".to_string(),
+            format!("{ns}_child_kustomize.toolkit.fluxcd.io_Kustomization"),
+            "apps_web_apps_Deployment".to_string(),
+        ],
+    )
+    .await;
+    set_inventory("child", &["apps_web__Service".to_string()]).await;
+    let tree = succeeded(
+        eddy(&kubeconfig, &["-n", ns, "tree", "kustomization", "parent"]),
+        "eddy tree",
+    );
+    let expected = format!(
+        "Kustomization/{ns}/parent\n\
+         ├── Namespace/apps\n\
+         ├── Kustomization/{ns}/child\n\
+         │   └── Service/apps/web\n\
+         └── Deployment/apps/web\n"
+    );
+    assert_eq!(tree, expected);
+    namespace.cleanup().await.unwrap();
 }
 
 fn start_source_controller(

@@ -48,6 +48,19 @@ pub async fn run(args: CheckArgs, connection: &ConnectionArgs) -> anyhow::Result
     }
     let selector = ListParams::default().labels("app.kubernetes.io/part-of=flux");
     println!("► checking version in cluster");
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    if let Ok(git_repositories) = crds.get("gitrepositories.source.toolkit.fluxcd.io").await {
+        let labels = git_repositories.metadata.labels.unwrap_or_default();
+        if let (Some(part_of), Some(version)) = (
+            labels.get("app.kubernetes.io/part-of"),
+            labels.get("app.kubernetes.io/version"),
+        ) {
+            println!("✔ distribution: {part_of}-{version}");
+        }
+        // A GitOps-managed install is one a Kustomization applied (`bootstrap`).
+        let bootstrapped = labels.contains_key("kustomize.toolkit.fluxcd.io/name");
+        println!("✔ bootstrapped: {bootstrapped}");
+    }
     println!("► checking controllers");
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &connection.namespace);
     let found = deployments
@@ -87,7 +100,6 @@ pub async fn run(args: CheckArgs, connection: &ConnectionArgs) -> anyhow::Result
         }
     }
     println!("► checking crds");
-    let crds: Api<CustomResourceDefinition> = Api::all(client);
     for crd in crds
         .list(&selector)
         .await
