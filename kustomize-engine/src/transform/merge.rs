@@ -75,7 +75,7 @@ fn merge_value(
             match directive_of(patch_map) {
                 Some("delete") => return Ok(Outcome::Delete),
                 Some("replace") => {
-                    *target_map = match clean(patch) {
+                    *target_map = match clean(patch, context, path) {
                         Value::Map(m) => m,
                         _ => Mapping::new(),
                     };
@@ -104,7 +104,7 @@ fn merge_value(
                     path.join(".")
                 ));
             }
-            *target = clean(patch);
+            *target = clean(patch, context, path);
             Ok(Outcome::Keep)
         }
     }
@@ -137,7 +137,7 @@ fn merge_map(
                 if is_delete {
                     target.shift_remove(key);
                 } else {
-                    target.insert(key.clone(), clean(patch_value));
+                    target.insert(key.clone(), clean(patch_value, context, path));
                 }
             }
         }
@@ -162,13 +162,14 @@ fn merge_list(
             .filter(
                 |item| !matches!(item, Value::Map(m) if m.len() == 1 && directive_of(m).is_some()),
             )
-            .map(clean)
+            .map(|item| clean(item, context, path))
             .collect();
         return Ok(());
     }
     match strategy {
         ListStrategy::Replace => {
-            *target = patch.iter().map(clean).collect();
+            // Replaced lists are taken as written, directives and nulls included (as kustomize does).
+            *target = patch.to_vec();
         }
         ListStrategy::MergePrimitives => {
             let mut result: Vec<Value> = Vec::new();
@@ -211,7 +212,7 @@ fn merge_list(
                             result.push(merged);
                         }
                     }
-                    None => result.push(clean(item)),
+                    None => result.push(clean(item, context, path)),
                 }
             }
             *target = result;
@@ -224,7 +225,7 @@ fn merge_list(
             let mut result = Vec::new();
             for item in patch {
                 let Value::Map(item_map) = item else {
-                    result.push(clean(item));
+                    result.push(clean(item, context, path));
                     continue;
                 };
                 let found = target.iter().enumerate().position(|(index, existing)| {
@@ -245,7 +246,7 @@ fn merge_list(
                             result.push(merged);
                         }
                     }
-                    (None, _) => result.push(clean(item)),
+                    (None, _) => result.push(clean(item, context, path)),
                 }
             }
             for (index, existing) in target.iter().enumerate() {
@@ -278,7 +279,7 @@ fn merge_multi_key_list(
     let mut deleted = vec![false; target.len()];
     for item in patch {
         let Value::Map(item_map) = item else {
-            new_items.push(clean(item));
+            new_items.push(clean(item, context, path));
             continue;
         };
         let wanted = key_values(item_map);
@@ -299,7 +300,7 @@ fn merge_multi_key_list(
                     matches!(existing, Value::Map(m) if key_values(m).first() == wanted.first())
                 });
                 if !first_key_taken {
-                    new_items.push(clean(item));
+                    new_items.push(clean(item, context, path));
                 }
             }
         }
@@ -345,22 +346,34 @@ fn scalar_key(value: &Value) -> String {
     value.scalar_text().unwrap_or_default()
 }
 
-/// A patch subtree as it lands where the target had nothing: directives and nulls removed.
-pub fn clean(value: &Value) -> Value {
+/// A patch subtree as it lands where the target had nothing: in mappings, directives and nulls are
+/// removed; lists that merge by key are cleaned element by element, other lists are taken as written
+/// (kustomize copies them verbatim).
+fn clean(value: &Value, context: &Context, path: &mut Vec<String>) -> Value {
     match value {
         Value::Map(map) => Value::Map(
             map.iter()
                 .filter(|(k, v)| k.as_str() != DIRECTIVE && !v.is_null())
-                .map(|(k, v)| (k.clone(), clean(v)))
+                .map(|(k, v)| {
+                    path.push(k.clone());
+                    let cleaned = clean(v, context, path);
+                    path.pop();
+                    (k.clone(), cleaned)
+                })
                 .collect(),
         ),
-        Value::Seq(items) => Value::Seq(
-            items
-                .iter()
-                .filter(|item| !matches!(item, Value::Map(m) if directive_of(m) == Some("delete")))
-                .map(clean)
-                .collect(),
-        ),
+        Value::Seq(items) => match list_strategy(context, path) {
+            ListStrategy::Replace => value.clone(),
+            _ => Value::Seq(
+                items
+                    .iter()
+                    .filter(
+                        |item| !matches!(item, Value::Map(m) if directive_of(m) == Some("delete")),
+                    )
+                    .map(|item| clean(item, context, path))
+                    .collect(),
+            ),
+        },
         other => other.clone(),
     }
 }
