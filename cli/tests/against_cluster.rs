@@ -117,6 +117,17 @@ async fn eddy_creates_lists_exports_suspends_and_refuses_to_reconcile_suspended_
         ["repo", "False", "False", "waiting to be reconciled"]
     );
 
+    let listed = succeeded(
+        eddy(
+            &kubeconfig,
+            &["-n", ns, "get", "sources", "git", "-o", "json"],
+        ),
+        "eddy get -o json",
+    );
+    let listed: Vec<Value> = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["spec"]["url"], url);
+
     let exported = succeeded(
         eddy(&kubeconfig, &["-n", ns, "export", "source", "git", "repo"]),
         "eddy export",
