@@ -63,6 +63,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_panics();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Kustomize(args) => kustomize::run(args),
@@ -79,6 +80,27 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// No stack traces for users: a closed pipe (`eddy get … | head`) ends the program quietly with
+/// the status a SIGPIPE would give, and any other panic becomes a one-line report.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        if message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("✗ internal error{location}: {message}; please report this as a bug");
+    }));
 }
 
 fn run_against_cluster(

@@ -117,6 +117,22 @@ async fn eddy_creates_lists_exports_suspends_and_refuses_to_reconcile_suspended_
         ["repo", "False", "False", "waiting to be reconciled"]
     );
 
+    let mut watch = std::process::Command::new(env!("CARGO_BIN_EXE_eddy"))
+        .args(["-n", ns, "get", "sources", "git", "--watch"])
+        .env("KUBECONFIG", &kubeconfig)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(watch.stdout.take().unwrap()));
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        "NAME\tREVISION\tSUSPENDED\tREADY\tMESSAGE"
+    );
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("repo\t"), "{first}");
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+
     let listed = succeeded(
         eddy(
             &kubeconfig,

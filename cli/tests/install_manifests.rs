@@ -372,3 +372,43 @@ fn the_dockerfile_has_a_target_for_every_deployed_controller() {
         );
     }
 }
+
+#[test]
+fn install_export_prints_the_manifests_and_a_closed_pipe_ends_it_quietly() {
+    let full = Command::new(env!("CARGO_BIN_EXE_eddy"))
+        .args([
+            "install",
+            "--export",
+            "--components-extra",
+            "image-reflector-controller,image-automation-controller",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        full.status.success(),
+        "{}",
+        String::from_utf8_lossy(&full.stderr)
+    );
+    let text = String::from_utf8(full.stdout).unwrap();
+    let deployments = text.matches("\nkind: Deployment\n").count();
+    assert_eq!(deployments, CONTROLLERS.len(), "{text}");
+    // The export is far larger than a pipe's buffer: reading one line and closing the pipe
+    // makes the next write fail, which must end the program without a panic or a trace.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eddy"))
+        .args(["install", "--export"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    assert_eq!(first, "---\n");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+}

@@ -113,7 +113,8 @@ async fn watch(
     api: kube::Api<DynamicObject>,
     all_namespaces: bool,
 ) -> anyhow::Result<()> {
-    print_table(&headers(all_namespaces), &[]);
+    // Rows arrive one at a time, so columns cannot be aligned; tabs keep them machine-splittable.
+    println!("{}", headers(all_namespaces).join("\t"));
     let mut stream = watcher(api, watcher::Config::default())
         .applied_objects()
         .boxed();
