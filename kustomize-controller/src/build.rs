@@ -62,27 +62,6 @@ fn existing_kustomization(dir: &Path) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-/// Writes a kustomization.yaml listing every manifest under `dir` when there is none, the way
-/// Flux does for plain directories. Sub-directories with their own kustomization are included as
-/// a whole. `.sourceignore` at `dir` is honoured.
-pub fn generate_if_missing(dir: &Path) -> Result<(), BuildError> {
-    if existing_kustomization(dir).is_some() {
-        return Ok(());
-    }
-    let ignore = load_ignore(dir);
-    let mut resources = Vec::new();
-    collect_manifests(dir, dir, &ignore, &mut resources)?;
-    resources.sort();
-    let body = json!({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": resources,
-    });
-    let text = serde_yaml_ng::to_string(&body).map_err(|e| BuildError::Generate(e.to_string()))?;
-    std::fs::write(dir.join("kustomization.yaml"), text)
-        .map_err(|e| BuildError::Generate(e.to_string()))
-}
-
 fn load_ignore(dir: &Path) -> Option<ignore::gitignore::Gitignore> {
     let file = dir.join(".sourceignore");
     if !file.is_file() {
@@ -140,46 +119,66 @@ fn collect_manifests(
     Ok(())
 }
 
-/// Injects the Kustomization's spec fields into the kustomization file in `dir`.
-pub fn inject_spec_fields(dir: &Path, spec: &KustomizationSpec) -> Result<(), BuildError> {
-    let additions = spec_additions(spec)?;
-    if additions.is_empty() {
-        return Ok(());
-    }
-    let Some(file) = existing_kustomization(dir) else {
-        return Err(BuildError::Generate("no kustomization file".into()));
-    };
-    let read_error = |message: String| BuildError::ReadKustomization {
-        file: file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        message,
-    };
-    let text = std::fs::read_to_string(&file).map_err(|e| read_error(e.to_string()))?;
-    let mut document: Value = if text.trim().is_empty() {
-        Value::Object(Map::new())
+/// Writes the kustomization that is actually built: a wrapper in `wrapper_dir` whose resources are
+/// the Kustomization's `path` (reached as `path_from_wrapper`, a relative path, because
+/// Kustomize refuses absolute roots) and which carries the spec fields (`targetNamespace`,
+/// `namePrefix`, `patches`, …). A plain directory without a kustomization is listed file by file
+/// (sub-directories with their own kustomization as a whole), honouring `.sourceignore`.
+///
+/// The unpacked artifact is never written to, so one copy serves every Kustomization using the
+/// same revision.
+pub fn write_wrapper(
+    wrapper_dir: &Path,
+    path_from_wrapper: &str,
+    path: &Path,
+    spec: &KustomizationSpec,
+) -> Result<(), BuildError> {
+    let mut resources = Vec::new();
+    if existing_kustomization(path).is_some() {
+        resources.push(path_from_wrapper.to_owned());
     } else {
-        serde_yaml_ng::from_str(&text).map_err(|e| read_error(e.to_string()))?
-    };
-    let Some(object) = document.as_object_mut() else {
-        return Err(read_error("not a mapping".into()));
-    };
-    for (key, value) in additions {
-        match (key.as_str(), object.get_mut(&key)) {
-            // Lists are extended so the user's own patches, images and components still apply.
-            ("patches" | "images" | "components", Some(Value::Array(existing))) => {
-                if let Value::Array(more) = value {
-                    existing.extend(more);
-                }
-            }
-            _ => {
-                object.insert(key, value);
-            }
-        }
+        let ignore = load_ignore(path);
+        let mut files = Vec::new();
+        collect_manifests(path, path, &ignore, &mut files)?;
+        files.sort();
+        resources.extend(
+            files
+                .into_iter()
+                .map(|f| format!("{path_from_wrapper}/{f}")),
+        );
     }
-    let text = serde_yaml_ng::to_string(&document).map_err(|e| read_error(e.to_string()))?;
-    std::fs::write(&file, text).map_err(|e| read_error(e.to_string()))
+    let mut document = Map::new();
+    document.insert(
+        "apiVersion".into(),
+        json!("kustomize.config.k8s.io/v1beta1"),
+    );
+    document.insert("kind".into(), json!("Kustomization"));
+    document.insert("resources".into(), json!(resources));
+    for (key, value) in spec_additions(spec)? {
+        let value = if key == "components" {
+            // Components are relative to `path`, like the user wrote them.
+            let relocated: Vec<Value> = value
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|c| {
+                    json!(format!(
+                        "{path_from_wrapper}/{}",
+                        c.trim_start_matches("./")
+                    ))
+                })
+                .collect();
+            Value::Array(relocated)
+        } else {
+            value
+        };
+        document.insert(key, value);
+    }
+    let text = serde_yaml_ng::to_string(&Value::Object(document))
+        .map_err(|e| BuildError::Generate(e.to_string()))?;
+    std::fs::write(wrapper_dir.join("kustomization.yaml"), text)
+        .map_err(|e| BuildError::Generate(e.to_string()))
 }
 
 /// The kustomization fields the spec asks for, as (field, value) pairs.
@@ -326,43 +325,54 @@ mod tests {
         serde_json::from_value(base).unwrap()
     }
 
+    /// An artifact root and a wrapper directory two levels below a common parent, as the
+    /// controller lays them out.
+    fn layout() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+        let top = tempfile::tempdir().unwrap();
+        let artifact = top.path().join("artifacts/abc");
+        let wrapper = top.path().join("wrappers/one");
+        std::fs::create_dir_all(&artifact).unwrap();
+        std::fs::create_dir_all(&wrapper).unwrap();
+        (top, artifact, wrapper)
+    }
+
     #[test]
-    fn plain_directory_gets_a_generated_kustomization() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
-        std::fs::create_dir_all(dir.path().join("ignored")).unwrap();
+    fn plain_directory_is_listed_file_by_file() {
+        let (_top, dir, wrapper) = layout();
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::create_dir_all(dir.join("ignored")).unwrap();
         std::fs::write(
-            dir.path().join("a.yaml"),
+            dir.join("a.yaml"),
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
         )
         .unwrap();
         std::fs::write(
-            dir.path().join("sub/b.yml"),
+            dir.join("sub/b.yml"),
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
         )
         .unwrap();
-        std::fs::write(dir.path().join("ignored/c.yaml"), "kind: Nope\n").unwrap();
-        std::fs::write(dir.path().join("README.md"), "# hi\n").unwrap();
-        std::fs::write(dir.path().join(".sourceignore"), "ignored/\n").unwrap();
-        generate_if_missing(dir.path()).unwrap();
-        let objects = kustomize(dir.path()).unwrap();
+        std::fs::write(dir.join("ignored/c.yaml"), "kind: Nope\n").unwrap();
+        std::fs::write(dir.join("README.md"), "# hi\n").unwrap();
+        std::fs::write(dir.join(".sourceignore"), "ignored/\n").unwrap();
+        write_wrapper(&wrapper, "../../artifacts/abc", &dir, &spec(json!({}))).unwrap();
+        let objects = kustomize(&wrapper).unwrap();
         let names: Vec<_> = objects
             .iter()
             .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned())
             .collect();
         assert_eq!(names, ["a", "b"]);
+        assert!(
+            !dir.join("kustomization.yaml").exists(),
+            "the artifact must stay untouched"
+        );
     }
 
     #[test]
-    fn spec_fields_are_injected() {
-        let dir = tempfile::tempdir().unwrap();
+    fn spec_fields_are_applied_through_the_wrapper() {
+        let (_top, dir, wrapper) = layout();
+        std::fs::write(dir.join("kustomization.yaml"), "resources:\n- cm.yaml\n").unwrap();
         std::fs::write(
-            dir.path().join("kustomization.yaml"),
-            "resources:\n- cm.yaml\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("cm.yaml"),
+            dir.join("cm.yaml"),
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  namespace: old\ndata:\n  k: v\n",
         )
         .unwrap();
@@ -372,8 +382,8 @@ mod tests {
             "patches": [{"patch": "- op: replace\n  path: /data/k\n  value: patched\n", "target": {"kind": "ConfigMap"}}],
             "patchesStrategicMerge": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"legacy": "yes"}}],
         }));
-        inject_spec_fields(dir.path(), &spec).unwrap();
-        let objects = kustomize(dir.path()).unwrap();
+        write_wrapper(&wrapper, "../../artifacts/abc", &dir, &spec).unwrap();
+        let objects = kustomize(&wrapper).unwrap();
         assert_eq!(objects.len(), 1);
         assert_eq!(objects[0]["metadata"]["name"], "p-cm");
         assert_eq!(objects[0]["metadata"]["namespace"], "target");

@@ -7,6 +7,7 @@
 
 pub mod apply;
 mod args;
+pub mod artifact_cache;
 pub mod build;
 pub mod controller;
 pub mod dependencies;
@@ -34,6 +35,8 @@ pub enum RunError {
     Events(#[from] eddy_runtime::events::EventError),
     #[error("cannot build the artifact HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("cannot create the artifact cache directory: {0}")]
+    Cache(#[from] std::io::Error),
 }
 
 /// Runs the controller process: start-up, leader election, the Kustomization reconciler.

@@ -229,10 +229,14 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
     }
     report.status.last_attempted_revision = Some(revision.clone());
 
-    // Fetch and verify.
+    // Fetch, verify and unpack (once per revision for all Kustomizations), then build.
     let url = fetch::rewrite_url(&artifact.url, ctx.settings.source_host_override.as_deref());
-    let bytes = match fetch::download(&ctx.http, &url, ctx.settings.http_retry).await {
-        Ok(bytes) => bytes,
+    let unpacked = match ctx
+        .artifacts
+        .get(&ctx.http, &url, &artifact.digest, ctx.settings.http_retry)
+        .await
+    {
+        Ok(unpacked) => unpacked,
         Err(fetch::FetchError::NotFound { .. }) => {
             let retry = ctx.settings.requeue_dependency;
             return report
@@ -257,27 +261,47 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
                 .await;
         }
     };
-
-    // Build (file-system work off the async runtime).
+    let wrapper = match ctx.artifacts.wrapper_dir() {
+        Ok(wrapper) => wrapper,
+        Err(error) => {
+            let message = format!("failed to create temp dir: {error}");
+            return report
+                .failed(
+                    &ctx,
+                    &api,
+                    "DirectoryCreationFailed",
+                    &message,
+                    timing::retry_interval(&ks.spec),
+                )
+                .await;
+        }
+    };
     let spec = ks.spec.clone();
-    let digest = artifact.digest.clone();
+    let root = unpacked.dir.clone();
+    let digest_dir = unpacked.digest_dir.clone();
     let built = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
-        fetch::verify_digest(&bytes, &digest).map_err(|e| format!("artifact:{e}"))?;
-        let dir =
-            tempfile::tempdir().map_err(|e| format!("artifact:failed to create temp dir: {e}"))?;
-        fetch::untar(&bytes, dir.path()).map_err(|e| format!("artifact:{e}"))?;
-        let path = build::resolve_path(dir.path(), spec.path.as_deref())
+        let path = build::resolve_path(&root, spec.path.as_deref())
             .map_err(|e| format!("artifact:{e}"))?;
+        let relative = path
+            .strip_prefix(&root)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let from_wrapper = if relative.is_empty() {
+            format!("../../artifacts/{digest_dir}")
+        } else {
+            format!("../../artifacts/{digest_dir}/{relative}")
+        };
         let mut spec = spec;
         build::drop_missing_components(&path, &mut spec);
-        build::generate_if_missing(&path).map_err(|e| e.to_string())?;
-        build::inject_spec_fields(&path, &spec).map_err(|e| e.to_string())?;
-        // Messages name files relative to the artifact root, not the temporary directory.
-        let root = format!("{}/", dir.path().display());
-        build::kustomize(&path).map_err(|e| e.to_string().replace(&root, ""))
+        build::write_wrapper(wrapper.path(), &from_wrapper, &path, &spec)
+            .map_err(|e| e.to_string())?;
+        // Messages name files relative to the artifact root, not the cache directory.
+        let prefix = format!("{}/", root.display());
+        build::kustomize(wrapper.path()).map_err(|e| e.to_string().replace(&prefix, ""))
     })
     .await
     .unwrap_or_else(|join| Err(format!("build panicked: {join}")));
+    drop(unpacked);
     let mut objects = match built {
         Ok(objects) => objects,
         Err(message) => {

@@ -63,6 +63,7 @@ pub struct Context {
     pub config: Option<kube::Config>,
     pub cluster: Arc<Cluster>,
     pub http: reqwest::Client,
+    pub artifacts: crate::artifact_cache::ArtifactCache,
     pub recorder: EventRecorder,
     pub settings: Settings,
     impersonated: Mutex<HashMap<String, Arc<Cluster>>>,
@@ -75,7 +76,7 @@ impl Context {
         config: Option<kube::Config>,
         recorder: EventRecorder,
         settings: Settings,
-    ) -> Result<Self, reqwest::Error> {
+    ) -> Result<Self, crate::RunError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .build()?;
@@ -84,6 +85,7 @@ impl Context {
             client,
             config,
             http,
+            artifacts: crate::artifact_cache::ArtifactCache::new()?,
             recorder,
             settings,
             impersonated: Mutex::new(HashMap::new()),
