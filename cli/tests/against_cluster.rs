@@ -484,9 +484,22 @@ async fn flux_and_eddy_reconcile_and_resume_with_eddy_source_controller() {
     );
     assert!(events.contains("GitRepository/app"), "{events}");
 
+    // Delete while the controller still runs: it owns the finalizer, and a namespace holding
+    // an object nobody will finalize would stay Terminating for good.
+    let repositories = git_repositories(&client, ns);
+    repositories
+        .delete("app", &Default::default())
+        .await
+        .unwrap();
+    eddy_test_support::wait_for(
+        "GitRepository app to be finalized",
+        eddy_test_support::DEFAULT_TIMEOUT,
+        async || Ok(repositories.get_opt("app").await?.is_none().then_some(())),
+    )
+    .await
+    .unwrap();
     controller.abort();
     let _ = controller.await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
     namespace.cleanup().await.unwrap();
 }
 
