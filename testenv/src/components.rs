@@ -94,6 +94,11 @@ pub fn kube_controller_manager(ports: &Ports, pki: &Pki, layout: &Layout) -> Vec
         path_flag("root-ca-file", &pki.ca_cert),
         flag("use-service-account-credentials", true),
         flag("controllers", "*"),
+        // kwok heartbeats the fake node from a process that competes for two cores with
+        // compilers and tests; a missed heartbeat must not mark the node NotReady (which flips
+        // every pod on it to not-ready and, minutes later, evicts them). Real node failures are
+        // not something this environment simulates.
+        flag("node-monitor-grace-period", "1h"),
     ]);
     args
 }
