@@ -26,12 +26,16 @@ pub const DIGEST_PATTERN: &str = r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]
 pub struct FinalizeOptions {
     /// Whether the kind has a status whose missing value defaults to `{observedGeneration: -1}`.
     pub status_default: bool,
+    /// Whether the CRD carries `kustomize.toolkit.fluxcd.io/substitute: disabled` (Flux omits it
+    /// on the image reflector's kinds).
+    pub substitute_annotation: bool,
 }
 
 impl Default for FinalizeOptions {
     fn default() -> Self {
         Self {
             status_default: true,
+            substitute_annotation: true,
         }
     }
 }
@@ -41,10 +45,12 @@ pub fn finalize(
     mut crd: CustomResourceDefinition,
     options: FinalizeOptions,
 ) -> CustomResourceDefinition {
-    crd.metadata
-        .annotations
-        .get_or_insert_with(Default::default)
-        .insert(SUBSTITUTE_ANNOTATION.to_owned(), "disabled".to_owned());
+    if options.substitute_annotation {
+        crd.metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(SUBSTITUTE_ANNOTATION.to_owned(), "disabled".to_owned());
+    }
     if crd.spec.names.list_kind.is_none() {
         crd.spec.names.list_kind = Some(format!("{}List", crd.spec.names.kind));
     }
@@ -244,6 +250,7 @@ mod tests {
             derived,
             FinalizeOptions {
                 status_default: false,
+                ..Default::default()
             },
         );
         assert!(root(&crd)["properties"]["status"].get("default").is_none());

@@ -250,6 +250,7 @@ impl HelmRelease {
 pub fn crd() -> CustomResourceDefinition {
     let options = crate::schema::FinalizeOptions {
         status_default: true,
+        ..Default::default()
     };
     crate::schema::finalize(<HelmRelease as kube::CustomResourceExt>::crd(), options)
 }

@@ -173,15 +173,9 @@ pub struct ScanResult {
 pub fn crd() -> CustomResourceDefinition {
     let options = crate::schema::FinalizeOptions {
         status_default: true,
+        substitute_annotation: false,
     };
-    let mut crd =
-        crate::schema::finalize(<ImageRepository as kube::CustomResourceExt>::crd(), options);
-    // Flux publishes the image reflector's CRDs without the substitution opt-out annotation
-    // that `finalize` adds to every other kind; match them.
-    if let Some(annotations) = crd.metadata.annotations.as_mut() {
-        annotations.remove(crate::meta::SUBSTITUTE_ANNOTATION);
-    }
-    crd
+    crate::schema::finalize(<ImageRepository as kube::CustomResourceExt>::crd(), options)
 }
 
 #[cfg(test)]

@@ -249,6 +249,7 @@ pub struct ImageUpdateAutomationStatus {
 pub fn crd() -> CustomResourceDefinition {
     let options = crate::schema::FinalizeOptions {
         status_default: true,
+        ..Default::default()
     };
     crate::schema::finalize(
         <ImageUpdateAutomation as kube::CustomResourceExt>::crd(),

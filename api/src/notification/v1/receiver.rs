@@ -213,6 +213,7 @@ impl ReceiverSpec {
 pub fn crd() -> CustomResourceDefinition {
     let options = crate::schema::FinalizeOptions {
         status_default: true,
+        ..Default::default()
     };
     crate::schema::finalize(<Receiver as kube::CustomResourceExt>::crd(), options)
 }

@@ -84,6 +84,7 @@ pub enum EventSeverity {
 pub fn crd() -> CustomResourceDefinition {
     let options = crate::schema::FinalizeOptions {
         status_default: false,
+        ..Default::default()
     };
     crate::schema::finalize(<Alert as kube::CustomResourceExt>::crd(), options)
 }

@@ -224,6 +224,7 @@ impl ProviderType {
 pub fn crd() -> CustomResourceDefinition {
     let options = crate::schema::FinalizeOptions {
         status_default: false,
+        ..Default::default()
     };
     crate::schema::finalize(<Provider as kube::CustomResourceExt>::crd(), options)
 }
