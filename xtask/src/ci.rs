@@ -44,12 +44,20 @@ pub fn run(args: CiArgs) -> anyhow::Result<()> {
             )
         },
     );
+    let demo = match &tests {
+        Ok(()) => step(
+            "cargo xtask demo --exit-when-ready (the README's first command)",
+            || crate::demo::run(crate::demo::DemoArgs::scripted()),
+        ),
+        Err(_) => Ok(()),
+    };
     if !args.keep_testenv
         && let Err(error) = eddy_testenv::down()
     {
         eprintln!("warning: stopping the testenv failed: {error}");
     }
     tests?;
+    demo?;
     eprintln!("ci: everything passed in {:.0?}", started.elapsed());
     Ok(())
 }
