@@ -7,7 +7,8 @@
 //! artifact, until all are Ready), `commit` (a new revision changing every ConfigMap, until all
 //! applied it), and `raw SSA` (this process applying the same objects itself, no controller).
 //! The artifact is served by a minimal HTTP server in this process; the GitRepository's status
-//! is written directly, as source-controller would.
+//! is written directly, as source-controller would. Services are headless: the testenv's service
+//! IP range holds far fewer than 1000 addresses.
 
 use std::{
     path::{Path, PathBuf},
@@ -127,7 +128,7 @@ fn app_manifests(index: usize, generation: u32) -> Vec<(String, String)> {
         (
             "service.yaml".into(),
             format!(
-                "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  selector:\n    app: {name}\n  ports:\n  - port: 80\n    targetPort: 8080\n"
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  clusterIP: None\n  selector:\n    app: {name}\n  ports:\n  - port: 80\n    targetPort: 8080\n"
             ),
         ),
         (
