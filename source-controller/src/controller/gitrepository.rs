@@ -3,7 +3,8 @@
 //! Older API versions (`v1beta2`) are stored at `v1`, so this one reconciler on the `v1` type
 //! serves them all. A reconcile reads top to bottom: deletion and finalizer → suspend → storage
 //! step → `Reconciling` → validate the spec → resolve the auth Secret and includes → fetch (or
-//! skip when the remote has not moved) → build and store the artifact → status and events.
+//! skip when the remote has not moved) → `ArtifactOutdated` for a new revision → build and store
+//! the artifact → status and events.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -55,7 +56,7 @@ pub async fn reconcile(object: Arc<GitRepository>, ctx: Arc<Context>) -> Result<
     let garbage = storage_step(&ctx, &key, &mut status).await?;
     // Announce the work only when there is visibly something to do; a periodic check of a
     // Ready object must not flip Ready to Unknown (consumers watch it) nor cost API writes.
-    let progress_reported = needs_progress_report(generation, &status);
+    let mut progress_reported = needs_progress_report(generation, &status);
     if progress_reported {
         let reconciling = outcome::reconciling_message(generation, &status);
         conditions::mark_reconciling(
@@ -66,7 +67,33 @@ pub async fn reconcile(object: Arc<GitRepository>, ctx: Arc<Context>) -> Result<
         write_status(&api, &name, &status).await?;
     }
 
-    let result = produce_artifact(&object, &ctx, &key, &status).await;
+    let result = match fetch_source(&object, &ctx, &status).await {
+        Ok(Fetched::UpToDate { revision }) => Ok(Success::UpToDate { revision }),
+        Ok(Fetched::New(source)) => {
+            // Tell watchers a new revision is on its way before the (possibly slow) build, as
+            // Flux does with `ArtifactOutdated`.
+            if let Some(message) = outdated_message(&status, &source.commit.revision) {
+                let conditions_list = status.conditions.get_or_insert_with(Vec::new);
+                conditions::set(
+                    conditions_list,
+                    condition_type::ARTIFACT_OUTDATED,
+                    conditions::Status::True,
+                    outcome::NEW_REVISION,
+                    &message,
+                    generation,
+                );
+                conditions::mark_reconciling(
+                    conditions_list,
+                    &format!("building artifact: {message}"),
+                    generation,
+                );
+                write_status(&api, &name, &status).await?;
+                progress_reported = true;
+            }
+            store_artifact(&ctx, &key, &object.spec, source).await
+        }
+        Err(failure) => Err(failure),
+    };
 
     match &result {
         Ok(Success::Stored { artifact, .. }) => {
@@ -120,14 +147,31 @@ fn needs_progress_report(generation: Option<i64>, status: &GitRepositoryStatus) 
         )
 }
 
-/// Validate → resolve → fetch → build → store. The only API calls are the reads of the auth
-/// Secret and the included GitRepositories.
-async fn produce_artifact(
+/// A checked-out commit waiting to be archived, with what goes into the archive besides it.
+struct FetchedSource {
+    checkout: tempfile::TempDir,
+    working_dir: PathBuf,
+    commit: git::FetchedCommit,
+    includes: Vec<(Artifact, IncludedSource)>,
+    content: ContentConfig,
+}
+
+/// What fetching found.
+enum Fetched {
+    /// The remote still points at the stored artifact's revision; nothing was cloned.
+    UpToDate {
+        revision: String,
+    },
+    New(Box<FetchedSource>),
+}
+
+/// Validate → resolve → fetch. The only API calls are the reads of the auth Secret and the
+/// included GitRepositories.
+async fn fetch_source(
     object: &GitRepository,
     ctx: &Context,
-    key: &ObjectKey,
     status: &GitRepositoryStatus,
-) -> Result<Success, Failure> {
+) -> Result<Fetched, Failure> {
     let spec = &object.spec;
     if let Some(unsupported) = config::unsupported(spec) {
         return Err(Failure::stalled(
@@ -171,11 +215,44 @@ async fn produce_artifact(
         last_revision: config::skip_clone_revision(status, &content, &included, in_storage),
         destination: working_dir.clone(),
     };
-    let commit = match git::fetch_async(request).await.map_err(fetch_failure)? {
-        FetchOutcome::Unchanged { revision } => return Ok(Success::UpToDate { revision }),
-        FetchOutcome::Fetched(commit) => commit,
-    };
+    Ok(
+        match git::fetch_async(request).await.map_err(fetch_failure)? {
+            FetchOutcome::Unchanged { revision } => Fetched::UpToDate { revision },
+            FetchOutcome::Fetched(commit) => Fetched::New(Box::new(FetchedSource {
+                checkout,
+                working_dir,
+                commit,
+                includes,
+                content,
+            })),
+        },
+    )
+}
 
+/// "new upstream revision '…'" when a stored artifact exists and `revision` differs from it.
+fn outdated_message(status: &GitRepositoryStatus, revision: &str) -> Option<String> {
+    let stored = status.artifact.as_ref()?;
+    (stored.revision != revision).then(|| format!("new upstream revision '{revision}'"))
+}
+
+/// Build → store: archives the checkout (with includes and ignore rules) into storage.
+async fn store_artifact(
+    ctx: &Context,
+    key: &ObjectKey,
+    spec: &eddy_api::source::GitRepositorySpec,
+    source: Box<FetchedSource>,
+) -> Result<Success, Failure> {
+    let FetchedSource {
+        checkout,
+        working_dir,
+        commit,
+        includes,
+        content,
+    } = *source;
+    let included: Vec<Artifact> = includes
+        .iter()
+        .map(|(artifact, _)| artifact.clone())
+        .collect();
     let build = BuildRequest {
         key: key.clone(),
         working_dir,
@@ -411,6 +488,30 @@ mod tests {
     use eddy_api::meta::Artifact;
 
     use super::*;
+
+    #[test]
+    fn a_new_upstream_revision_marks_the_stored_artifact_outdated() {
+        let mut status = GitRepositoryStatus::default();
+        assert_eq!(
+            outdated_message(&status, "main@sha1:b"),
+            None,
+            "nothing stored yet"
+        );
+        status.artifact = Some(Artifact {
+            path: "gitrepository/ns/name/a.tar.gz".into(),
+            url: "http://storage/gitrepository/ns/name/a.tar.gz".into(),
+            revision: "main@sha1:a".into(),
+            digest: "sha256:00".into(),
+            last_update_time: eddy_runtime::time::now(),
+            size: None,
+            metadata: None,
+        });
+        assert_eq!(outdated_message(&status, "main@sha1:a"), None);
+        assert_eq!(
+            outdated_message(&status, "main@sha1:b").as_deref(),
+            Some("new upstream revision 'main@sha1:b'")
+        );
+    }
 
     #[test]
     fn progress_is_reported_only_when_something_visibly_changes() {

@@ -15,6 +15,8 @@ pub const SUCCEEDED: &str = meta_reason::SUCCEEDED;
 pub const NEW_ARTIFACT: &str = "NewArtifact";
 /// Trace event reason when the remote has not moved.
 pub const ARTIFACT_UP_TO_DATE: &str = "ArtifactUpToDate";
+/// `ArtifactOutdated` reason while a new upstream revision is being built.
+pub const NEW_REVISION: &str = "NewRevision";
 /// Trace event reason after old artifacts were removed.
 pub const GARBAGE_COLLECTION_SUCCEEDED: &str = "GarbageCollectionSucceeded";
 /// Reasons of `IncludeUnavailable`: the included GitRepository is missing, or has no artifact.
