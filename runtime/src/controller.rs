@@ -129,6 +129,13 @@ pub async fn run<K, C, F, Fut, E>(
         Action::requeue(delay)
     };
 
+    process
+        .metrics
+        .max_concurrent_reconciles
+        .get_or_create(&crate::metrics::ControllerLabels {
+            controller: kind.to_lowercase(),
+        })
+        .set(i64::try_from(concurrency).unwrap_or(i64::MAX));
     tracing::info!(controllerKind = %kind, concurrency, "starting controller");
     controller
         .graceful_shutdown_on(stop.cancelled_owned())

@@ -35,6 +35,12 @@ pub struct ResultLabels {
     pub result: String,
 }
 
+/// Labels of the work-queue metrics, keyed by controller name as controller-runtime does.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueLabels {
+    pub name: String,
+}
+
 /// Every metric a controller binary exports.
 #[derive(Clone)]
 pub struct Metrics {
@@ -43,6 +49,10 @@ pub struct Metrics {
     pub reconcile_total: Family<ResultLabels, Counter>,
     pub reconcile_errors_total: Family<ControllerLabels, Counter>,
     pub active_workers: Family<ControllerLabels, Gauge>,
+    pub max_concurrent_reconciles: Family<ControllerLabels, Gauge>,
+    pub queue_adds: Family<QueueLabels, Counter>,
+    pub queue_retries: Family<QueueLabels, Counter>,
+    pub queue_work_duration: Family<QueueLabels, Histogram>,
 }
 
 impl Default for Metrics {
@@ -81,8 +91,40 @@ impl Metrics {
             "Reconciles running right now",
             active_workers.clone(),
         );
+        let max_concurrent_reconciles = Family::<ControllerLabels, Gauge>::default();
+        registry.register(
+            "controller_runtime_max_concurrent_reconciles",
+            "How many reconciles of one controller may run at once (--concurrent)",
+            max_concurrent_reconciles.clone(),
+        );
+        // kube-runtime keeps its queue internal, so the work-queue family is measured at the
+        // reconcile boundary: every reconcile that starts was an add, every error a retry.
+        let queue_adds = Family::<QueueLabels, Counter>::default();
+        registry.register(
+            "workqueue_adds",
+            "Reconcile requests taken off the queue",
+            queue_adds.clone(),
+        );
+        let queue_retries = Family::<QueueLabels, Counter>::default();
+        registry.register(
+            "workqueue_retries",
+            "Reconciles requeued with backoff after an error",
+            queue_retries.clone(),
+        );
+        let queue_work_duration = Family::<QueueLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(duration_buckets())
+        });
+        registry.register(
+            "workqueue_work_duration_seconds",
+            "How long processing one queue item took",
+            queue_work_duration.clone(),
+        );
         Self {
             registry: Arc::new(registry),
+            max_concurrent_reconciles,
+            queue_adds,
+            queue_retries,
+            queue_work_duration,
             reconcile_duration,
             reconcile_total,
             reconcile_errors_total,
@@ -96,6 +138,13 @@ impl Metrics {
         self.reconcile_duration
             .get_or_create(&object)
             .observe(elapsed.as_secs_f64());
+        let queue = QueueLabels {
+            name: controller.clone(),
+        };
+        self.queue_adds.get_or_create(&queue).inc();
+        self.queue_work_duration
+            .get_or_create(&queue)
+            .observe(elapsed.as_secs_f64());
         let result = if succeeded { "success" } else { "error" };
         self.reconcile_total
             .get_or_create(&ResultLabels {
@@ -104,6 +153,7 @@ impl Metrics {
             })
             .inc();
         if !succeeded {
+            self.queue_retries.get_or_create(&queue).inc();
             self.reconcile_errors_total
                 .get_or_create(&ControllerLabels { controller })
                 .inc();
@@ -186,6 +236,13 @@ mod tests {
             text.contains("controller_runtime_active_workers{controller=\"gitrepository\"} 0"),
             "{text}"
         );
+        for line in [
+            "workqueue_adds_total{name=\"gitrepository\"} 1",
+            "workqueue_retries_total{name=\"gitrepository\"} 1",
+            "workqueue_work_duration_seconds_count{name=\"gitrepository\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} missing from {text}");
+        }
     }
 
     #[test]
