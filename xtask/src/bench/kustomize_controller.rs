@@ -11,8 +11,8 @@
 //! IP range holds far fewer than 1000 addresses.
 
 use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    path::Path,
+    process::Command,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -25,6 +25,8 @@ use kube::api::{
 };
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::process::{Figures, MeasuredProcess, RUN_LABEL, build_controller};
 
 #[derive(Parser, Debug)]
 #[command(name = "cargo xtask bench kustomize-controller")]
@@ -43,19 +45,11 @@ struct KustomizeBenchArgs {
     timeout_secs: u64,
 }
 
-const RUN_LABEL: &str = "bench.eddy.dev/run";
-
-struct Figures {
-    seconds: f64,
-    cpu_seconds: f64,
-    peak_rss_mib: f64,
-}
-
 pub fn run(rest: &[String]) -> anyhow::Result<()> {
     let args = KustomizeBenchArgs::try_parse_from(
         std::iter::once("kustomize-controller".to_owned()).chain(rest.iter().cloned()),
     )?;
-    let binary = build_controller(args.debug)?;
+    let binary = build_controller("kustomize-controller", args.debug)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let client = eddy_test_support::client().await?;
@@ -87,28 +81,6 @@ pub fn run(rest: &[String]) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })
-}
-
-fn build_controller(debug: bool) -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut command = Command::new(cargo);
-    command.args(["build", "-p", "kustomize-controller"]);
-    if !debug {
-        command.arg("--release");
-    }
-    let status = command
-        .current_dir(crate::workspace::root())
-        .status()
-        .context("cannot run cargo build")?;
-    if !status.success() {
-        bail!("building kustomize-controller failed");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace::root().join("target"));
-    Ok(target
-        .join(if debug { "debug" } else { "release" })
-        .join("kustomize-controller"))
 }
 
 /// The manifests of app `index`; `generation` changes the ConfigMap (a "commit").
@@ -212,7 +184,7 @@ async fn measure(
             .await?;
     }
 
-    let mut controller = Controller::start(binary, work.path(), &ns, args.concurrent)?;
+    let mut controller = start_controller(binary, work.path(), &ns, args.concurrent)?;
     let started = Instant::now();
     wait_all(&kustomizations, count, &first, &mut controller, timeout).await?;
     let initial = Figures {
@@ -296,7 +268,7 @@ async fn wait_all(
     api: &Api<DynamicObject>,
     count: usize,
     revision: &str,
-    controller: &mut Controller,
+    controller: &mut MeasuredProcess,
     timeout: Duration,
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
@@ -454,74 +426,22 @@ impl ArtifactServer {
     }
 }
 
-/// The controller binary under measurement.
-struct Controller {
-    child: Child,
-}
-
-impl Controller {
-    fn start(binary: &Path, dir: &Path, run_id: &str, concurrent: usize) -> anyhow::Result<Self> {
-        let kubeconfig = eddy_testenv::kubeconfig_path()?;
-        let log = std::fs::File::create(dir.join("controller.log"))?;
-        let child = Command::new(binary)
-            .env("KUBECONFIG", kubeconfig)
-            .args([
-                "--metrics-addr",
-                "127.0.0.1:0",
-                "--health-addr",
-                "127.0.0.1:0",
-                "--watch-label-selector",
-                &format!("{RUN_LABEL}={run_id}"),
-                "--concurrent",
-                &concurrent.to_string(),
-            ])
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        Ok(Self { child })
-    }
-
-    fn check_alive(&mut self) -> anyhow::Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!("kustomize-controller exited early: {status}");
-        }
-        Ok(())
-    }
-
-    fn status_field_kib(&self, field: &str) -> anyhow::Result<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(field))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .with_context(|| format!("no {field} in /proc status"))
-    }
-
-    /// The kernel's high-water mark of the resident set.
-    fn peak_rss_mib(&self) -> anyhow::Result<f64> {
-        Ok(self.status_field_kib("VmHWM:")? / 1024.0)
-    }
-
-    /// User plus system CPU time so far (clock ticks are 1/100 s on Linux).
-    fn cpu_seconds(&self) -> anyhow::Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        let after_name = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest)
-            .context("malformed /proc stat")?;
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let ticks = |index: usize| -> anyhow::Result<f64> {
-            Ok(fields
-                .get(index)
-                .context("short /proc stat")?
-                .parse::<f64>()?)
-        };
-        Ok((ticks(11)? + ticks(12)?) / 100.0)
-    }
-
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts kustomize-controller on the Kustomizations of run `run_id`.
+fn start_controller(
+    binary: &Path,
+    dir: &Path,
+    run_id: &str,
+    concurrent: usize,
+) -> anyhow::Result<MeasuredProcess> {
+    let args = [
+        "--metrics-addr".to_owned(),
+        "127.0.0.1:0".to_owned(),
+        "--health-addr".to_owned(),
+        "127.0.0.1:0".to_owned(),
+        "--watch-label-selector".to_owned(),
+        format!("{RUN_LABEL}={run_id}"),
+        "--concurrent".to_owned(),
+        concurrent.to_string(),
+    ];
+    MeasuredProcess::spawn(binary, &args, &dir.join("controller.log"))
 }

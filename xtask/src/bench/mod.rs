@@ -4,6 +4,7 @@
 use anyhow::bail;
 
 mod kustomize_controller;
+mod process;
 mod source;
 
 #[derive(clap::Args)]

@@ -7,16 +7,17 @@
 //! reconcile request while nothing changed upstream (the no-op path: ls-remote, no clone) and the
 //! same figures are taken again.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Parser;
 use eddy_api::source::GitRepository;
 use eddy_test_support::TestNamespace;
 use eddy_test_support::git_server::{GitHttpServer, HttpServerOptions, RepoRoot};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+
+use super::process::{Figures, MeasuredProcess, RUN_LABEL, build_controller};
 
 #[derive(Parser, Debug)]
 #[command(name = "cargo xtask bench source")]
@@ -38,20 +39,11 @@ struct SourceBenchArgs {
     timeout_secs: u64,
 }
 
-const RUN_LABEL: &str = "bench.eddy.dev/run";
-
-/// What one phase cost.
-struct Figures {
-    seconds: f64,
-    cpu_seconds: f64,
-    peak_rss_mib: f64,
-}
-
 pub fn run(rest: &[String]) -> anyhow::Result<()> {
     let args = SourceBenchArgs::try_parse_from(
         std::iter::once("source".to_owned()).chain(rest.iter().cloned()),
     )?;
-    let binary = build_controller(args.debug)?;
+    let binary = build_controller("source-controller", args.debug)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let client = eddy_test_support::client().await?;
@@ -81,28 +73,6 @@ pub fn run(rest: &[String]) -> anyhow::Result<()> {
         }
         Ok(())
     })
-}
-
-fn build_controller(debug: bool) -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut command = Command::new(cargo);
-    command.args(["build", "-p", "source-controller"]);
-    if !debug {
-        command.arg("--release");
-    }
-    let status = command
-        .current_dir(crate::workspace::root())
-        .status()
-        .context("cannot run cargo build")?;
-    if !status.success() {
-        bail!("building source-controller failed");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace::root().join("target"));
-    Ok(target
-        .join(if debug { "debug" } else { "release" })
-        .join("source-controller"))
 }
 
 /// Repositories with a realistic handful of manifests each.
@@ -145,8 +115,7 @@ async fn measure(
         api.create(&PostParams::default(), &object).await?;
     }
     let storage = tempfile::tempdir()?;
-    let mut controller =
-        ControllerProcess::start(binary, storage.path(), &run_id, args.concurrent)?;
+    let mut controller = start_controller(binary, storage.path(), &run_id, args.concurrent)?;
     let timeout = Duration::from_secs(args.timeout_secs);
 
     let started = Instant::now();
@@ -155,11 +124,11 @@ async fn measure(
         let fetch = Figures {
             seconds: started.elapsed().as_secs_f64(),
             cpu_seconds: controller.cpu_seconds()?,
-            peak_rss_mib: controller.peak_rss_mib,
+            peak_rss_mib: controller.peak_rss_mib()?,
         };
 
         let cpu_before = controller.cpu_seconds()?;
-        controller.peak_rss_mib = controller.rss_mib()?;
+        controller.reset_peak_rss()?;
         let token = format!("bench-{}", started.elapsed().as_nanos());
         let requested = Instant::now();
         for index in 0..count {
@@ -184,7 +153,7 @@ async fn measure(
         let noop = Figures {
             seconds: requested.elapsed().as_secs_f64(),
             cpu_seconds: controller.cpu_seconds()? - cpu_before,
-            peak_rss_mib: controller.peak_rss_mib,
+            peak_rss_mib: controller.peak_rss_mib()?,
         };
         anyhow::Ok((fetch, noop))
     }
@@ -206,17 +175,17 @@ fn is_ready(object: &GitRepository) -> bool {
         })
 }
 
-/// Polls until `done` holds for `count` objects, sampling the controller's memory meanwhile.
+/// Polls until `done` holds for `count` objects, failing early if the controller dies.
 async fn wait_all(
     api: &Api<GitRepository>,
-    controller: &mut ControllerProcess,
+    controller: &mut MeasuredProcess,
     count: usize,
     timeout: Duration,
     done: impl Fn(&GitRepository) -> bool,
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     loop {
-        controller.sample()?;
+        controller.check_alive()?;
         let list = api.list(&ListParams::default()).await?;
         let finished = list.items.iter().filter(|object| done(object)).count();
         if finished >= count {
@@ -229,85 +198,26 @@ async fn wait_all(
     }
 }
 
-/// The controller binary under measurement.
-struct ControllerProcess {
-    child: Child,
-    peak_rss_mib: f64,
-}
-
-impl ControllerProcess {
-    fn start(
-        binary: &Path,
-        storage: &Path,
-        run_id: &str,
-        concurrent: usize,
-    ) -> anyhow::Result<Self> {
-        let kubeconfig = eddy_testenv::kubeconfig_path()?;
-        let log = std::fs::File::create(storage.join("controller.log"))?;
-        let child = Command::new(binary)
-            .env("KUBECONFIG", kubeconfig)
-            .args([
-                "--storage-path",
-                &storage.display().to_string(),
-                "--storage-addr",
-                "127.0.0.1:0",
-                "--metrics-addr",
-                "127.0.0.1:0",
-                "--health-addr",
-                "127.0.0.1:0",
-                "--watch-label-selector",
-                &format!("{RUN_LABEL}={run_id}"),
-                "--concurrent",
-                &concurrent.to_string(),
-            ])
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        Ok(ControllerProcess {
-            child,
-            peak_rss_mib: 0.0,
-        })
-    }
-
-    fn sample(&mut self) -> anyhow::Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!("source-controller exited early: {status}");
-        }
-        self.peak_rss_mib = self.peak_rss_mib.max(self.rss_mib()?);
-        Ok(())
-    }
-
-    fn rss_mib(&self) -> anyhow::Result<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        let kib: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmRSS in /proc status")?;
-        Ok(kib / 1024.0)
-    }
-
-    /// User plus system CPU time so far (clock ticks are 1/100 s on Linux).
-    fn cpu_seconds(&self) -> anyhow::Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-        let after_name = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest)
-            .context("malformed /proc stat")?;
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let ticks = |index: usize| -> anyhow::Result<f64> {
-            Ok(fields
-                .get(index)
-                .context("short /proc stat")?
-                .parse::<f64>()?)
-        };
-        Ok((ticks(11)? + ticks(12)?) / 100.0)
-    }
-
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts source-controller on the objects of run `run_id`, storing artifacts in `storage`.
+fn start_controller(
+    binary: &Path,
+    storage: &Path,
+    run_id: &str,
+    concurrent: usize,
+) -> anyhow::Result<MeasuredProcess> {
+    let args = [
+        "--storage-path".to_owned(),
+        storage.display().to_string(),
+        "--storage-addr".to_owned(),
+        "127.0.0.1:0".to_owned(),
+        "--metrics-addr".to_owned(),
+        "127.0.0.1:0".to_owned(),
+        "--health-addr".to_owned(),
+        "127.0.0.1:0".to_owned(),
+        "--watch-label-selector".to_owned(),
+        format!("{RUN_LABEL}={run_id}"),
+        "--concurrent".to_owned(),
+        concurrent.to_string(),
+    ];
+    MeasuredProcess::spawn(binary, &args, &storage.join("controller.log"))
 }
