@@ -122,7 +122,8 @@ pub fn file_name(crd: &CustomResourceDefinition) -> String {
     format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural)
 }
 
-/// The older versions of the kind in `file`, marked served, deprecated and not stored.
+/// The older versions of the kind in `file`, marked served, deprecated and not stored, with the
+/// current status schema.
 fn legacy_versions(
     file: &str,
     current: &CustomResourceDefinition,
@@ -150,6 +151,25 @@ fn legacy_versions(
         .iter()
         .find(|v| v.storage)
         .map_or("", |v| v.name.as_str());
+    // Status is written by the controllers at the storage version. Server-side apply checks the
+    // result against every version a field manager used (including the old version the user
+    // applied the object at), so each older version carries the current status schema: otherwise
+    // a status field added since (say `history`) cannot be written to an object created at v1beta2.
+    let current_status = current
+        .spec
+        .versions
+        .iter()
+        .find(|v| v.storage)
+        .and_then(|v| {
+            v.schema
+                .as_ref()?
+                .open_api_v3_schema
+                .as_ref()?
+                .properties
+                .as_ref()?
+                .get("status")
+        })
+        .cloned();
     let kind = &current.spec.names.kind;
     Ok(vendored
         .spec
@@ -157,6 +177,15 @@ fn legacy_versions(
         .into_iter()
         .filter(|version| !current_versions.contains(&version.name.as_str()))
         .map(|mut version| {
+            if let Some(status) = &current_status
+                && let Some(properties) = version
+                    .schema
+                    .as_mut()
+                    .and_then(|schema| schema.open_api_v3_schema.as_mut())
+                    .and_then(|root| root.properties.as_mut())
+            {
+                properties.insert("status".to_owned(), status.clone());
+            }
             version.served = true;
             version.storage = false;
             version.deprecated = Some(true);

@@ -266,3 +266,67 @@ async fn crds_reject_what_fluxs_reject() {
     .unwrap();
     namespace.cleanup().await.unwrap();
 }
+
+#[tokio::test]
+async fn controllers_can_write_current_status_fields_to_objects_created_at_an_old_version() {
+    let client = client().await.unwrap();
+    install_crds(&client).await.unwrap();
+    let namespace = TestNamespace::new(&client, "old-version-status")
+        .await
+        .unwrap();
+    let ns = namespace.name();
+    let mut written = documents("kustomization-v1beta2.yaml").remove(0);
+    written["metadata"]["namespace"] = json!(ns);
+    api(
+        &client,
+        ns,
+        "kustomize.toolkit.fluxcd.io/v1beta2",
+        "Kustomization",
+    )
+    .patch(
+        "myapp",
+        &PatchParams::apply("a-user"),
+        &Patch::Apply(&written),
+    )
+    .await
+    .unwrap();
+    // `history` exists only in v1's status; server-side apply must accept it even though a field
+    // manager of this object works at v1beta2.
+    let status = json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "status": {
+            "observedGeneration": 1,
+            "lastAppliedRevision": "main@sha1:abc",
+            "history": [{
+                "digest": "sha256:0123",
+                "firstReconciled": "2026-01-01T00:00:00Z",
+                "lastReconciled": "2026-01-01T00:00:00Z",
+                "lastReconciledDuration": "1s",
+                "lastReconciledStatus": "ReconciliationSucceeded",
+                "totalReconciliations": 1
+            }]
+        }
+    });
+    let current = api(
+        &client,
+        ns,
+        "kustomize.toolkit.fluxcd.io/v1",
+        "Kustomization",
+    );
+    current
+        .patch_status(
+            "myapp",
+            &PatchParams::apply("kustomize-controller").force(),
+            &Patch::Apply(&status),
+        )
+        .await
+        .unwrap();
+    let stored = serde_json::to_value(current.get("myapp").await.unwrap()).unwrap();
+    assert_eq!(stored["status"]["history"][0]["digest"], "sha256:0123");
+    assert_eq!(
+        stored["spec"]["validation"], "client",
+        "the old field is still there"
+    );
+    namespace.cleanup().await.unwrap();
+}
