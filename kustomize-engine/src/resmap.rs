@@ -179,6 +179,10 @@ impl ResMap {
             for key in keys {
                 resource.remove_annotation(&key);
             }
+            // kustomize tags every object it reads with internal annotations and removes them
+            // here, which leaves no `annotations` key behind when nothing else was in it; an
+            // empty map the user wrote disappears the same way.
+            resource.remove_empty_annotations();
         }
     }
 

@@ -155,6 +155,17 @@ impl Resource {
             .and_then(Value::scalar_text)
     }
 
+    /// Drops `metadata.annotations` when it is an empty map.
+    pub fn remove_empty_annotations(&mut self) {
+        let empty = matches!(
+            self.value.get_path_mut(&["metadata", "annotations"]),
+            Some(Value::Map(annotations)) if annotations.is_empty()
+        );
+        if empty && let Some(Value::Map(metadata)) = self.value.get_mut("metadata") {
+            metadata.shift_remove("annotations");
+        }
+    }
+
     pub fn remove_annotation(&mut self, key: &str) {
         if let Some(Value::Map(annotations)) = self.value.get_path_mut(&["metadata", "annotations"])
         {
