@@ -803,23 +803,7 @@ impl Report {
     }
 
     async fn write(&mut self, api: &Api<Kustomization>) -> Result<(), Error> {
-        let error = match apply_status(api, &self.name, policy::FIELD_MANAGER, &self.status).await {
-            Ok(_) => return Ok(()),
-            Err(error) => error,
-        };
-        // An object created at an older API version has a field manager at that version; the
-        // API server then converts our apply to it and rejects fields the old schema lacks
-        // (`status.history`). A merge patch is not tracked per version, so it still works.
-        let legacy_conflict = matches!(&error, kube::Error::Api(status)
-            if status.code == 500 && status.message.contains("field not declared in schema"));
-        if !legacy_conflict {
-            return Err(Error::Api {
-                name: self.name.clone(),
-                source: error,
-            });
-        }
-        let patch = json!({ "status": self.status });
-        api.patch_status(&self.name, &PatchParams::default(), &Patch::Merge(&patch))
+        apply_status(api, &self.name, policy::FIELD_MANAGER, &self.status)
             .await
             .map_err(|source| Error::Api {
                 name: self.name.clone(),
