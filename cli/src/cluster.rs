@@ -64,36 +64,8 @@ impl ConnectionArgs {
     }
 }
 
-/// Parses `90s`, `5m`, `1h30m`, `500ms` (Go duration syntax, as Flux's flags take).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let mut total = Duration::ZERO;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err("empty duration".into());
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .ok_or_else(|| format!("{text:?} lacks a unit (ms, s, m or h)"))?;
-        let value: f64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("{text:?} is not a duration like 90s or 5m"))?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let seconds = match &rest[..unit_len] {
-            "ms" => value / 1000.0,
-            "s" => value,
-            "m" => value * 60.0,
-            "h" => value * 3600.0,
-            other => return Err(format!("unknown unit {other:?} in {text:?}")),
-        };
-        total += Duration::from_secs_f64(seconds);
-        rest = &rest[unit_len..];
-    }
-    Ok(total)
-}
+/// Go duration syntax (`90s`, `1h30m`, `500ms`), shared with the controllers' flags.
+pub use eddy_runtime::cli::parse_duration;
 
 /// One Flux custom resource kind as the CLI names and reads it.
 #[derive(Debug, PartialEq, Eq)]
@@ -404,14 +376,5 @@ mod tests {
         let error = parse_kind(&words("source svn x")).unwrap_err().to_string();
         assert!(error.contains("source git"), "{error}");
         assert!(error.contains("\"source svn x\""), "{error}");
-    }
-
-    #[test]
-    fn parses_go_style_durations() {
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("5x").is_err());
     }
 }

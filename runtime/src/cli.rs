@@ -188,6 +188,11 @@ mod tests {
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("5d").is_err());
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5x").is_err());
     }
 
     #[test]
