@@ -14,6 +14,7 @@ pub mod dependencies;
 pub mod fetch;
 pub mod health;
 pub mod inventory;
+pub mod local_build;
 pub mod prune;
 pub mod sops;
 pub mod substitute;

@@ -1,7 +1,7 @@
 //! Wiring the Kustomization reconciler into the shared controller runner.
 
 pub mod kustomization;
-mod source;
+pub(crate) mod source;
 mod status;
 
 use std::{
