@@ -1,151 +1,48 @@
-//! End-to-end: kustomize-controller in-process against the testenv, reconciling the seed's
-//! config repository (`examples/config-repo`) served as source artifacts.
+//! End-to-end: the seed's config repository (`examples/config-repo`) pushed to a real Git
+//! server, fetched by the real source-controller and applied by kustomize-controller, both
+//! in-process against the testenv (issue #6's list).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
-use std::{path::Path, time::Duration};
+mod common;
 
-use eddy_e2e::{
-    artifacts::{ArtifactServer, publish_git_repository},
-    kustomize::{SHARD_LABEL, start_kustomize_controller},
+use common::{
+    ConfigRepo, TIMEOUT, TestEnv, git_repository_resource, inventory_ids, kustomization_resource,
+    last_applied_revision, namespaced, ready_condition, start_controllers, string_at,
 };
-use eddy_test_support::{TestNamespace, client, install_crds, wait_for};
-use k8s_openapi::api::{apps::v1::Deployment, core::v1::Service};
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use eddy_test_support::{git_server::HttpServerOptions, wait_for};
+use k8s_openapi::api::{
+    apps::v1::Deployment,
+    core::v1::{ConfigMap, Secret, Service},
+};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
 
-const TIMEOUT: Duration = Duration::from_secs(120);
+const OVERLAY: &str = "apps/myapp/overlays/production/kustomization.yaml";
+const BASE: &str = "apps/myapp/base/kustomization.yaml";
+const DEPLOYMENT: &str = "apps/myapp/base/deployment.yaml";
 
-fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-/// Copies the seed's config repository into a fresh directory the test can commit to.
-fn config_repo_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&workspace_root().join("examples/config-repo"), dir.path());
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-fn kustomizations(client: &kube::Client, namespace: &str) -> Api<DynamicObject> {
-    let resource = kube::api::ApiResource::from_gvk_with_plural(
-        &kube::api::GroupVersionKind::gvk("kustomize.toolkit.fluxcd.io", "v1", "Kustomization"),
-        "kustomizations",
-    );
-    Api::namespaced_with(client.clone(), namespace, &resource)
-}
-
-async fn create_kustomization(
-    client: &kube::Client,
-    namespace: &str,
-    shard: &str,
-    manifest: Value,
-) {
-    let mut manifest = manifest;
-    manifest["metadata"]["namespace"] = json!(namespace);
-    manifest["metadata"]["labels"] = json!({ SHARD_LABEL: shard });
-    let name = manifest["metadata"]["name"].as_str().unwrap().to_owned();
-    kustomizations(client, namespace)
-        .patch(
-            &name,
-            &PatchParams::apply("eddy-e2e").force(),
-            &Patch::Apply(&manifest),
-        )
-        .await
-        .unwrap();
-}
-
-fn ready_condition(object: &DynamicObject) -> Option<(String, String, String)> {
-    let conditions = object.data.pointer("/status/conditions")?.as_array()?;
-    let ready = conditions.iter().find(|c| c["type"] == "Ready")?;
-    Some((
-        ready["status"].as_str()?.to_owned(),
-        ready["reason"].as_str()?.to_owned(),
-        ready["message"].as_str()?.to_owned(),
-    ))
-}
-
-/// Waits until the Kustomization is Ready and has applied `revision`.
-async fn wait_applied(
-    client: &kube::Client,
-    namespace: &str,
-    name: &str,
-    revision: &str,
-) -> DynamicObject {
-    let api = kustomizations(client, namespace);
-    wait_for(
-        format!("Kustomization {name} to apply {revision}"),
-        TIMEOUT,
-        async || {
-            let object = api.get(name).await?;
-            let applied = object
-                .data
-                .pointer("/status/lastAppliedRevision")
-                .and_then(Value::as_str);
-            let ready = ready_condition(&object);
-            Ok(
-                (applied == Some(revision) && ready.as_ref().is_some_and(|r| r.0 == "True"))
-                    .then_some(object),
-            )
+/// The production overlay's Kustomization as issue #6 describes it, in the test's namespace
+/// (the overlay says `production`; each test has a namespace of its own).
+fn myapp_kustomization(ns: &str) -> Value {
+    json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "myapp"},
+        "spec": {
+            "interval": "1h",
+            "timeout": "90s",
+            "path": "./apps/myapp/overlays/production",
+            "prune": true,
+            "wait": true,
+            "targetNamespace": ns,
+            "sourceRef": {"kind": "GitRepository", "name": "config"},
         },
-    )
-    .await
-    .unwrap()
+    })
 }
 
-async fn wait_not_ready(
-    client: &kube::Client,
-    namespace: &str,
-    name: &str,
-    revision: &str,
-) -> (String, String) {
-    let api = kustomizations(client, namespace);
-    wait_for(
-        format!("Kustomization {name} to fail on {revision}"),
-        TIMEOUT,
-        async || {
-            let object = api.get(name).await?;
-            let attempted = object
-                .data
-                .pointer("/status/lastAttemptedRevision")
-                .and_then(Value::as_str);
-            Ok(match ready_condition(&object) {
-                Some((status, reason, message))
-                    if status == "False" && attempted == Some(revision) =>
-                {
-                    Some((reason, message))
-                }
-                _ => None,
-            })
-        },
-    )
-    .await
-    .unwrap()
-}
-
-async fn request_reconcile(client: &kube::Client, namespace: &str, name: &str) {
-    let now = format!("{:?}", std::time::SystemTime::now());
-    let patch = json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": now}}});
-    kustomizations(client, namespace)
-        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .unwrap();
-}
-
-fn container_env(deployment: &Deployment) -> (String, String, String) {
+/// The first container's `ENVIRONMENT` value and memory request and limit.
+fn environment_and_memory(deployment: &Deployment) -> (String, String, String) {
     let container = &deployment
         .spec
         .as_ref()
@@ -155,131 +52,93 @@ fn container_env(deployment: &Deployment) -> (String, String, String) {
         .as_ref()
         .unwrap()
         .containers[0];
-    let env = container.env.as_ref().unwrap()[0].value.clone().unwrap();
+    let env = container
+        .env
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|e| e.name == "ENVIRONMENT")
+        .unwrap()
+        .value
+        .clone()
+        .unwrap();
     let resources = container.resources.as_ref().unwrap();
     let request = resources.requests.as_ref().unwrap()["memory"].0.clone();
     let limit = resources.limits.as_ref().unwrap()["memory"].0.clone();
     (env, request, limit)
 }
 
-/// Seed steps 1–5 on one Kustomization: apply with health check, a replica change, a pruned
-/// Service, drift correction after `kubectl scale`, and a broken revision that applies nothing.
-#[tokio::test]
-async fn seed_config_repo_lifecycle() {
-    let client = client().await.unwrap();
-    install_crds(&client).await.unwrap();
-    let namespace = TestNamespace::new(&client, "ks-seed").await.unwrap();
-    let ns = namespace.name().to_owned();
-    let server = ArtifactServer::start().await.unwrap();
-    let _controller = start_kustomize_controller(&client, &ns, &[]).unwrap();
-    let repo = config_repo_copy();
+fn replicas(deployment: &Deployment) -> Option<i32> {
+    deployment.spec.as_ref().and_then(|s| s.replicas)
+}
 
-    // 1. First revision: five production replicas, Available, Service present.
-    let first = server.publish_dir("seed", repo.path()).unwrap();
-    publish_git_repository(&client, &ns, "seed", &first)
-        .await
-        .unwrap();
-    create_kustomization(
-        &client,
-        &ns,
-        &ns,
-        json!({
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": "myapp"},
-            "spec": {
-                "interval": "10m",
-                "timeout": "90s",
-                "path": "./apps/myapp/overlays/production",
-                "prune": true,
-                "wait": true,
-                // The overlay says `production`; each test gets a namespace of its own.
-                "targetNamespace": ns,
-                "sourceRef": {"kind": "GitRepository", "name": "seed"},
-            },
-        }),
-    )
-    .await;
-    let ks = wait_applied(&client, &ns, "myapp", &first.revision).await;
-    let (_, reason, message) = ready_condition(&ks).unwrap();
-    assert_eq!(reason, "ReconciliationSucceeded");
-    assert_eq!(message, format!("Applied revision: {}", first.revision));
-    let inventory: Vec<&str> = ks
-        .data
-        .pointer("/status/inventory/entries")
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap())
-        .collect();
+/// Seed steps 1–5 on one Kustomization: apply with health check, a replica change, a pruned
+/// Service, drift correction after `kubectl scale`, and broken revisions that apply nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn seed_config_repo_lifecycle() {
+    let env = TestEnv::new("ks-seed").await;
+    let ns = env.ns.clone();
+    let _controllers = start_controllers(&env.client, &ns, false).await;
+    let config = ConfigRepo::seed("master").await;
+    let deployments: Api<Deployment> = env.api();
+    let services: Api<Service> = env.api();
+    let kustomizations = env.kustomizations();
+
+    // 1. The first commit: five production replicas, Available, Service present.
+    let first = config.revision();
+    env.create_git_repository("config", &config.url(), "master")
+        .await;
+    env.create_kustomization(myapp_kustomization(&ns)).await;
+    let ks = env.wait_applied("myapp", &first).await;
+    let ready = ready_condition(&ks).unwrap();
+    assert_eq!(ready.reason, "ReconciliationSucceeded");
+    assert_eq!(ready.message, format!("Applied revision: {first}"));
     assert_eq!(
-        inventory,
+        inventory_ids(&ks),
         [
             format!("{ns}_myapp__Service"),
             format!("{ns}_myapp_apps_Deployment")
         ]
     );
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
-    let services: Api<Service> = Api::namespaced(client.clone(), &ns);
     let deployment = deployments.get("myapp").await.unwrap();
-    assert_eq!(deployment.spec.as_ref().unwrap().replicas, Some(5));
+    assert_eq!(replicas(&deployment), Some(5));
     assert_eq!(
-        container_env(&deployment),
+        environment_and_memory(&deployment),
         ("production".into(), "256Mi".into(), "512Mi".into())
     );
-    let status = deployment.status.unwrap();
     assert_eq!(
-        status.available_replicas,
+        deployment.status.as_ref().unwrap().available_replicas,
         Some(5),
-        "wait: true returned before the rollout finished"
+        "wait: true reported Ready before the rollout finished"
     );
     let labels = deployment.metadata.labels.unwrap();
     assert_eq!(labels["kustomize.toolkit.fluxcd.io/name"], "myapp");
     assert_eq!(labels["kustomize.toolkit.fluxcd.io/namespace"], ns);
     services.get("myapp").await.unwrap();
 
-    // 2. A commit changes replicas to 3.
-    let overlay = repo
-        .path()
-        .join("apps/myapp/overlays/production/kustomization.yaml");
-    let text = std::fs::read_to_string(&overlay).unwrap();
-    std::fs::write(&overlay, text.replace("count: 5", "count: 3")).unwrap();
-    let second = server.publish_dir("seed", repo.path()).unwrap();
-    publish_git_repository(&client, &ns, "seed", &second)
-        .await
-        .unwrap();
-    request_reconcile(&client, &ns, "myapp").await;
-    wait_applied(&client, &ns, "myapp", &second.revision).await;
-    assert_eq!(
-        deployments
-            .get("myapp")
-            .await
-            .unwrap()
-            .spec
-            .unwrap()
-            .replicas,
-        Some(3)
-    );
+    // 2. A commit changes replicas to 3; a reconcile request on the GitRepository fetches it
+    //    and the new artifact triggers the Kustomization.
+    config.edit(OVERLAY, |text| text.replace("count: 5", "count: 3"));
+    let second = config.commit("production: 3 replicas");
+    env.fetch("config", &second).await;
+    env.wait_applied("myapp", &second).await;
+    assert_eq!(replicas(&deployments.get("myapp").await.unwrap()), Some(3));
 
     // 3. A commit deletes the Service: it is pruned.
-    std::fs::remove_file(repo.path().join("apps/myapp/base/service.yaml")).unwrap();
-    let base = repo.path().join("apps/myapp/base/kustomization.yaml");
-    let text = std::fs::read_to_string(&base).unwrap();
-    std::fs::write(&base, text.replace("- service.yaml\n", "")).unwrap();
-    let third = server.publish_dir("seed", repo.path()).unwrap();
-    publish_git_repository(&client, &ns, "seed", &third)
-        .await
-        .unwrap();
-    wait_applied(&client, &ns, "myapp", &third.revision).await;
+    config.remove("apps/myapp/base/service.yaml");
+    config.edit(BASE, |text| text.replace("- service.yaml\n", ""));
+    let third = config.commit("drop the Service");
+    env.fetch("config", &third).await;
+    let ks = env.wait_applied("myapp", &third).await;
+    assert_eq!(inventory_ids(&ks), [format!("{ns}_myapp_apps_Deployment")]);
     wait_for("the Service to be pruned", TIMEOUT, async || {
         Ok(services.get_opt("myapp").await?.is_none().then_some(()))
     })
     .await
     .unwrap();
 
-    // 4. `kubectl scale` drift is reverted at the next reconcile.
-    let scale = json!({"spec": {"replicas": 1}});
+    // 4. `kubectl scale deploy/myapp --replicas=1` (a patch of the scale subresource) is
+    //    reverted by the next reconcile.
     deployments
         .patch_scale(
             "myapp",
@@ -287,169 +146,186 @@ async fn seed_config_repo_lifecycle() {
                 field_manager: Some("kubectl".into()),
                 ..Default::default()
             },
-            &Patch::Merge(&scale),
+            &Patch::Merge(&json!({"spec": {"replicas": 1}})),
         )
         .await
         .unwrap();
-    assert_eq!(
-        deployments
-            .get("myapp")
-            .await
-            .unwrap()
-            .spec
-            .unwrap()
-            .replicas,
-        Some(1)
-    );
-    request_reconcile(&client, &ns, "myapp").await;
-    wait_for("drift to be corrected", TIMEOUT, async || {
-        Ok((deployments
-            .get("myapp")
-            .await?
-            .spec
-            .and_then(|s| s.replicas)
-            == Some(3))
-        .then_some(()))
+    assert_eq!(replicas(&deployments.get("myapp").await.unwrap()), Some(1));
+    let token = env.request_reconcile(&kustomizations, "myapp").await;
+    wait_for("the reconcile request to be handled", TIMEOUT, async || {
+        let ks = kustomizations.get("myapp").await?;
+        Ok(
+            (string_at(&ks, "/status/lastHandledReconcileAt").as_deref() == Some(&token))
+                .then_some(()),
+        )
+    })
+    .await
+    .unwrap();
+    wait_for("the scale drift to be corrected", TIMEOUT, async || {
+        Ok((replicas(&deployments.get("myapp").await?) == Some(3)).then_some(()))
     })
     .await
     .unwrap();
 
-    // 5a. Invalid YAML: Ready=False naming the file; nothing applied.
-    let deployment_file = repo.path().join("apps/myapp/base/deployment.yaml");
-    let good_deployment = std::fs::read_to_string(&deployment_file).unwrap();
-    std::fs::write(
-        &deployment_file,
+    // 5a. A commit with invalid YAML (and a replica change that must not be applied):
+    //     Ready=False naming the file and the problem; the Deployment untouched.
+    let good_deployment = config.read(DEPLOYMENT);
+    config.write(
+        DEPLOYMENT,
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: [unclosed\n",
-    )
-    .unwrap();
-    let broken = server.publish_dir("seed", repo.path()).unwrap();
-    publish_git_repository(&client, &ns, "seed", &broken)
-        .await
-        .unwrap();
-    let (reason, message) = wait_not_ready(&client, &ns, "myapp", &broken.revision).await;
-    assert_eq!(reason, "BuildFailed", "{message}");
+    );
+    config.edit(OVERLAY, |text| text.replace("count: 3", "count: 4"));
+    let broken = config.commit("broken YAML");
+    env.fetch("config", &broken).await;
+    let failed = env.wait_not_ready("myapp", &broken).await;
+    eprintln!("invalid YAML: {} {}", failed.reason, failed.message);
+    assert_eq!(failed.reason, "BuildFailed", "{}", failed.message);
     assert!(
-        message.contains("deployment.yaml"),
-        "message does not name the file: {message}"
+        failed.message.contains("deployment.yaml"),
+        "the message does not name the file: {}",
+        failed.message
     );
+    // The parser's position of the problem: the unclosed flow sequence on line 4.
+    assert!(failed.message.contains("line 4"), "{}", failed.message);
+    assert_untouched(&env, &third).await;
 
-    // 5b. A Deployment without a selector (the defect of the seed's multi-env base, applied to
-    // this repository's Deployment so the production overlay's patches still build): the
-    // server-side dry-run rejects it.
-    let no_selector =
-        good_deployment.replace("  selector:\n    matchLabels:\n      app: myapp\n", "");
-    assert_ne!(no_selector, good_deployment);
-    std::fs::write(&deployment_file, no_selector).unwrap();
-    let invalid = server.publish_dir("seed", repo.path()).unwrap();
-    publish_git_repository(&client, &ns, "seed", &invalid)
+    // 5b. The seed's `multi-env/base`: a Deployment without a selector. The commit that adds
+    //     it also repairs the YAML, then the Kustomization is pointed at it: the server-side
+    //     dry-run rejects the Deployment and nothing is applied.
+    config.write(DEPLOYMENT, &good_deployment);
+    config.edit(OVERLAY, |text| text.replace("count: 4", "count: 3"));
+    config.add_seed_dir("multi-env", "multi-env");
+    let fourth = config.commit("repair the YAML; add the seed's multi-env tree");
+    env.fetch("config", &fourth).await;
+    env.wait_applied("myapp", &fourth).await;
+    let path_patch = |path: &str| {
+        json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+               "metadata": {"name": "myapp", "namespace": ns}, "spec": {"path": path}})
+    };
+    kustomizations
+        .patch(
+            "myapp",
+            &PatchParams::apply("e2e-path").force(),
+            &Patch::Apply(path_patch("./multi-env/base")),
+        )
         .await
         .unwrap();
-    let (reason, message) = wait_not_ready(&client, &ns, "myapp", &invalid.revision).await;
-    assert_eq!(reason, "ReconciliationFailed", "{message}");
+    let failed = env
+        .wait_not_ready_because("myapp", "ReconciliationFailed")
+        .await;
+    eprintln!("missing selector: {}", failed.message);
     assert!(
-        message.contains(&format!("Deployment/{ns}/myapp dry-run failed (Invalid)")),
-        "{message}"
+        failed
+            .message
+            .contains(&format!("Deployment/{ns}/myapp dry-run failed")),
+        "the message does not name the object: {}",
+        failed.message
     );
-    assert!(message.contains("selector"), "{message}");
-    let ks = kustomizations(&client, &ns).get("myapp").await.unwrap();
-    assert_eq!(
-        ks.data
-            .pointer("/status/lastAppliedRevision")
-            .and_then(Value::as_str),
-        Some(third.revision.as_str())
-    );
-    let deployment = deployments.get("myapp").await.unwrap();
-    assert_eq!(
-        deployment.spec.as_ref().unwrap().replicas,
-        Some(3),
-        "the broken revision changed the Deployment"
-    );
-    assert_eq!(container_env(&deployment).0, "production");
+    assert!(failed.message.contains("selector"), "{}", failed.message);
+    assert_untouched(&env, &fourth).await;
 
-    // Back to a good revision: Ready again.
-    std::fs::write(&deployment_file, good_deployment).unwrap();
-    let fixed = server.publish_dir("seed", repo.path()).unwrap();
-    publish_git_repository(&client, &ns, "seed", &fixed)
+    // Back to the overlay: Ready again.
+    kustomizations
+        .patch(
+            "myapp",
+            &PatchParams::apply("e2e-path").force(),
+            &Patch::Apply(path_patch("./apps/myapp/overlays/production")),
+        )
         .await
         .unwrap();
-    wait_applied(&client, &ns, "myapp", &fixed.revision).await;
-
-    namespace.cleanup().await.unwrap();
+    env.wait_applied("myapp", &fourth).await;
+    env.cleanup().await;
 }
 
-/// Seed step 6: the old API version (v1beta2 with `validation: client` and `healthChecks`)
-/// reconciles the same way.
-#[tokio::test]
-async fn seed_v1beta2_kustomization() {
-    let client = client().await.unwrap();
-    install_crds(&client).await.unwrap();
-    let namespace = TestNamespace::new(&client, "ks-v1beta2").await.unwrap();
-    let ns = namespace.name().to_owned();
-    let server = ArtifactServer::start().await.unwrap();
-    let _controller = start_kustomize_controller(&client, &ns, &[]).unwrap();
-    let repo = config_repo_copy();
-    let packed = server.publish_dir("seed", repo.path()).unwrap();
-    publish_git_repository(&client, &ns, "myapp", &packed)
+/// The Deployment still is what `applied` made it, and the Kustomization still names
+/// `applied` as its last applied revision.
+async fn assert_untouched(env: &TestEnv, applied: &str) {
+    let ks = env.kustomizations().get("myapp").await.unwrap();
+    assert_eq!(last_applied_revision(&ks).as_deref(), Some(applied));
+    let deployment = env.api::<Deployment>().get("myapp").await.unwrap();
+    assert_eq!(
+        replicas(&deployment),
+        Some(3),
+        "a rejected revision changed the Deployment"
+    );
+    assert_eq!(
+        environment_and_memory(&deployment),
+        ("production".into(), "256Mi".into(), "512Mi".into())
+    );
+}
+
+/// Seed step 6: the seed's v1beta2 GitRepository (with its `secretRef` basic auth) and v1beta2
+/// Kustomization (`validation: client`, `healthChecks`) reconcile the same way.
+#[tokio::test(flavor = "multi_thread")]
+async fn seed_v1beta2_objects() {
+    let env = TestEnv::new("ks-v1beta2").await;
+    let ns = env.ns.clone();
+    let _controllers = start_controllers(&env.client, &ns, false).await;
+    let options = HttpServerOptions {
+        basic_auth: Some(("flux".into(), "e2e-password".into())),
+        ..Default::default()
+    };
+    // The seed's GitRepository follows `main`.
+    let config = ConfigRepo::seed_with("main", options).await;
+    env.api::<Secret>()
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({
+                "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "git-credentials"},
+                "stringData": {"username": "flux", "password": "e2e-password"},
+            }))
+            .unwrap(),
+        )
         .await
         .unwrap();
 
-    let seed =
-        std::fs::read_to_string(workspace_root().join("examples/kustomization-v1beta2.yaml"))
-            .unwrap();
-    let mut manifest: Value = serde_yaml_ng::from_str(&seed).unwrap();
+    let seed_manifest = |file: &str| -> Value {
+        let text = std::fs::read_to_string(common::seed_examples().join(file)).unwrap();
+        serde_yaml_ng::from_str(&text).unwrap()
+    };
+    let mut repository = seed_manifest("gitrepository-v1beta2.yaml");
+    assert_eq!(repository["apiVersion"], "source.toolkit.fluxcd.io/v1beta2");
+    assert_eq!(repository["spec"]["secretRef"]["name"], "git-credentials");
+    repository["spec"]["url"] = json!(config.url());
+    env.apply(&git_repository_resource("v1beta2"), repository)
+        .await;
+
+    let mut manifest = seed_manifest("kustomization-v1beta2.yaml");
     assert_eq!(
         manifest["apiVersion"],
         "kustomize.toolkit.fluxcd.io/v1beta2"
     );
     assert_eq!(manifest["spec"]["validation"], "client");
-    // The seed points at `./apps/myapp` (no kustomization there) and the `production`
-    // namespace; the overlay and the test's own namespace keep tests independent.
+    // The seed points at `./apps/myapp`, where both the base and the overlay would build the
+    // same Deployment; the overlay and the test's own namespace keep tests independent.
     manifest["spec"]["path"] = json!("./apps/myapp/overlays/production");
     manifest["spec"]["targetNamespace"] = json!(ns);
     manifest["spec"]["healthChecks"][0]["namespace"] = json!(ns);
-    manifest["metadata"]["namespace"] = json!(ns);
-    manifest["metadata"]["labels"] = json!({ SHARD_LABEL: ns });
-    let resource = kube::api::ApiResource::from_gvk_with_plural(
-        &kube::api::GroupVersionKind::gvk(
-            "kustomize.toolkit.fluxcd.io",
-            "v1beta2",
-            "Kustomization",
-        ),
-        "kustomizations",
-    );
-    let legacy: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &resource);
-    legacy
-        .patch(
-            "myapp",
-            &PatchParams::apply("eddy-e2e").force(),
-            &Patch::Apply(&manifest),
-        )
-        .await
-        .unwrap();
+    let legacy = namespaced(&env.client, &ns, &kustomization_resource("v1beta2"));
+    env.apply(&kustomization_resource("v1beta2"), manifest)
+        .await;
 
-    let ks = wait_applied(&client, &ns, "myapp", &packed.revision).await;
-    let healthy = ks
-        .data
-        .pointer("/status/conditions")
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "Healthy")
-        .cloned()
-        .unwrap();
-    assert_eq!(healthy["status"], "True", "{healthy}");
-    let deployment: Deployment = Api::namespaced(client.clone(), &ns)
-        .get("myapp")
-        .await
-        .unwrap();
+    let first = config.revision();
+    let ks = env.wait_applied("myapp", &first).await;
+    let healthy = common::condition(&ks, "Healthy").unwrap();
+    assert_eq!(healthy.status, "True", "{healthy:?}");
+    let deployments: Api<Deployment> = env.api();
+    let deployment = deployments.get("myapp").await.unwrap();
     assert_eq!(deployment.status.unwrap().available_replicas, Some(5));
     // The stored object kept the v1beta2-only field.
     assert_eq!(
         legacy.get("myapp").await.unwrap().data["spec"]["validation"],
         "client"
     );
-    namespace.cleanup().await.unwrap();
+
+    // A commit, fetched on request through the old API version, is applied.
+    config.edit(OVERLAY, |text| text.replace("count: 5", "count: 3"));
+    let second = config.commit("production: 3 replicas");
+    let old_repositories = namespaced(&env.client, &ns, &git_repository_resource("v1beta2"));
+    env.request_reconcile(&old_repositories, "myapp").await;
+    env.wait_applied("myapp", &second).await;
+    assert_eq!(replicas(&deployments.get("myapp").await.unwrap()), Some(3));
+    env.cleanup().await;
 }
 
 const WIDGET_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
@@ -471,141 +347,101 @@ spec:
 "#;
 
 /// A CRD and its custom resource in one revision; a second Kustomization `dependsOn` the
-/// first; then the source goes away.
-#[tokio::test]
+/// first; then the source goes away; deleting a Kustomization prunes what it applied.
+#[tokio::test(flavor = "multi_thread")]
 async fn crd_with_resource_depends_on_and_vanishing_source() {
-    let client = client().await.unwrap();
-    install_crds(&client).await.unwrap();
-    let namespace = TestNamespace::new(&client, "ks-deps").await.unwrap();
-    let ns = namespace.name().to_owned();
-    let server = ArtifactServer::start().await.unwrap();
-    let _controller = start_kustomize_controller(&client, &ns, &[]).unwrap();
-
-    let repo = tempfile::tempdir().unwrap();
-    let infra = repo.path().join("infra");
-    let apps = repo.path().join("apps");
-    std::fs::create_dir_all(&infra).unwrap();
-    std::fs::create_dir_all(&apps).unwrap();
-    std::fs::write(infra.join("crd.yaml"), WIDGET_CRD).unwrap();
-    std::fs::write(
-        infra.join("widget.yaml"),
-        format!("apiVersion: e2e.eddy.dev/v1\nkind: Widget\nmetadata:\n  name: first\n  namespace: {ns}\nsize: 1\n"),
-    )
-    .unwrap();
-    // Plain directory (no kustomization.yaml) with a substituted value.
-    std::fs::write(
-        apps.join("config.yaml"),
-        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: {ns}\ndata:\n  greeting: ${{greeting:=hello}}\n  cluster: ${{cluster}}\n"),
-    )
-    .unwrap();
-    let packed = server.publish_dir("repo", repo.path()).unwrap();
-    publish_git_repository(&client, &ns, "repo", &packed)
-        .await
-        .unwrap();
+    let env = TestEnv::new("ks-deps").await;
+    let ns = env.ns.clone();
+    let _controllers = start_controllers(&env.client, &ns, false).await;
+    let config = ConfigRepo::seed("master").await;
+    config.write("infra/crd.yaml", WIDGET_CRD);
+    config.write(
+        "infra/widget.yaml",
+        &format!("apiVersion: e2e.eddy.dev/v1\nkind: Widget\nmetadata:\n  name: first\n  namespace: {ns}\nsize: 1\n"),
+    );
+    // A plain directory (no kustomization.yaml) with substituted values.
+    config.write(
+        "plain/config.yaml",
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: {ns}\ndata:\n  greeting: ${{greeting:=hello}}\n  cluster: ${{cluster}}\n"),
+    );
+    let revision = config.commit("infra and a plain app");
+    env.create_git_repository("config", &config.url(), "master")
+        .await;
+    env.wait_artifact("config", &revision).await;
 
     // The dependant first: it must wait for `infra`.
-    create_kustomization(
-        &client,
-        &ns,
-        &ns,
-        json!({
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": "apps"},
-            "spec": {
-                "interval": "10m", "path": "./apps", "prune": true,
-                "dependsOn": [{"name": "infra"}],
-                "postBuild": {"substitute": {"cluster": "e2e"}},
-                "sourceRef": {"kind": "GitRepository", "name": "repo"},
-            },
-        }),
-    )
+    env.create_kustomization(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "apps"},
+        "spec": {
+            "interval": "1h", "path": "./plain", "prune": true,
+            "dependsOn": [{"name": "infra"}],
+            "postBuild": {"substitute": {"cluster": "e2e"}},
+            "sourceRef": {"kind": "GitRepository", "name": "config"},
+        },
+    }))
     .await;
-    let api = kustomizations(&client, &ns);
-    let message = wait_for("apps to wait for infra", TIMEOUT, async || {
-        let object = api.get("apps").await?;
-        Ok(match ready_condition(&object) {
-            Some((status, reason, message))
-                if status == "False" && reason == "DependencyNotReady" =>
-            {
-                Some(message)
-            }
-            _ => None,
-        })
-    })
-    .await
-    .unwrap();
-    assert!(message.contains("infra"), "{message}");
+    let waiting = env
+        .wait_not_ready_because("apps", "DependencyNotReady")
+        .await;
+    assert!(waiting.message.contains("infra"), "{}", waiting.message);
 
-    create_kustomization(
-        &client,
-        &ns,
-        &ns,
-        json!({
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": "infra"},
-            "spec": {
-                "interval": "10m", "path": "./infra", "prune": true, "wait": true,
-                "sourceRef": {"kind": "GitRepository", "name": "repo"},
-            },
-        }),
-    )
+    env.create_kustomization(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "infra"},
+        "spec": {
+            "interval": "1h", "path": "./infra", "prune": true, "wait": true,
+            "sourceRef": {"kind": "GitRepository", "name": "config"},
+        },
+    }))
     .await;
-    wait_applied(&client, &ns, "infra", &packed.revision).await;
-    let widgets = kube::api::ApiResource::from_gvk_with_plural(
-        &kube::api::GroupVersionKind::gvk("e2e.eddy.dev", "v1", "Widget"),
+    env.wait_applied("infra", &revision).await;
+    let widgets = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("e2e.eddy.dev", "v1", "Widget"),
         "widgets",
     );
-    let widget = Api::<DynamicObject>::namespaced_with(client.clone(), &ns, &widgets)
-        .get("first")
-        .await
-        .unwrap();
-    assert_eq!(widget.data["size"], 1);
+    let widget_api: Api<DynamicObject> = namespaced(&env.client, &ns, &widgets);
+    assert_eq!(widget_api.get("first").await.unwrap().data["size"], 1);
 
-    wait_applied(&client, &ns, "apps", &packed.revision).await;
-    let config: k8s_openapi::api::core::v1::ConfigMap = Api::namespaced(client.clone(), &ns)
+    env.wait_applied("apps", &revision).await;
+    let data = env
+        .api::<ConfigMap>()
         .get("app")
         .await
+        .unwrap()
+        .data
         .unwrap();
-    let data = config.data.unwrap();
     assert_eq!(data["greeting"], "hello");
     assert_eq!(data["cluster"], "e2e");
 
     // The source goes away: Ready=False ArtifactFailed, applied objects untouched.
-    eddy_e2e::artifacts::withdraw_git_repository(&client, &ns, "repo")
+    env.git_repositories()
+        .delete("config", &Default::default())
         .await
         .unwrap();
-    request_reconcile(&client, &ns, "apps").await;
-    let message = wait_for("apps to report the missing source", TIMEOUT, async || {
-        let object = api.get("apps").await?;
-        Ok(match ready_condition(&object) {
-            Some((status, reason, message)) if status == "False" && reason == "ArtifactFailed" => {
-                Some(message)
-            }
-            _ => None,
-        })
-    })
-    .await
-    .unwrap();
+    let kustomizations = env.kustomizations();
+    env.request_reconcile(&kustomizations, "apps").await;
+    let failed = env.wait_not_ready_because("apps", "ArtifactFailed").await;
     assert!(
-        message.contains("GitRepository") && message.contains("not found"),
-        "{message}"
+        failed.message.contains("GitRepository") && failed.message.contains("not found"),
+        "{}",
+        failed.message
     );
-    Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(client.clone(), &ns)
-        .get("app")
-        .await
-        .unwrap();
+    env.api::<ConfigMap>().get("app").await.unwrap();
 
     // Deleting a Kustomization with prune removes what it applied.
-    api.delete("infra", &Default::default()).await.unwrap();
+    kustomizations
+        .delete("infra", &Default::default())
+        .await
+        .unwrap();
     wait_for(
         "the Widget to be pruned with its Kustomization",
         TIMEOUT,
         async || {
             // The CRD is pruned too, after which the kind itself is gone (a bare 404).
-            let api = Api::<DynamicObject>::namespaced_with(client.clone(), &ns, &widgets);
-            match api.get_opt("first").await {
+            match widget_api.get_opt("first").await {
                 Ok(found) => Ok(found.is_none().then_some(())),
                 Err(kube::Error::Api(status)) if status.code == 404 => Ok(Some(())),
                 Err(error) => Err(error.into()),
@@ -614,5 +450,5 @@ async fn crd_with_resource_depends_on_and_vanishing_source() {
     )
     .await
     .unwrap();
-    namespace.cleanup().await.unwrap();
+    env.cleanup().await;
 }

@@ -1,0 +1,569 @@
+//! Shared set-up of the end-to-end tests: the real controllers running in-process against the
+//! testenv, the seed's config repository pushed to a real Git server, and helpers to drive and
+//! observe GitRepositories and Kustomizations.
+//!
+//! Every test gets a namespace and a shard of its own: the controllers it starts only watch
+//! objects labelled `SHARD_LABEL=<shard>`, so tests running in parallel (in this binary or in
+//! other test binaries against the same testenv) never reconcile each other's objects.
+
+// Each test binary includes this module and uses a different part of it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{Router, body::Bytes, extract::State, http::HeaderMap, http::StatusCode};
+use clap::Parser;
+use eddy_runtime::{admin::Readiness, metrics::Metrics, process::ControllerProcess};
+use eddy_test_support::{
+    TestNamespace, client,
+    git_server::{GitHttpServer, HttpServerOptions, RepoRoot, TestRepo},
+    install_crds, wait_for,
+};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Generous: the machine is small and many test binaries share the testenv.
+pub const TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The label every test puts on its sources and Kustomizations; its controllers watch only
+/// objects carrying their shard's value.
+pub const SHARD_LABEL: &str = "e2e.eddy.dev/run";
+
+/// The annotation a reconcile request sets (what `flux reconcile` and Receivers write).
+pub const REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
+
+/// The field manager of the test's own writes.
+const FIELD_MANAGER: &str = "eddy-e2e";
+
+/// A connected client and a fresh namespace, with Eddy's CRDs installed.
+pub struct TestEnv {
+    pub client: kube::Client,
+    pub namespace: TestNamespace,
+    /// The namespace's name, also used as the controllers' shard.
+    pub ns: String,
+}
+
+impl TestEnv {
+    pub async fn new(prefix: &str) -> Self {
+        eddy_runtime::tls::install_crypto_provider();
+        let client = client().await.unwrap();
+        install_crds(&client).await.unwrap();
+        let namespace = TestNamespace::new(&client, prefix).await.unwrap();
+        let ns = namespace.name().to_owned();
+        Self {
+            client,
+            namespace,
+            ns,
+        }
+    }
+
+    pub fn kustomizations(&self) -> Api<DynamicObject> {
+        namespaced(&self.client, &self.ns, &kustomization_resource("v1"))
+    }
+
+    pub fn git_repositories(&self) -> Api<DynamicObject> {
+        namespaced(&self.client, &self.ns, &git_repository_resource("v1"))
+    }
+
+    pub fn api<K>(&self) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    /// Server-side-applies `manifest` (any namespaced kind) in the test namespace, labelled
+    /// with the test's shard.
+    pub async fn apply(&self, resource: &ApiResource, manifest: Value) -> DynamicObject {
+        let mut manifest = manifest;
+        manifest["metadata"]["namespace"] = json!(self.ns);
+        manifest["metadata"]["labels"][SHARD_LABEL] = json!(self.ns);
+        let name = manifest["metadata"]["name"].as_str().unwrap().to_owned();
+        namespaced(&self.client, &self.ns, resource)
+            .patch(
+                &name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&manifest),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("applying {name}: {e}"))
+    }
+
+    /// A GitRepository following `branch` of `url`, polled only every hour so that every fetch
+    /// in a test is explained by a reconcile request.
+    pub async fn create_git_repository(&self, name: &str, url: &str, branch: &str) {
+        self.apply(
+            &git_repository_resource("v1"),
+            json!({
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "GitRepository",
+                "metadata": {"name": name},
+                "spec": {"url": url, "interval": "1h", "ref": {"branch": branch}},
+            }),
+        )
+        .await;
+    }
+
+    pub async fn create_kustomization(&self, manifest: Value) {
+        self.apply(&kustomization_resource("v1"), manifest).await;
+    }
+
+    /// Asks for a reconcile of `name` through `api` (what `flux reconcile` does) and returns
+    /// the token written.
+    pub async fn request_reconcile(&self, api: &Api<DynamicObject>, name: &str) -> String {
+        let token = format!("{:?}", std::time::SystemTime::now());
+        let patch = json!({"metadata": {"annotations": {REQUESTED_AT: token}}});
+        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+        token
+    }
+
+    /// Requests a fetch of the GitRepository `name` and waits until its artifact is
+    /// `revision`.
+    pub async fn fetch(&self, name: &str, revision: &str) {
+        let api = self.git_repositories();
+        self.request_reconcile(&api, name).await;
+        self.wait_artifact(name, revision).await;
+    }
+
+    /// Waits until the GitRepository `name` serves an artifact for `revision`.
+    pub async fn wait_artifact(&self, name: &str, revision: &str) -> DynamicObject {
+        let api = self.git_repositories();
+        wait_for(
+            format!("GitRepository {name} to store {revision}"),
+            TIMEOUT,
+            async || {
+                let object = api.get(name).await?;
+                Ok((artifact_revision(&object).as_deref() == Some(revision)).then_some(object))
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Waits until the Kustomization is Ready and has applied `revision`.
+    pub async fn wait_applied(&self, name: &str, revision: &str) -> DynamicObject {
+        let api = self.kustomizations();
+        wait_for(
+            format!("Kustomization {name} to apply {revision}"),
+            TIMEOUT,
+            async || {
+                let object = api.get(name).await?;
+                let ready = ready_condition(&object).is_some_and(|r| r.status == "True");
+                Ok(
+                    (ready && last_applied_revision(&object).as_deref() == Some(revision))
+                        .then_some(object),
+                )
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Waits until the Kustomization reports `Ready=False` after attempting `revision`.
+    pub async fn wait_not_ready(&self, name: &str, revision: &str) -> Condition {
+        self.wait_ready_false(name, |object, _| {
+            string_at(object, "/status/lastAttemptedRevision").as_deref() == Some(revision)
+        })
+        .await
+    }
+
+    /// Waits until the Kustomization reports `Ready=False` with `reason`.
+    pub async fn wait_not_ready_because(&self, name: &str, reason: &str) -> Condition {
+        self.wait_ready_false(name, |_, ready| ready.reason == reason)
+            .await
+    }
+
+    async fn wait_ready_false(
+        &self,
+        name: &str,
+        accept: impl Fn(&DynamicObject, &Condition) -> bool,
+    ) -> Condition {
+        let api = self.kustomizations();
+        wait_for(
+            format!("Kustomization {name} to be Ready=False"),
+            TIMEOUT,
+            async || {
+                let object = api.get(name).await?;
+                Ok(ready_condition(&object)
+                    .filter(|ready| ready.status == "False" && accept(&object, ready)))
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Deletes the namespace (also done on drop when a test panics).
+    pub async fn cleanup(self) {
+        self.namespace.cleanup().await.unwrap();
+    }
+}
+
+/// A status condition's essentials.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+}
+
+pub fn condition(object: &DynamicObject, kind: &str) -> Option<Condition> {
+    let conditions = object.data.pointer("/status/conditions")?.as_array()?;
+    let found = conditions.iter().find(|c| c["type"] == kind)?;
+    Some(Condition {
+        status: found["status"].as_str()?.to_owned(),
+        reason: found["reason"].as_str()?.to_owned(),
+        message: found["message"].as_str().unwrap_or_default().to_owned(),
+    })
+}
+
+pub fn ready_condition(object: &DynamicObject) -> Option<Condition> {
+    condition(object, "Ready")
+}
+
+pub fn string_at(object: &DynamicObject, pointer: &str) -> Option<String> {
+    object
+        .data
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+pub fn last_applied_revision(object: &DynamicObject) -> Option<String> {
+    string_at(object, "/status/lastAppliedRevision")
+}
+
+pub fn artifact_revision(object: &DynamicObject) -> Option<String> {
+    string_at(object, "/status/artifact/revision")
+}
+
+/// The ids of a Kustomization's inventory entries, in stored order.
+pub fn inventory_ids(object: &DynamicObject) -> Vec<String> {
+    object
+        .data
+        .pointer("/status/inventory/entries")
+        .and_then(Value::as_array)
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|e| e["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn namespaced(client: &kube::Client, ns: &str, resource: &ApiResource) -> Api<DynamicObject> {
+    Api::namespaced_with(client.clone(), ns, resource)
+}
+
+pub fn kustomization_resource(version: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("kustomize.toolkit.fluxcd.io", version, "Kustomization"),
+        "kustomizations",
+    )
+}
+
+pub fn git_repository_resource(version: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("source.toolkit.fluxcd.io", version, "GitRepository"),
+        "gitrepositories",
+    )
+}
+
+/// Creates a typed object from JSON in `ns`.
+pub async fn create<K>(client: &kube::Client, ns: &str, object: Value) -> K
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+{
+    let object: K = serde_json::from_value(object).unwrap();
+    Api::<K>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &object)
+        .await
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Controllers
+
+/// source-controller and kustomize-controller (and notification-controller when asked) running
+/// in this test's runtime; stopped when dropped.
+pub struct Controllers {
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    _storage: tempfile::TempDir,
+    /// Where notification-controller listens, when it was started.
+    pub notifications: Option<notification_controller::Running>,
+}
+
+impl Drop for Controllers {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Starts source-controller and kustomize-controller for `shard`, both sending their events to
+/// an in-process notification-controller when `with_notifications`.
+pub async fn start_controllers(
+    client: &kube::Client,
+    shard: &str,
+    with_notifications: bool,
+) -> Controllers {
+    let stop = CancellationToken::new();
+    let notifications = if with_notifications {
+        Some(start_notification_controller(client, stop.clone()).await)
+    } else {
+        None
+    };
+    let events_addr = notifications
+        .map(|running| format!("--events-addr=http://{}/", running.events_addr))
+        .unwrap_or_else(|| "--events-addr=".to_owned());
+    let storage = tempfile::tempdir().unwrap();
+    let source_args = source_controller::args::Args::try_parse_from([
+        "source-controller".to_owned(),
+        "--storage-addr=127.0.0.1:0".into(),
+        "--metrics-addr=127.0.0.1:0".into(),
+        "--health-addr=127.0.0.1:0".into(),
+        "--log-encoding=console".into(),
+        "--min-retry-delay=200ms".into(),
+        "--max-retry-delay=5s".into(),
+        events_addr.clone(),
+        format!("--watch-label-selector={SHARD_LABEL}={shard}"),
+        format!("--storage-path={}", storage.path().display()),
+    ])
+    .unwrap();
+    let source_client = client.clone();
+    let source = tokio::spawn(async move {
+        if let Err(error) =
+            source_controller::run_with_client(source_args, Some(source_client)).await
+        {
+            eprintln!("source-controller stopped: {error}");
+        }
+    });
+
+    let kustomize_args = kustomize_controller::Args::try_parse_from([
+        "kustomize-controller".to_owned(),
+        "--log-encoding=console".into(),
+        "--requeue-dependency=2s".into(),
+        "--min-retry-delay=200ms".into(),
+        "--max-retry-delay=5s".into(),
+        "--http-retry=2".into(),
+        events_addr,
+        format!("--watch-label-selector={SHARD_LABEL}={shard}"),
+    ])
+    .unwrap();
+    eddy_runtime::logging::init(
+        kustomize_args.common.log_level,
+        kustomize_args.common.log_encoding,
+    );
+    // The configuration lets the controller build clients that impersonate a Kustomization's
+    // `serviceAccountName`, as it does in a cluster.
+    let config = admin_config().await;
+    let process = ControllerProcess {
+        name: kustomize_controller::CONTROLLER_NAME,
+        client: client.clone(),
+        metrics: Metrics::new(),
+        readiness: Readiness::default(),
+    };
+    let token = stop.clone();
+    let kustomize = tokio::spawn(async move {
+        if let Err(error) =
+            kustomize_controller::run_with(&process, &kustomize_args, Some(config), token).await
+        {
+            eprintln!("kustomize-controller stopped: {error}");
+        }
+    });
+    Controllers {
+        stop,
+        tasks: vec![source, kustomize],
+        _storage: storage,
+        notifications,
+    }
+}
+
+async fn start_notification_controller(
+    client: &kube::Client,
+    stop: CancellationToken,
+) -> notification_controller::Running {
+    let args = notification_controller::Args::try_parse_from([
+        "notification-controller",
+        "--events-addr=127.0.0.1:0",
+        "--receiverAddr=127.0.0.1:0",
+        "--metrics-addr=127.0.0.1:0",
+        "--health-addr=127.0.0.1:0",
+        "--log-encoding=console",
+    ])
+    .unwrap();
+    let process = Arc::new(ControllerProcess {
+        name: notification_controller::NAME,
+        client: client.clone(),
+        metrics: Metrics::new(),
+        readiness: Readiness::default(),
+    });
+    notification_controller::start(process, args, stop)
+        .await
+        .unwrap()
+}
+
+/// The testenv admin's client configuration (the test client is built from the same file).
+async fn admin_config() -> kube::Config {
+    let path = eddy_testenv::kubeconfig_path().unwrap();
+    let kubeconfig = kube::config::Kubeconfig::read_from(&path).unwrap();
+    kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+        .await
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The config repository
+
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// The seed's examples (`examples/` of the workspace, a copy of the tutorial's).
+pub fn seed_examples() -> PathBuf {
+    workspace_root().join("examples")
+}
+
+/// The seed's config repository in a real Git repository, served by `git http-backend`.
+pub struct ConfigRepo {
+    _root: RepoRoot,
+    pub repo: TestRepo,
+    pub server: GitHttpServer,
+    /// The branch commits are pushed to.
+    pub branch: String,
+}
+
+impl ConfigRepo {
+    /// The seed's `config-repo` as the first commit of `branch`.
+    pub async fn seed(branch: &str) -> Self {
+        Self::seed_with(branch, HttpServerOptions::default()).await
+    }
+
+    pub async fn seed_with(branch: &str, options: HttpServerOptions) -> Self {
+        let root = RepoRoot::new().unwrap();
+        let repo = root.create("config").unwrap();
+        copy_dir(&seed_examples().join("config-repo"), &repo.work);
+        let server = GitHttpServer::start(root.path(), options).await.unwrap();
+        let config = Self {
+            _root: root,
+            repo,
+            server,
+            branch: branch.to_owned(),
+        };
+        config.commit("the seed's config repository");
+        config
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url("config")
+    }
+
+    /// The revision of the working clone's HEAD, as source-controller names it.
+    pub fn revision(&self) -> String {
+        format!("{}@sha1:{}", self.branch, self.repo.head().unwrap())
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.repo.work.join(relative)
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).unwrap()
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        self.repo.write(relative, text).unwrap();
+    }
+
+    /// Rewrites a file, failing the test when `edit` changed nothing (a stale fixture).
+    pub fn edit(&self, relative: &str, edit: impl FnOnce(&str) -> String) {
+        let before = self.read(relative);
+        let after = edit(&before);
+        assert_ne!(before, after, "the edit of {relative} changed nothing");
+        self.write(relative, &after);
+    }
+
+    pub fn remove(&self, relative: &str) {
+        std::fs::remove_file(self.path(relative)).unwrap();
+    }
+
+    /// Copies a directory of the seed's examples into the repository at `to`.
+    pub fn add_seed_dir(&self, example: &str, to: &str) {
+        copy_dir(&seed_examples().join(example), &self.path(to));
+    }
+
+    /// Commits everything, pushes, and returns the revision as source-controller names it.
+    pub fn commit(&self, message: &str) -> String {
+        let sha = self.repo.commit_all(message).unwrap();
+        self.repo.push(&format!("HEAD:{}", self.branch)).unwrap();
+        format!("{}@sha1:{sha}", self.branch)
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A Slack-like service
+
+/// One request a recording service received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+pub type Recordings = Arc<Mutex<Vec<Recorded>>>;
+
+/// An HTTP server standing in for Slack's incoming webhooks: answers 200 and records every
+/// request. Returns the webhook URL and the recordings.
+pub async fn slack_like_service() -> (String, Recordings) {
+    async fn record(
+        State(seen): State<Recordings>,
+        uri: axum::http::Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> StatusCode {
+        seen.lock().unwrap().push(Recorded {
+            path: uri.path().to_owned(),
+            headers,
+            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        });
+        StatusCode::OK
+    }
+    let seen: Recordings = Arc::default();
+    let router = Router::new().fallback(record).with_state(seen.clone());
+    let addr = eddy_runtime::admin::spawn_server("127.0.0.1:0".parse().unwrap(), "slack", router)
+        .await
+        .unwrap();
+    (format!("http://{addr}/services/T0/B0/x"), seen)
+}
