@@ -8,7 +8,7 @@ use crate::Reorder;
 use crate::config::TransformerConfig;
 use crate::error::Error;
 use crate::kustomization::{KUSTOMIZATION_FILE_NAMES, Kustomization, Var};
-use crate::loader::{LoadRestrictions, Loader};
+use crate::loader::{LoadRestrictions, Loader, ReadFilter};
 use crate::resmap::ResMap;
 use crate::resource::{Origin, Resource};
 use crate::transform;
@@ -29,6 +29,8 @@ pub struct Builder {
     pub reorder: Reorder,
     /// Directories currently being built, to detect cycles.
     stack: Vec<PathBuf>,
+    /// Passed to every loader of the build.
+    filter: Option<ReadFilter>,
 }
 
 impl Builder {
@@ -37,12 +39,23 @@ impl Builder {
             restrictions,
             reorder,
             stack: Vec::new(),
+            filter: None,
         }
+    }
+
+    /// This builder with `filter` applied to every file the build reads.
+    pub fn with_filter(mut self, filter: Option<ReadFilter>) -> Builder {
+        self.filter = filter;
+        self
+    }
+
+    fn loader(&self, dir: &Path) -> Result<Loader, Error> {
+        Ok(Loader::new(dir, self.restrictions)?.with_filter(self.filter.clone()))
     }
 
     /// Builds `dir` as the top-level kustomization.
     pub fn build_root(&mut self, dir: &Path) -> Result<ResMap, Error> {
-        let loader = Loader::new(dir, self.restrictions)?;
+        let loader = self.loader(dir)?;
         let (kustomization_path, kustomization) = load_kustomization(&loader)?;
         if kustomization.is_component() {
             return Err(Error::invalid(
@@ -94,7 +107,7 @@ impl Builder {
 
     /// Accumulates a kustomization directory used as a resource of another one.
     fn accumulate_dir(&mut self, dir: &Path, into_component: bool) -> Result<Accumulated, Error> {
-        let loader = Loader::new(dir, self.restrictions)?;
+        let loader = self.loader(dir)?;
         let (kustomization_path, kustomization) = load_kustomization(&loader)?;
         if kustomization.is_component() != into_component {
             let message = if into_component {
@@ -201,7 +214,7 @@ impl Builder {
                 });
             }
             let dir = loader.resolve(entry)?;
-            let component_loader = Loader::new(&dir, self.restrictions)?;
+            let component_loader = self.loader(&dir)?;
             let (component_path, component) = load_kustomization(&component_loader)?;
             if !component.is_component() {
                 return Err(Error::invalid(
@@ -255,10 +268,8 @@ impl Builder {
             return Ok(());
         }
         loader.check_restriction(&path)?;
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        let text = String::from_utf8(loader.read_resolved(&path)?)
+            .map_err(|_| Error::invalid(&path, "file is not UTF-8 text"))?;
         acc.resources
             .append_many(resources_from_text(&path, &text)?)
             .map_err(|message| Error::build(path.display().to_string(), message))?;

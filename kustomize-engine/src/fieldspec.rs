@@ -7,6 +7,7 @@
 use serde::Deserialize;
 
 use crate::resid::Gvk;
+use crate::shared::PathStep;
 use crate::yaml::{Mapping, Value};
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -86,12 +87,31 @@ pub fn visit_path(
     create: bool,
     visit: &mut dyn FnMut(&mut Value) -> Result<(), String>,
 ) -> Result<(), String> {
+    visit_path_tracked(node, segments, create, &mut Vec::new(), &mut |field, _| {
+        visit(field)
+    })
+}
+
+/// A visitor told the concrete path (keys and list indices) of each field it gets.
+pub type PlacedVisitor<'a> = dyn FnMut(&mut Value, &[PathStep]) -> Result<(), String> + 'a;
+
+/// [`visit_path`] that also tells the visitor the concrete path (keys and list indices) of the field.
+fn visit_path_tracked(
+    node: &mut Value,
+    segments: &[String],
+    create: bool,
+    path: &mut Vec<PathStep>,
+    visit: &mut PlacedVisitor<'_>,
+) -> Result<(), String> {
     let Some((first, rest)) = segments.split_first() else {
-        return visit(node);
+        return visit(node, path);
     };
     if let Value::Seq(items) = node {
-        for item in items {
-            visit_path(item, segments, create, visit)?;
+        for (index, item) in items.iter_mut().enumerate() {
+            path.push(PathStep::Index(index));
+            let result = visit_path_tracked(item, segments, create, path, visit);
+            path.pop();
+            result?;
         }
         return Ok(());
     }
@@ -122,7 +142,26 @@ pub fn visit_path(
         }
         *child = Value::Map(Mapping::new());
     }
-    visit_path(child, rest, create, visit)?;
+    path.push(PathStep::Key(key.to_string()));
+    let result = visit_path_tracked(child, rest, create, path, visit);
+    path.pop();
+    result
+}
+
+/// [`visit_specs`] that also tells the visitor the concrete path of each field.
+pub fn visit_specs_with_paths(
+    node: &mut Value,
+    gvk: &Gvk,
+    specs: &[FieldSpec],
+    visit: &mut PlacedVisitor<'_>,
+) -> Result<(), String> {
+    for spec in specs {
+        if !spec.applies_to(gvk) {
+            continue;
+        }
+        let segments = spec.segments();
+        visit_path_tracked(node, &segments, spec.create, &mut Vec::new(), visit)?;
+    }
     Ok(())
 }
 

@@ -14,13 +14,14 @@ mod loader;
 mod resid;
 mod resmap;
 mod resource;
+mod shared;
 mod transform;
 pub mod yaml;
 
 use std::path::Path;
 
 pub use error::Error;
-pub use loader::LoadRestrictions;
+pub use loader::{LoadRestrictions, ReadFilter};
 
 /// Options of a build. The default is what `kubectl kustomize` does.
 #[derive(Debug, Clone, Default)]
@@ -80,7 +81,18 @@ pub mod fuzzing {
 
 /// Builds the kustomization in `dir` and returns the objects in output order.
 pub fn build_resources(dir: &Path, options: &BuildOptions) -> Result<Vec<Resource>, Error> {
-    let mut builder = build::Builder::new(options.load_restrictions, options.reorder);
+    build_resources_with_filter(dir, options, None)
+}
+
+/// [`build_resources`] with every file the build reads passed through `filter` first (see
+/// [`ReadFilter`]).
+pub fn build_resources_with_filter(
+    dir: &Path,
+    options: &BuildOptions,
+    filter: Option<ReadFilter>,
+) -> Result<Vec<Resource>, Error> {
+    let mut builder =
+        build::Builder::new(options.load_restrictions, options.reorder).with_filter(filter);
     let resources = builder.build_root(dir)?;
     Ok(resources
         .resources

@@ -2,6 +2,7 @@
 //! load restrictions (kubectl's default confines file loads to the kustomization's own directory tree).
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::Error;
 
@@ -16,12 +17,36 @@ pub enum LoadRestrictions {
     None,
 }
 
+/// A hook that sees the bytes of every file the build reads (resources, patches, generator
+/// sources, …) before they are parsed, and may replace them. Eddy's kustomize-controller uses it
+/// to decrypt SOPS-encrypted files in memory. An `Err` fails the build, naming the file.
+#[derive(Clone)]
+pub struct ReadFilter(Arc<ReadFilterFn>);
+
+type ReadFilterFn = dyn Fn(&Path, Vec<u8>) -> Result<Vec<u8>, String> + Send + Sync;
+
+impl ReadFilter {
+    pub fn new(
+        filter: impl Fn(&Path, Vec<u8>) -> Result<Vec<u8>, String> + Send + Sync + 'static,
+    ) -> ReadFilter {
+        ReadFilter(Arc::new(filter))
+    }
+}
+
+impl std::fmt::Debug for ReadFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadFilter")
+    }
+}
+
 /// Reads files on behalf of one kustomization directory.
 #[derive(Debug, Clone)]
 pub struct Loader {
     /// The canonical kustomization directory.
     pub root: PathBuf,
     pub restrictions: LoadRestrictions,
+    /// Sees every file read through this loader (see [`ReadFilter`]).
+    pub filter: Option<ReadFilter>,
 }
 
 impl Loader {
@@ -33,7 +58,17 @@ impl Loader {
                 message: "not a directory".to_string(),
             });
         }
-        Ok(Loader { root, restrictions })
+        Ok(Loader {
+            root,
+            restrictions,
+            filter: None,
+        })
+    }
+
+    /// This loader with `filter` applied to every file it reads.
+    pub fn with_filter(mut self, filter: Option<ReadFilter>) -> Loader {
+        self.filter = filter;
+        self
     }
 
     /// Whether `entry` (as written in a kustomization) names a remote resource.
@@ -71,11 +106,23 @@ impl Loader {
     /// Reads a file named by the kustomization as bytes.
     pub fn read_bytes(&self, entry: &str) -> Result<(PathBuf, Vec<u8>), Error> {
         let path = self.resolve_file(entry)?;
-        let bytes = std::fs::read(&path).map_err(|e| Error::Io {
-            path: path.clone(),
+        let bytes = self.read_resolved(&path)?;
+        Ok((path, bytes))
+    }
+
+    /// Reads a file whose path is already resolved and checked, through the read filter.
+    pub fn read_resolved(&self, path: &Path) -> Result<Vec<u8>, Error> {
+        let bytes = std::fs::read(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        Ok((path, bytes))
+        match &self.filter {
+            Some(ReadFilter(filter)) => filter(path, bytes).map_err(|message| Error::InvalidFile {
+                path: path.to_path_buf(),
+                message,
+            }),
+            None => Ok(bytes),
+        }
     }
 
     /// Reads a text file named by the kustomization.

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::resid::{Gvk, ResId};
+use crate::shared::SharedScalar;
 use crate::yaml::{Mapping, Value};
 
 /// What a generated object does when one with the same id already exists.
@@ -46,6 +47,8 @@ pub struct Resource {
     pub var_names: Vec<String>,
     /// Builtin transformers that processed the object: (kustomization file, transformer kind).
     pub transformations: Vec<(PathBuf, String)>,
+    /// Label/annotation values kustomize shares between places of this object (see `shared`).
+    pub shared: Vec<SharedScalar>,
 }
 
 impl Resource {
@@ -62,6 +65,7 @@ impl Resource {
             origin: None,
             var_names: Vec::new(),
             transformations: Vec::new(),
+            shared: Vec::new(),
         }
     }
 

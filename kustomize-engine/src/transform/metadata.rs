@@ -5,7 +5,8 @@ use crate::config::TransformerConfig;
 use crate::fieldspec::{FieldSpec, visit_specs};
 use crate::kustomization::{LabelEntry, Replica};
 use crate::resmap::ResMap;
-use crate::yaml::{Mapping, Value};
+use crate::shared::set_entries;
+use crate::yaml::Value;
 
 /// Sets the namespace of every namespaced object (and the namespace-valued fields of the config).
 pub fn set_namespace(
@@ -112,17 +113,6 @@ pub fn add_name_affixes_with(
     Ok(())
 }
 
-fn set_pairs(field: &mut Value, pairs: &[(String, String)]) {
-    if field.is_null() {
-        *field = Value::Map(Mapping::new());
-    }
-    if let Value::Map(map) = field {
-        for (key, value) in pairs {
-            map.insert(key.clone(), Value::String(value.clone()));
-        }
-    }
-}
-
 /// Applies one `labels` entry (or the converted `commonLabels`).
 pub fn add_labels(
     resources: &mut ResMap,
@@ -146,11 +136,7 @@ pub fn add_labels(
     };
     specs.extend(entry.fields.iter().cloned());
     for resource in &mut resources.resources {
-        let gvk = resource.gvk();
-        visit_specs(&mut resource.value, &gvk, &specs, &mut |field, _| {
-            set_pairs(field, &pairs);
-            Ok(())
-        })?;
+        set_entries(resource, &pairs, &specs)?;
     }
     Ok(())
 }
@@ -164,16 +150,7 @@ pub fn add_annotations(
         return Ok(());
     }
     for resource in &mut resources.resources {
-        let gvk = resource.gvk();
-        visit_specs(
-            &mut resource.value,
-            &gvk,
-            &config.common_annotations,
-            &mut |field, _| {
-                set_pairs(field, annotations);
-                Ok(())
-            },
-        )?;
+        set_entries(resource, annotations, &config.common_annotations)?;
     }
     Ok(())
 }

@@ -215,6 +215,8 @@ fn apply_json_to_selection(
             )
         })?;
         resource.value = value;
+        // kustomize re-reads the patched object from JSON: no node is shared any more.
+        resource.forget_shared();
         if resource.cur_id() != before {
             resource.prev_ids.push(before);
         }
@@ -322,6 +324,8 @@ fn apply_smp_to(
             resources.resources.remove(index);
         }
         Outcome::Keep => {
+            // The merge writes into the object's nodes in place.
+            resource.propagate_shared_writes();
             if resource.cur_id() != before {
                 resource.prev_ids.push(before);
             }

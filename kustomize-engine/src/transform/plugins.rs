@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::build::{Accumulated, Builder, resources_from_text};
 use crate::error::Error;
-use crate::fieldspec::{FieldSpec, split_path, visit_path, visit_specs};
+use crate::fieldspec::{FieldSpec, split_path, visit_path};
 use crate::kustomization::{GeneratorArgs, Image, Patch, Replica, ScalarString, Selector};
 use crate::loader::Loader;
 use crate::resource::{Origin, Resource};
@@ -320,18 +320,7 @@ fn set_pairs_at(
     specs: &[FieldSpec],
 ) -> Result<(), String> {
     for resource in &mut resources.resources {
-        let gvk = resource.gvk();
-        visit_specs(&mut resource.value, &gvk, specs, &mut |field, _| {
-            if field.is_null() {
-                *field = Value::Map(Default::default());
-            }
-            if let Value::Map(map) = field {
-                for (k, v) in pairs {
-                    map.insert(k.clone(), Value::String(v.clone()));
-                }
-            }
-            Ok(())
-        })?;
+        crate::shared::set_entries(resource, pairs, specs)?;
     }
     Ok(())
 }

@@ -83,6 +83,10 @@ pub fn apply(
         }
         apply_one(&parsed, resources)
             .map_err(|m| Error::build(kustomization_path.display().to_string(), m))?;
+        // A replacement overwrites the target node's content in place.
+        for resource in &mut resources.resources {
+            resource.propagate_shared_writes();
+        }
     }
     Ok(())
 }

@@ -33,6 +33,8 @@ pub fn resolve_vars(
             },
         )
         .map_err(|message| Error::build("resolving vars", message))?;
+        // The substitution rewrites the node's text in place.
+        resource.propagate_shared_writes();
     }
     Ok(())
 }

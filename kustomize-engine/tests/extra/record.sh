@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Records kubectl's (kustomize v5.5.0) output for every case in this directory, in the same layout as
 # shared/corpus/kustomize: input/, case.json (target, expect), expected.yaml or expected-error.txt.
-# Usage: tests/extra/record.sh            (needs kubectl v1.32 on PATH)
+# Usage: tests/extra/record.sh [CASE...]   (all cases by default; needs kubectl v1.32 on PATH)
 set -euo pipefail
 cd "$(dirname "$0")"
-for case_dir in */; do
+if [ "$#" -eq 0 ]; then set -- */; fi
+for case_dir in "$@"; do
   case_dir=${case_dir%/}
   target=$(python3 -c "import json;print(json.load(open('$case_dir/case.json'))['target'])")
   # Optional Flux-style options: "reorder": "none", "loadRestrictor": "none".
