@@ -14,7 +14,9 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use commands::{check, create, events, export, get, install, reconcile, suspend, tree, uninstall};
+use commands::{
+    build, check, create, diff, events, export, get, install, reconcile, suspend, tree, uninstall,
+};
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +53,11 @@ enum Command {
     Events(events::EventsArgs),
     /// Show what a Kustomization applied.
     Tree(tree::TreeArgs),
+    /// Build a local directory as the controller would (`build kustomization NAME --path DIR`).
+    Build(build::BuildArgs),
+    /// Compare a local directory with the cluster (`diff kustomization NAME --path DIR`);
+    /// exits 1 when something would change.
+    Diff(diff::DiffArgs),
     /// Remove the controllers, CRDs and every object of their kinds.
     Uninstall(uninstall::UninstallArgs),
     /// Work with Kustomize overlays locally, without a cluster.
@@ -77,7 +84,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("✗ {error:#}");
-            ExitCode::FAILURE
+            commands::diff::exit_code(&error).map_or(ExitCode::FAILURE, ExitCode::from)
         }
     }
 }
@@ -123,6 +130,8 @@ fn run_against_cluster(
             Command::Export(args) => export::run(args, connection).await,
             Command::Events(args) => events::run(args, connection).await,
             Command::Tree(args) => tree::run(args, connection).await,
+            Command::Build(args) => build::run(args, connection).await,
+            Command::Diff(args) => diff::run(args, connection).await,
             Command::Uninstall(args) => uninstall::run(args, connection).await,
             Command::Kustomize(_) | Command::Completion { .. } => Ok(()),
         }

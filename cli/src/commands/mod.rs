@@ -1,8 +1,10 @@
 //! One module per `eddy` command.
 
 pub mod apply;
+pub mod build;
 pub mod check;
 pub mod create;
+pub mod diff;
 pub mod events;
 pub mod export;
 pub mod get;
