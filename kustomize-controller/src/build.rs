@@ -240,12 +240,21 @@ pub fn drop_missing_components(dir: &Path, spec: &mut KustomizationSpec) {
 
 /// Runs the Kustomize engine on `dir` and returns the objects as JSON, in build order.
 pub fn kustomize(dir: &Path) -> Result<Vec<Value>, BuildError> {
+    kustomize_filtered(dir, None)
+}
+
+/// [`kustomize`] with every file the engine reads passed through `filter` first: SOPS
+/// decryption happens there, in memory (see [`crate::sops`]).
+pub fn kustomize_filtered(
+    dir: &Path,
+    filter: Option<eddy_kustomize::ReadFilter>,
+) -> Result<Vec<Value>, BuildError> {
     let options = eddy_kustomize::BuildOptions {
         load_restrictions: eddy_kustomize::LoadRestrictions::None,
         // Input order, as Flux builds; the apply order is decided by staging anyway.
         reorder: eddy_kustomize::Reorder::None,
     };
-    let resources = eddy_kustomize::build_resources(dir, &options)
+    let resources = eddy_kustomize::build_resources_with_filter(dir, &options, filter)
         .map_err(|e| BuildError::Kustomize(e.to_string()))?;
     let mut objects = Vec::with_capacity(resources.len());
     for resource in resources {

@@ -183,7 +183,7 @@ mod tests {
             header.set_mode(0o644);
             header.set_entry_type(tar::EntryType::Regular);
             // Written raw so tests can produce the hostile names the safe builder API refuses.
-            let name = header.as_old_mut().name.as_mut();
+            let name: &mut [u8] = header.as_old_mut().name.as_mut();
             name[..path.len()].copy_from_slice(path.as_bytes());
             header.set_cksum();
             builder.append(&header, *data).unwrap();

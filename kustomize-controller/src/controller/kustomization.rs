@@ -276,6 +276,21 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
                 .await;
         }
     };
+    // SOPS keys are read before the build, which decrypts the files it reads in memory.
+    let decryptor = match crate::sops::decryptor_for(&ctx.client, &ks).await {
+        Ok(decryptor) => decryptor,
+        Err(message) => {
+            return report
+                .failed(
+                    &ctx,
+                    &api,
+                    reason::BUILD_FAILED,
+                    &message,
+                    timing::retry_interval(&ks.spec),
+                )
+                .await;
+        }
+    };
     let spec = ks.spec.clone();
     let root = unpacked.dir.clone();
     let digest_dir = unpacked.digest_dir.clone();
@@ -297,7 +312,9 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
             .map_err(|e| e.to_string())?;
         // Messages name files relative to the artifact root, not the cache directory.
         let prefix = format!("{}/", root.display());
-        build::kustomize(wrapper.path()).map_err(|e| e.to_string().replace(&prefix, ""))
+        let filter = decryptor.map(|d| d.read_filter());
+        build::kustomize_filtered(wrapper.path(), filter)
+            .map_err(|e| e.to_string().replace(&prefix, ""))
     })
     .await
     .unwrap_or_else(|join| Err(format!("build panicked: {join}")));
@@ -350,7 +367,7 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
                 .await;
         }
     }
-    if let Err(message) = crate::sops::decrypt_objects(&ctx.client, &ks, &mut objects).await {
+    if let Err(message) = crate::sops::check_objects(&ks, &objects) {
         return report
             .failed(
                 &ctx,
