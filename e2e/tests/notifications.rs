@@ -1,255 +1,435 @@
-//! End-to-end: source-controller and notification-controller in-process against the testenv.
-//! A GitRepository's `NewArtifact` event reaches a Slack-like service through an Alert, and a
-//! signed GitHub push to a Receiver makes the GitRepository fetch the new commit at once.
+//! End-to-end (issue #7): source-controller, kustomize-controller and notification-controller
+//! in-process against the testenv. A commit to the seed's config repository becomes a new
+//! artifact and an applied revision; an Alert forwards both controllers' events to a Slack-like
+//! service; a GitHub Receiver called with a signed push payload makes the GitRepository fetch at
+//! once, which is measured; calls with a wrong or missing signature change nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+mod common;
 
-use axum::{Router, body::Bytes, extract::State, http::StatusCode};
-use clap::Parser;
-use eddy_api::{notification::Receiver, source::GitRepository};
-use eddy_runtime::{admin::Readiness, metrics::Metrics, process::ControllerProcess};
-use eddy_test_support::{
-    TestNamespace, client,
-    git_server::{GitHttpServer, HttpServerOptions, RepoRoot},
-    install_crds, wait_for,
+use std::time::{Duration, Instant};
+
+use common::{
+    ConfigRepo, REQUESTED_AT, Recordings, TIMEOUT, TestEnv, artifact_revision,
+    last_applied_revision, ready_condition, slack_like_service, start_controllers, string_at,
 };
-use kube::api::{Api, PostParams};
+use eddy_api::notification::{Alert, Provider, Receiver};
+use eddy_test_support::wait_for;
+use hmac::{Hmac, Mac};
+use k8s_openapi::api::{apps::v1::Deployment, core::v1::Secret};
+use kube::api::{Api, DynamicObject};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
+use sha2::Sha256;
 
-const TIMEOUT: Duration = Duration::from_secs(90);
-const SHARD_LABEL: &str = "eddy.test/shard";
-
-type Seen = Arc<Mutex<Vec<Value>>>;
-
-async fn slack_like_service() -> (String, Seen) {
-    async fn record(State(seen): State<Seen>, body: Bytes) -> StatusCode {
-        seen.lock()
-            .unwrap()
-            .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
-        StatusCode::OK
-    }
-    let seen: Seen = Arc::default();
-    let router = Router::new().fallback(record).with_state(seen.clone());
-    let addr = eddy_runtime::admin::spawn_server("127.0.0.1:0".parse().unwrap(), "slack", router)
-        .await
-        .unwrap();
-    (format!("http://{addr}/services/T0/B0/x"), seen)
-}
-
-async fn create<K>(client: &kube::Client, ns: &str, object: Value) -> K
-where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + serde::de::DeserializeOwned
-        + serde::Serialize
-        + std::fmt::Debug,
-{
-    let object: K = serde_json::from_value(object).unwrap();
-    Api::<K>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &object)
-        .await
-        .unwrap()
-}
-
-fn revision(repository: &GitRepository) -> Option<String> {
-    repository
-        .status
-        .as_ref()?
-        .artifact
-        .as_ref()
-        .map(|a| a.revision.clone())
-}
+const OVERLAY: &str = "apps/myapp/overlays/production/kustomization.yaml";
+const WEBHOOK_TOKEN: &str = "e2e-github-webhook-token";
+/// Pushes measured through the Receiver.
+const MEASURED_PUSHES: usize = 5;
+/// Bound on one commit → applied latency; the sources and Kustomization poll only hourly.
+const LATENCY_BOUND: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread")]
-async fn new_artifact_reaches_slack_and_a_github_push_triggers_a_fetch() {
-    eddy_runtime::tls::install_crypto_provider();
-    let client = client().await.unwrap();
-    install_crds(&client).await.unwrap();
-    let namespace = TestNamespace::new(&client, "e2e-notify").await.unwrap();
-    let ns = namespace.name().to_owned();
-    let shard = format!("notify-{}", std::process::id());
+async fn commit_reaches_slack_and_a_github_push_applies_at_once() {
+    let env = TestEnv::new("e2e-notify").await;
+    let ns = env.ns.clone();
+    let controllers = start_controllers(&env.client, &ns, true).await;
+    let receiver_addr = controllers.notifications.unwrap().receiver_addr;
+    let config = ConfigRepo::seed("master").await;
 
-    // notification-controller, in-process.
-    let nc_args = notification_controller::Args::try_parse_from([
-        "notification-controller",
-        "--events-addr=127.0.0.1:0",
-        "--receiverAddr=127.0.0.1:0",
-        "--metrics-addr=127.0.0.1:0",
-        "--health-addr=127.0.0.1:0",
-    ])
-    .unwrap();
-    let process = Arc::new(ControllerProcess {
-        name: notification_controller::NAME,
-        client: client.clone(),
-        metrics: Metrics::new(),
-        readiness: Readiness::default(),
-    });
-    let nc = notification_controller::start(process, nc_args, CancellationToken::new())
-        .await
-        .unwrap();
-
-    // source-controller, in-process, sending its events to notification-controller.
-    let storage = tempfile::tempdir().unwrap();
-    let sc_args = source_controller::args::Args::try_parse_from([
-        "source-controller".to_owned(),
-        "--storage-addr=127.0.0.1:0".into(),
-        "--metrics-addr=127.0.0.1:0".into(),
-        "--health-addr=127.0.0.1:0".into(),
-        format!("--events-addr=http://{}/", nc.events_addr),
-        format!("--watch-label-selector={SHARD_LABEL}={shard}"),
-        format!("--storage-path={}", storage.path().display()),
-    ])
-    .unwrap();
-    let source_controller = tokio::spawn(source_controller::run_with_client(
-        sc_args,
-        Some(client.clone()),
-    ));
-
-    // A Git repository, an Alert to a Slack-like service, and a GitHub Receiver.
-    let root = RepoRoot::new().unwrap();
-    let repo = root.create("app").unwrap();
-    repo.write("deploy/app.yaml", "kind: ConfigMap\n").unwrap();
-    let first = repo.commit_all("first").unwrap();
-    repo.push("master").unwrap();
-    let git = GitHttpServer::start(root.path(), HttpServerOptions::default())
-        .await
-        .unwrap();
+    // An Alert for both kinds to a Slack-like service, and a GitHub Receiver for the source.
     let (slack_url, slack) = slack_like_service().await;
-    create::<eddy_api::notification::Provider>(
-        &client,
+    common::create::<Provider>(
+        &env.client,
         &ns,
         json!({
             "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Provider",
-            "metadata": {"name": "slack"}, "spec": {"type": "slack", "address": slack_url}
+            "metadata": {"name": "slack"}, "spec": {"type": "slack", "address": slack_url},
         }),
     )
     .await;
-    create::<eddy_api::notification::Alert>(&client, &ns, json!({
-        "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
-        "metadata": {"name": "sources"},
-        "spec": {"providerRef": {"name": "slack"}, "eventSources": [{"kind": "GitRepository", "name": "*"}]}
-    }))
+    let (generic_url, generic) = slack_like_service().await;
+    common::create::<Provider>(
+        &env.client,
+        &ns,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Provider",
+            "metadata": {"name": "generic"}, "spec": {"type": "generic", "address": generic_url},
+        }),
+    )
     .await;
-    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), &ns);
-    secrets
-        .create(&PostParams::default(), &serde_json::from_value(json!({
-            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "webhook"}, "stringData": {"token": "push-secret"}
-        })).unwrap())
-        .await
-        .unwrap();
-    create::<Receiver>(
-        &client,
+    common::create::<Alert>(
+        &env.client,
+        &ns,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
+            "metadata": {"name": "applied"},
+            "spec": {"providerRef": {"name": "generic"},
+                     "eventSources": [{"kind": "Kustomization", "name": "myapp"}]},
+        }),
+    )
+    .await;
+    common::create::<Alert>(
+        &env.client,
+        &ns,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
+            "metadata": {"name": "gitops"},
+            "spec": {"providerRef": {"name": "slack"}, "eventSeverity": "info",
+                     "eventSources": [{"kind": "GitRepository", "name": "*"},
+                                      {"kind": "Kustomization", "name": "*"}]},
+        }),
+    )
+    .await;
+    common::create::<Secret>(
+        &env.client,
+        &ns,
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "github-webhook"},
+               "stringData": {"token": WEBHOOK_TOKEN}}),
+    )
+    .await;
+    common::create::<Receiver>(
+        &env.client,
         &ns,
         json!({
             "apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver",
             "metadata": {"name": "github"},
-            "spec": {"type": "github", "events": ["push"], "secretRef": {"name": "webhook"},
-                     "resources": [{"kind": "GitRepository", "name": "app"}]}
-        }),
-    )
-    .await;
-    create::<GitRepository>(
-        &client,
-        &ns,
-        json!({
-            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-            "metadata": {"name": "app", "labels": {SHARD_LABEL: shard}},
-            "spec": {"url": git.url("app"), "interval": "1h", "ref": {"branch": "master"}}
+            "spec": {"type": "github", "events": ["ping", "push"],
+                     "secretRef": {"name": "github-webhook"},
+                     "resources": [{"kind": "GitRepository", "name": "config"}]},
         }),
     )
     .await;
 
-    // The NewArtifact event arrives at the Slack-like service.
-    let message = wait_for(
-        "a Slack message about the first artifact",
-        TIMEOUT,
-        async || {
-            let seen = slack.lock().unwrap().clone();
-            Ok(seen.into_iter().find(|body| {
-                body["attachments"][0]["fields"]
-                    .as_array()
-                    .is_some_and(|fields| {
-                        fields
-                            .iter()
-                            .any(|f| f["value"] == format!("master@sha1:{first}"))
-                    })
-            }))
+    // The sources and the Kustomization poll hourly: every fetch and apply within the test is
+    // explained by the Receiver (or, for the first commit, by the objects' creation).
+    env.create_git_repository("config", &config.url(), "master")
+        .await;
+    env.create_kustomization(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "myapp"},
+        "spec": {
+            "interval": "1h", "path": "./apps/myapp/overlays/production", "prune": true,
+            "targetNamespace": ns,
+            "sourceRef": {"kind": "GitRepository", "name": "config"},
         },
-    )
-    .await
-    .unwrap();
-    let attachment = &message["attachments"][0];
-    assert_eq!(attachment["author_name"], format!("GitRepository/app.{ns}"));
-    assert!(
-        attachment["text"]
-            .as_str()
-            .unwrap()
-            .contains("stored artifact"),
-        "{attachment}"
-    );
+    }))
+    .await;
+    let first = config.revision();
+    env.wait_applied("myapp", &first).await;
+    wait_for_slack_messages(&slack, &ns, &first).await;
+    wait_for_succeeded_event(&generic, &first).await;
 
-    // A push: the GitRepository's interval is an hour, so only the webhook can make it fetch now.
-    repo.write("deploy/app.yaml", "kind: ConfigMap\nmetadata: {name: v2}\n")
-        .unwrap();
-    let second = repo.commit_all("second").unwrap();
-    repo.push("master").unwrap();
-    let receivers: Api<Receiver> = Api::namespaced(client.clone(), &ns);
-    let path = wait_for("the Receiver's webhook path", TIMEOUT, async || {
-        Ok(receivers
-            .get("github")
-            .await?
-            .status
-            .and_then(|s| s.webhook_path))
-    })
-    .await
-    .unwrap();
-    let body = json!({"ref": "refs/heads/master", "after": second}).to_string();
-    let signature = format!(
-        "sha256={}",
-        notification_controller::providers::generic::hmac_sha256_hex(
-            b"push-secret",
-            body.as_bytes()
-        )
+    let repositories = env.git_repositories();
+    let kustomizations = env.kustomizations();
+    let repository = repositories.get("config").await.unwrap();
+    assert_eq!(
+        string_at(&repository, "/spec/interval").as_deref(),
+        Some("1h")
     );
-    let response = reqwest::Client::new()
-        .post(format!("http://{}{path}", nc.receiver_addr))
-        .header("X-GitHub-Event", "push")
-        .header("X-Hub-Signature-256", signature)
-        .body(body)
-        .send()
+    let ks = kustomizations.get("myapp").await.unwrap();
+    assert_eq!(string_at(&ks, "/spec/interval").as_deref(), Some("1h"));
+
+    let webhook = format!(
+        "http://{receiver_addr}{}",
+        webhook_path(&env.api::<Receiver>()).await
+    );
+    let http = reqwest::Client::new();
+
+    // GitHub pings a new webhook first.
+    let ping = json!({"zen": "Keep it logically awesome.", "hook_id": 1}).to_string();
+    let response = github_call(&http, &webhook, "ping", &ping, Some(WEBHOOK_TOKEN)).await;
+    assert_eq!(response, 200);
+
+    // Commit → push → Receiver → fetch → apply, measured several times.
+    let mut latencies = Vec::new();
+    let mut replicas = 5;
+    let mut before = first;
+    for round in 0..MEASURED_PUSHES {
+        let next_replicas = if replicas > 2 { replicas - 1 } else { 4 };
+        config.edit(OVERLAY, |text| {
+            text.replace(
+                &format!("count: {replicas}"),
+                &format!("count: {next_replicas}"),
+            )
+        });
+        let started = Instant::now();
+        let revision = config.commit(&format!("production: {next_replicas} replicas"));
+        let payload = push_payload(&config, &before, &revision);
+        let status = github_call(&http, &webhook, "push", &payload, Some(WEBHOOK_TOKEN)).await;
+        assert_eq!(status, 200, "round {round}");
+        let applied = wait_applied_quickly(&kustomizations, &revision).await;
+        let latency = started.elapsed();
+        latencies.push(latency);
+        assert!(
+            latency < LATENCY_BOUND,
+            "round {round}: {latency:?} from push to applied"
+        );
+        assert_eq!(last_applied_revision(&applied).as_deref(), Some(&*revision));
+
+        // The fetch was the Receiver's doing: it wrote the request the source then handled.
+        let repository = repositories.get("config").await.unwrap();
+        let requested = annotation(&repository).expect("the Receiver annotated the GitRepository");
+        wait_for(
+            "the source to echo the Receiver's request",
+            TIMEOUT,
+            async || {
+                let repository = repositories.get("config").await?;
+                Ok(
+                    (string_at(&repository, "/status/lastHandledReconcileAt").as_deref()
+                        == Some(&*requested))
+                    .then_some(()),
+                )
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
+        let deployment = env.api::<Deployment>().get("myapp").await.unwrap();
+        assert_eq!(deployment.spec.unwrap().replicas, Some(next_replicas));
+        if round == 0 {
+            wait_for_slack_messages(&slack, &ns, &revision).await;
+            wait_for_succeeded_event(&generic, &revision).await;
+        }
+        replicas = next_replicas;
+        before = revision;
+    }
+    latencies.sort();
+    eprintln!(
+        "commit → applied through the GitHub Receiver ({} pushes, intervals 1h): min {:?}, median {:?}, max {:?}; all: {:?}",
+        latencies.len(),
+        latencies[0],
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1],
+        latencies
+    );
 
-    let repositories: Api<GitRepository> = Api::namespaced(client.clone(), &ns);
-    let fetched = wait_for("the pushed commit to be fetched", TIMEOUT, async || {
-        let repository = repositories.get("app").await?;
-        Ok((revision(&repository) == Some(format!("master@sha1:{second}"))).then_some(repository))
+    // A pushed commit announced with a wrong or missing signature changes nothing.
+    config.edit(OVERLAY, |text| {
+        text.replace(&format!("count: {replicas}"), "count: 5")
+    });
+    let pending = config.commit("production: 5 replicas");
+    let payload = push_payload(&config, &before, &pending);
+    let requested_before = annotation(&repositories.get("config").await.unwrap());
+    for (what, token) in [
+        ("a wrong signature", Some("not-the-token")),
+        ("no signature", None),
+    ] {
+        let status = github_call(&http, &webhook, "push", &payload, token).await;
+        assert!((400..500).contains(&status), "{what}: HTTP {status}");
+        let repository = repositories.get("config").await.unwrap();
+        assert_eq!(annotation(&repository), requested_before, "{what}");
+    }
+    // Nothing happens afterwards either (a bounded observation window, not a sleep-and-hope:
+    // every probe must see the old state).
+    let watch_until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < watch_until {
+        let repository = repositories.get("config").await.unwrap();
+        assert_eq!(artifact_revision(&repository).as_deref(), Some(&*before));
+        assert_eq!(annotation(&repository), requested_before);
+        let ks = kustomizations.get("myapp").await.unwrap();
+        assert_eq!(last_applied_revision(&ks).as_deref(), Some(&*before));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // The same payload, signed correctly, is what makes the commit arrive.
+    let status = github_call(&http, &webhook, "push", &payload, Some(WEBHOOK_TOKEN)).await;
+    assert_eq!(status, 200);
+    env.wait_applied("myapp", &pending).await;
+
+    drop(controllers);
+    env.cleanup().await;
+}
+
+/// The reconcile request written on `object`, if any.
+fn annotation(object: &DynamicObject) -> Option<String> {
+    object
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(REQUESTED_AT).cloned())
+}
+
+async fn webhook_path(receivers: &Api<Receiver>) -> String {
+    wait_for("the Receiver's webhook path", TIMEOUT, async || {
+        let receiver = receivers.get("github").await?;
+        let ready = receiver
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        Ok(receiver
+            .status
+            .and_then(|s| s.webhook_path)
+            .filter(|_| ready))
     })
     .await
-    .unwrap();
-    let requested =
-        fetched.metadata.annotations.as_ref().unwrap()["reconcile.fluxcd.io/requestedAt"].clone();
-    let handled = wait_for(
-        "lastHandledReconcileAt to echo the request",
-        TIMEOUT,
-        async || {
-            let repository = repositories.get("app").await?;
-            Ok(repository
-                .status
-                .and_then(|s| s.last_handled_reconcile_at)
-                .filter(|h| *h == requested))
+    .unwrap()
+}
+
+/// Polls faster than `wait_for` so the measured latency is not rounded up by the poll.
+async fn wait_applied_quickly(
+    kustomizations: &Api<DynamicObject>,
+    revision: &str,
+) -> DynamicObject {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Ok(object) = kustomizations.get("myapp").await {
+            let ready = ready_condition(&object).is_some_and(|r| r.status == "True");
+            if ready && last_applied_revision(&object).as_deref() == Some(revision) {
+                return object;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{revision} was not applied within {TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A push event body as GitHub sends it (the fields a receiver or a human would look at).
+fn push_payload(config: &ConfigRepo, before: &str, after: &str) -> String {
+    let sha = |revision: &str| revision.rsplit(':').next().unwrap().to_owned();
+    let (before, after) = (sha(before), sha(after));
+    let message = config.repo.git(&["log", "-1", "--format=%s"]).unwrap();
+    let timestamp = config.repo.git(&["log", "-1", "--format=%cI"]).unwrap();
+    let author = json!({"name": "Eddy Test", "email": "test@eddy.invalid", "username": "eddy"});
+    json!({
+        "ref": "refs/heads/master",
+        "before": before,
+        "after": after,
+        "created": false, "deleted": false, "forced": false,
+        "compare": format!("https://github.example/eddy/config/compare/{}...{}", &before[..12], &after[..12]),
+        "commits": [{"id": after, "message": message, "timestamp": timestamp,
+                     "author": author, "committer": author, "distinct": true,
+                     "modified": [OVERLAY], "added": [], "removed": []}],
+        "head_commit": {"id": after, "message": message, "timestamp": timestamp,
+                        "author": author, "committer": author},
+        "repository": {"id": 1, "name": "config", "full_name": "eddy/config",
+                       "clone_url": config.url(), "default_branch": "master",
+                       "owner": {"login": "eddy", "name": "eddy"}},
+        "pusher": {"name": "eddy", "email": "test@eddy.invalid"},
+        "sender": {"login": "eddy", "type": "User"},
+    })
+    .to_string()
+}
+
+/// Calls the webhook as GitHub does: `X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body
+/// keyed with the token>` (computed here with the `hmac` crate, independently of the
+/// controller's own code). Returns the HTTP status.
+async fn github_call(
+    http: &reqwest::Client,
+    url: &str,
+    event: &str,
+    body: &str,
+    token: Option<&str>,
+) -> u16 {
+    let mut request = http
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("User-Agent", "GitHub-Hookshot/e2e")
+        .header("X-GitHub-Event", event)
+        .header("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+        .body(body.to_owned());
+    if let Some(token) = token {
+        let mut mac = Hmac::<Sha256>::new_from_slice(token.as_bytes()).unwrap();
+        mac.update(body.as_bytes());
+        let signature = hex::encode(mac.finalize().into_bytes());
+        request = request.header("X-Hub-Signature-256", format!("sha256={signature}"));
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+/// Waits until the Slack-like service has received, for `revision`, the GitRepository's
+/// new-artifact message and the Kustomization's change set (Flux's chat providers drop the
+/// `commit_status: update` success event, so the change set is what a Slack channel sees).
+async fn wait_for_slack_messages(slack: &Recordings, ns: &str, revision: &str) {
+    let about = |author: String, text: String| {
+        move |body: &Value| {
+            let attachment = &body["attachments"][0];
+            attachment["author_name"] == author.as_str()
+                && attachment["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains(&text))
+                && attachment["fields"].as_array().is_some_and(|fields| {
+                    fields.iter().any(|f| f["value"].as_str() == Some(revision))
+                })
+        }
+    };
+    let source = about(
+        format!("GitRepository/config.{ns}"),
+        "stored artifact".to_owned(),
+    );
+    let applied = about(
+        format!("Kustomization/myapp.{ns}"),
+        format!("Deployment/{ns}/myapp "),
+    );
+    let seen = wait_for_recorded(
+        slack,
+        format!("Slack messages about {revision} from both controllers"),
+        |bodies| bodies.iter().any(&source) && bodies.iter().any(&applied),
+    )
+    .await;
+    for recorded in seen {
+        assert_eq!(recorded.path, "/services/T0/B0/x");
+        assert_eq!(
+            recorded
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.starts_with("application/json")),
+            Some(true)
+        );
+    }
+}
+
+/// Waits until the generic webhook has received the Kustomization's
+/// `ReconciliationSucceeded` event for `revision` (with the `commit_status: update` metadata
+/// that keeps it away from chat providers).
+async fn wait_for_succeeded_event(generic: &Recordings, revision: &str) {
+    wait_for_recorded(
+        generic,
+        format!("a ReconciliationSucceeded event about {revision}"),
+        |bodies| {
+            bodies.iter().any(|event| {
+                event["involvedObject"]["kind"] == "Kustomization"
+                    && event["reason"] == "ReconciliationSucceeded"
+                    && event["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("Reconciliation finished"))
+                    && event["metadata"].as_object().is_some_and(|metadata| {
+                        metadata.values().any(|v| v.as_str() == Some(revision))
+                            && metadata.iter().any(|(key, value)| {
+                                key.ends_with("commit_status") && value == "update"
+                            })
+                    })
+            })
         },
     )
     .await;
-    assert!(handled.is_ok(), "{handled:?}");
+}
 
-    source_controller.abort();
-    namespace.cleanup().await.unwrap();
+async fn wait_for_recorded(
+    recordings: &Recordings,
+    what: String,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<common::Recorded> {
+    let found = wait_for(&what, TIMEOUT, async || {
+        let seen = recordings.lock().unwrap().clone();
+        let bodies: Vec<Value> = seen.iter().map(|r| r.body.clone()).collect();
+        Ok(done(&bodies).then_some(seen))
+    })
+    .await;
+    match found {
+        Ok(seen) => seen,
+        Err(error) => {
+            let bodies: Vec<Value> = recordings
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|r| r.body.clone())
+                .collect();
+            panic!("{error}; received: {bodies:#?}");
+        }
+    }
 }
