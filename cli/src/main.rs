@@ -15,7 +15,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use commands::{
-    build, check, create, diff, events, export, get, install, reconcile, suspend, tree, uninstall,
+    bootstrap, build, check, create, diff, events, export, get, install, reconcile, suspend, tree,
+    uninstall,
 };
 
 #[derive(Parser)]
@@ -35,6 +36,8 @@ struct Cli {
 enum Command {
     /// Install the CRDs and controllers (or print them with --export).
     Install(install::InstallArgs),
+    /// Keep the components and sync objects in Git, install them, and sync the cluster from Git.
+    Bootstrap(bootstrap::BootstrapArgs),
     /// Check the cluster's prerequisites and the installed controllers.
     Check(check::CheckArgs),
     /// List objects of a kind with their revision and Ready status.
@@ -121,6 +124,7 @@ fn run_against_cluster(
     runtime.block_on(async {
         match command {
             Command::Install(args) => install::run(args, connection).await,
+            Command::Bootstrap(args) => bootstrap::run(args, connection).await,
             Command::Check(args) => check::run(args, connection).await,
             Command::Get(args) => get::run(args, connection).await,
             Command::Reconcile(args) => reconcile::run(args, connection).await,

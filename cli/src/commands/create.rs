@@ -141,7 +141,7 @@ fn kind(name: &str) -> anyhow::Result<&'static FluxKind> {
 }
 
 /// `90s`, `1m0s`, `1h0m0s`: Go's spelling, as Flux writes intervals.
-fn go_duration(duration: std::time::Duration) -> String {
+pub(crate) fn go_duration(duration: std::time::Duration) -> String {
     let total = duration.as_secs();
     let (hours, minutes, seconds) = (total / 3600, (total % 3600) / 60, total % 60);
     if hours > 0 {

@@ -97,14 +97,14 @@ pub async fn run(args: InstallArgs, connection: &ConnectionArgs) -> anyhow::Resu
     Ok(())
 }
 
-fn is_definition(object: &Value) -> bool {
+pub(crate) fn is_definition(object: &Value) -> bool {
     matches!(
         object["kind"].as_str(),
         Some("CustomResourceDefinition" | "Namespace" | "ClusterRole")
     )
 }
 
-async fn wait_for_crds(
+pub(crate) async fn wait_for_crds(
     client: &kube::Client,
     definitions: &[&Value],
     connection: &ConnectionArgs,

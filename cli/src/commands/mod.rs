@@ -1,6 +1,7 @@
 //! One module per `eddy` command.
 
 pub mod apply;
+pub mod bootstrap;
 pub mod build;
 pub mod check;
 pub mod create;

@@ -1,0 +1,388 @@
+//! `eddy bootstrap git`: put the components and the sync objects in a Git repository, install
+//! the components, and let the cluster follow the repository from then on.
+//!
+//! Works with any Git server over HTTP(S) (basic auth) or SSH (a private key); nothing is asked
+//! of a hosting provider's API. The repository and credentials are checked before the cluster
+//! is touched, every step only changes what differs, and so a failed or repeated bootstrap can
+//! simply be run again.
+
+mod cluster;
+mod layout;
+mod repository;
+mod secret;
+mod transport;
+
+use std::{io::IsTerminal, path::PathBuf, time::Duration};
+
+use anyhow::{Context, bail};
+use serde_json::json;
+
+use crate::{
+    cluster::{ConnectionArgs, parse_duration},
+    commands::{apply::Applier, create::go_duration},
+    manifests::{self, CONTROLLERS, DEFAULT_COMPONENTS},
+    output::Progress,
+};
+
+use layout::{COMPONENTS_FILE, ClusterPath, KUSTOMIZATION_FILE, SYNC_FILE, SyncSettings};
+use repository::{Author, WorkingCopy};
+use secret::SecretData;
+use transport::{Credentials, Transport};
+
+#[derive(clap::Args)]
+pub struct BootstrapArgs {
+    #[command(subcommand)]
+    command: BootstrapCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum BootstrapCommand {
+    /// Bootstrap from a repository on any Git server, over HTTP(S) or SSH.
+    Git(GitArgs),
+}
+
+#[derive(clap::Args)]
+struct GitArgs {
+    /// The repository: https://host/repo.git, or ssh://user@host[:port]/repo.git.
+    #[arg(long)]
+    url: String,
+    /// The branch to commit to and follow (created if the repository lacks it).
+    #[arg(long, default_value = "main")]
+    branch: String,
+    /// The directory in the repository that holds this cluster's configuration.
+    #[arg(long, default_value = "")]
+    path: String,
+    /// The user name for HTTP(S) basic auth, or the SSH user when the URL names none.
+    #[arg(short = 'u', long, default_value = "git")]
+    username: String,
+    /// The password (or token) for HTTP(S) basic auth; with --private-key-file, the key's
+    /// passphrase.
+    #[arg(short = 'p', long)]
+    password: Option<String>,
+    /// The SSH private key to push with; it is also stored for the controllers to pull with.
+    #[arg(long)]
+    private_key_file: Option<PathBuf>,
+    /// A PEM file of CA certificates that sign the HTTPS server's certificate.
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+    /// Accept an http:// URL (credentials then travel unencrypted).
+    #[arg(long)]
+    allow_insecure_http: bool,
+    /// The controllers to install (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_COMPONENTS.iter().map(|c| c.to_string()))]
+    components: Vec<String>,
+    /// Additional controllers, e.g. image-reflector-controller,image-automation-controller.
+    #[arg(long, value_delimiter = ',')]
+    components_extra: Vec<String>,
+    /// How often source-controller fetches the repository.
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    interval: Duration,
+    /// The Secret holding the credentials the controllers pull with.
+    #[arg(long, default_value = "flux-system")]
+    secret_name: String,
+    /// The author of the bootstrap's commits.
+    #[arg(long, default_value = "Eddy")]
+    author_name: String,
+    /// The email of the bootstrap's commits' author (libgit2 insists on one).
+    #[arg(long, default_value = "eddy@users.noreply.invalid")]
+    author_email: String,
+    /// Text added to the commit messages, e.g. '[ci skip]'.
+    #[arg(long)]
+    commit_message_appendix: Option<String>,
+    /// Assume yes to all questions (trust the SSH host key without asking).
+    #[arg(short = 's', long)]
+    silent: bool,
+}
+
+pub async fn run(args: BootstrapArgs, connection: &ConnectionArgs) -> anyhow::Result<()> {
+    match args.command {
+        BootstrapCommand::Git(git) => bootstrap_git(git, connection).await,
+    }
+}
+
+/// The checked and loaded command line.
+struct Plan {
+    args: GitArgs,
+    path: ClusterPath,
+    components: Vec<String>,
+    credentials: Credentials,
+    ca_pem: Option<Vec<u8>>,
+}
+
+fn plan(args: GitArgs) -> anyhow::Result<Plan> {
+    let path = ClusterPath::parse(&args.path)?;
+    let mut components = args.components.clone();
+    components.extend(args.components_extra.iter().cloned());
+    for component in &components {
+        if !CONTROLLERS.contains(&component.as_str()) {
+            bail!(
+                "unknown component {component:?}; choose from {}",
+                CONTROLLERS.join(", ")
+            );
+        }
+    }
+    for needed in ["source-controller", "kustomize-controller"] {
+        if !components.iter().any(|c| c == needed) {
+            bail!("--components must include {needed}: the cluster syncs itself with it");
+        }
+    }
+    let ca_pem = match &args.ca_file {
+        Some(file) => Some(
+            std::fs::read(file)
+                .with_context(|| format!("cannot read --ca-file {}", file.display()))?,
+        ),
+        None => None,
+    };
+    let credentials = if args.url.starts_with("ssh://") {
+        let Some(key_file) = &args.private_key_file else {
+            bail!(
+                "an ssh:// URL needs --private-key-file (a key the Git server accepts for pushes)"
+            );
+        };
+        let private_key = std::fs::read_to_string(key_file)
+            .with_context(|| format!("cannot read --private-key-file {}", key_file.display()))?;
+        Credentials::SshKey {
+            username: args.username.clone(),
+            private_key,
+            passphrase: args.password.clone().filter(|p| !p.is_empty()),
+        }
+    } else if args.url.starts_with("https://") || args.url.starts_with("http://") {
+        if args.url.starts_with("http://") && !args.allow_insecure_http {
+            bail!(
+                "{} is not encrypted; use https://, or pass --allow-insecure-http",
+                args.url
+            );
+        }
+        if args.private_key_file.is_some() {
+            bail!(
+                "--private-key-file is for ssh:// URLs; use --username and --password over HTTP(S)"
+            );
+        }
+        let Some(password) = args.password.clone().filter(|p| !p.is_empty()) else {
+            bail!(
+                "an HTTP(S) URL needs --password (or a token) for pushing and for the controllers"
+            );
+        };
+        Credentials::Basic {
+            username: args.username.clone(),
+            password,
+        }
+    } else {
+        bail!(
+            "--url {:?} must start with https://, http:// or ssh:// (write scp-like addresses as ssh://user@host/path)",
+            args.url
+        );
+    };
+    Ok(Plan {
+        args,
+        path,
+        components,
+        credentials,
+        ca_pem,
+    })
+}
+
+async fn bootstrap_git(args: GitArgs, connection: &ConnectionArgs) -> anyhow::Result<()> {
+    let plan = plan(args)?;
+    let args = &plan.args;
+    let namespace = connection.namespace.as_str();
+    let progress = Progress::new();
+
+    // Reach the cluster and the repository before changing either, so a typo in either fails
+    // with nothing half done.
+    let client = connection.client().await?;
+    client
+        .apiserver_version()
+        .await
+        .context("cannot reach the Kubernetes API server; check --kubeconfig and --context")?;
+    progress.step(&format!(
+        "cloning branch {:?} from {}",
+        args.branch, args.url
+    ));
+    let confirm_host_key = !args.silent && std::io::stdin().is_terminal();
+    let transport = Transport::new(
+        plan.credentials.clone(),
+        plan.ca_pem.clone(),
+        &args.url,
+        confirm_host_key,
+    );
+    let working_copy = WorkingCopy::clone_branch(&args.url, &args.branch, &transport)?;
+    if let Some(host_key) = transport.host_key() {
+        progress.note(&format!("SSH host key {} recorded", host_key.fingerprint));
+    }
+    progress.done(if working_copy.branch_existed() {
+        "cloned repository"
+    } else {
+        "the branch is new; it starts with the bootstrap commit"
+    });
+
+    let revision = commit_and_push(&plan, &working_copy, &transport, namespace, &progress)?;
+
+    let mut applier = Applier::new(client.clone());
+    applier
+        .apply(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}))
+        .await?;
+    let objects = component_objects(&plan.components)?;
+    if cluster::components_managed_by_git(&client, namespace).await? {
+        progress.note("the components are already synced from Git; leaving them to the flux-system Kustomization");
+    } else {
+        cluster::install_components(&client, &mut applier, &objects, connection, &progress).await?;
+    }
+
+    progress.step(&format!(
+        "storing the credentials in Secret {namespace}/{}",
+        args.secret_name
+    ));
+    let data = secret_data(&plan, &transport)?;
+    applier
+        .apply(&secret::secret_object(&args.secret_name, namespace, &data))
+        .await?;
+    progress.step("applying the sync manifests");
+    for object in sync_objects(&plan, namespace) {
+        applier.apply(&object).await?;
+    }
+
+    progress.step(&format!(
+        "waiting for GitRepository {namespace}/flux-system to fetch {revision}"
+    ));
+    cluster::wait_for_revision(
+        &client,
+        "GitRepository",
+        namespace,
+        &["status", "artifact", "revision"],
+        &revision,
+        connection,
+    )
+    .await?;
+    progress.done("GitRepository reconciled");
+    progress.step(&format!(
+        "waiting for Kustomization {namespace}/flux-system to apply {revision}"
+    ));
+    cluster::wait_for_revision(
+        &client,
+        "Kustomization",
+        namespace,
+        &["status", "lastAppliedRevision"],
+        &revision,
+        connection,
+    )
+    .await?;
+    progress.done("Kustomization reconciled");
+    cluster::wait_for_components(&client, &plan.components, connection, &progress).await?;
+    println!(
+        "✔ bootstrap finished: the cluster follows {} at {revision}",
+        args.url
+    );
+    Ok(())
+}
+
+/// Writes and commits the three files, pushes, and returns the revision the cluster must
+/// reach, in Flux's `<branch>@sha1:<hash>` form.
+fn commit_and_push(
+    plan: &Plan,
+    working_copy: &WorkingCopy,
+    transport: &Transport,
+    namespace: &str,
+    progress: &Progress,
+) -> anyhow::Result<String> {
+    let args = &plan.args;
+    let dir = plan.path.flux_system_dir();
+    let author = Author {
+        name: args.author_name.clone(),
+        email: args.author_email.clone(),
+    };
+    let appendix = args
+        .commit_message_appendix
+        .as_deref()
+        .map(|text| format!("\n\n{text}"))
+        .unwrap_or_default();
+    progress.step("generating the component manifests");
+    let components = manifests::to_yaml_stream(&component_objects(&plan.components)?)?;
+    working_copy.write(&format!("{dir}/{COMPONENTS_FILE}"), &components)?;
+    let version = env!("CARGO_PKG_VERSION");
+    let first = working_copy.commit_if_changed(
+        &dir,
+        &format!("Add Eddy v{version} component manifests{appendix}"),
+        &author,
+    )?;
+    progress.step("generating the sync manifests");
+    working_copy.write(
+        &format!("{dir}/{SYNC_FILE}"),
+        &layout::sync_file(&sync_objects(plan, namespace))?,
+    )?;
+    working_copy.write(
+        &format!("{dir}/{KUSTOMIZATION_FILE}"),
+        &layout::kustomization_file(),
+    )?;
+    let second = working_copy.commit_if_changed(
+        &dir,
+        &format!("Add Eddy sync manifests{appendix}"),
+        &author,
+    )?;
+    let head = working_copy
+        .head()?
+        .context("the branch has no commit after the bootstrap commits")?;
+    if working_copy.push_if_ahead(transport)? {
+        let commits = [first, second].iter().flatten().count();
+        println!("✔ pushed {commits} commit(s) to {}: {head}", args.branch);
+    } else {
+        println!(
+            "✔ {dir} is up to date on {} ({head}); nothing to commit",
+            args.branch
+        );
+    }
+    Ok(format!("{}@sha1:{head}", args.branch))
+}
+
+fn component_objects(components: &[String]) -> anyhow::Result<Vec<serde_json::Value>> {
+    Ok(manifests::select_components(
+        manifests::parse_objects(&manifests::render()?)?,
+        components,
+    ))
+}
+
+fn sync_objects(plan: &Plan, namespace: &str) -> [serde_json::Value; 2] {
+    let interval = go_duration(plan.args.interval);
+    layout::sync_objects(&SyncSettings {
+        namespace,
+        url: &plan.args.url,
+        branch: &plan.args.branch,
+        interval: &interval,
+        path: &plan.path,
+        secret_name: &plan.args.secret_name,
+    })
+}
+
+fn secret_data(plan: &Plan, transport: &Transport) -> anyhow::Result<SecretData> {
+    let mut data = SecretData::new();
+    match &plan.credentials {
+        Credentials::Basic { username, password } => {
+            data.insert("username", username.clone());
+            data.insert("password", password.clone());
+        }
+        Credentials::SshKey {
+            private_key,
+            passphrase,
+            ..
+        } => {
+            let host_key = transport.host_key().context(
+                "the SSH server's host key was not seen, so known_hosts cannot be written",
+            )?;
+            data.insert("identity", private_key.clone());
+            data.insert("known_hosts", format!("{}\n", host_key.known_hosts_line));
+            if let Some(public) = secret::openssh_public_key(private_key) {
+                data.insert("identity.pub", format!("{public}\n"));
+            }
+            if let Some(passphrase) = passphrase {
+                data.insert("password", passphrase.clone());
+            }
+        }
+    }
+    if let Some(ca_pem) = &plan.ca_pem {
+        data.insert(
+            "ca.crt",
+            String::from_utf8(ca_pem.clone()).context("--ca-file is not PEM text")?,
+        );
+    }
+    Ok(data)
+}
