@@ -1,105 +1,128 @@
-//! The objects the demo applies: the tutorial's GitRepository and Kustomization at the older API
-//! versions it writes them in (pointing at the local Git server), the Secret it names, and an
-//! Alert with a generic webhook Provider.
+//! What the demo adds to the tutorial's repository: a staging overlay next to the tutorial's
+//! production one, and `clusters/demo/`, the directory `eddy bootstrap git` points the cluster
+//! at — the app's namespaces, a Kustomization per environment (production at the older
+//! `v1beta2` API the tutorial writes, staging at `v1`) and an Alert whose generic webhook
+//! Provider prints into the demo's terminal.
 
-use anyhow::Context;
-use kube::{
-    Client,
-    api::{Api, DynamicObject, Patch, PatchParams},
-    core::{ApiResource, GroupVersionKind},
-};
-use serde_json::{Value, json};
-
-const FIELD_MANAGER: &str = "eddy-demo";
-
-/// Basic-auth credentials of the demo's Git server, stored in the Secret the tutorial names.
+/// Basic-auth credentials of the demo's Git server; bootstrap stores them in `flux-system`.
 pub const GIT_USERNAME: &str = "eddy";
 pub const GIT_PASSWORD: &str = "circling-back";
 
-pub async fn apply_all(
-    client: &Client,
-    repository_url: &str,
-    webhook_url: &str,
-) -> anyhow::Result<()> {
-    for object in objects(repository_url, webhook_url) {
-        apply(client, &object).await?;
-    }
-    Ok(())
-}
+/// The cluster's directory in the repository (`--path` of the bootstrap).
+pub const CLUSTER_PATH: &str = "clusters/demo";
 
-fn objects(repository_url: &str, webhook_url: &str) -> Vec<Value> {
+/// The Kustomizations the demo follows besides `flux-system`, with the namespace each one's
+/// Deployment `myapp` lands in.
+pub const APP_KUSTOMIZATIONS: &[(&str, &str)] = &[
+    ("myapp-production", "production"),
+    ("myapp-staging", "staging"),
+];
+
+/// `(path in the repository, contents)` of every file the demo adds.
+pub fn repository_files(webhook_url: &str) -> Vec<(String, String)> {
     vec![
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}}),
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "production"}}),
-        json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "git-credentials", "namespace": "flux-system"},
-            "stringData": {"username": GIT_USERNAME, "password": GIT_PASSWORD}
-        }),
-        json!({
-            "apiVersion": "source.toolkit.fluxcd.io/v1beta2", "kind": "GitRepository",
-            "metadata": {"name": "myapp", "namespace": "flux-system"},
-            "spec": {
-                "interval": "1m",
-                "url": repository_url,
-                "ref": {"branch": "main"},
-                "secretRef": {"name": "git-credentials"}
-            }
-        }),
-        json!({
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1beta2", "kind": "Kustomization",
-            "metadata": {"name": "myapp", "namespace": "flux-system"},
-            "spec": {
-                "interval": "5m",
-                "path": "./apps/myapp/overlays/production",
-                "prune": true,
-                "sourceRef": {"kind": "GitRepository", "name": "myapp"},
-                "validation": "client",
-                "healthChecks": [
-                    {"apiVersion": "apps/v1", "kind": "Deployment", "name": "myapp", "namespace": "production"}
-                ]
-            }
-        }),
-        json!({
-            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Provider",
-            "metadata": {"name": "terminal", "namespace": "flux-system"},
-            "spec": {"type": "generic", "address": webhook_url}
-        }),
-        json!({
-            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
-            "metadata": {"name": "everything", "namespace": "flux-system"},
-            "spec": {
-                "providerRef": {"name": "terminal"},
-                "eventSeverity": "info",
-                "eventSources": [
-                    {"kind": "GitRepository", "name": "*"},
-                    {"kind": "Kustomization", "name": "*"}
-                ]
-            }
-        }),
+        (
+            "apps/myapp/overlays/staging/kustomization.yaml".into(),
+            STAGING_OVERLAY.into(),
+        ),
+        (format!("{CLUSTER_PATH}/namespaces.yaml"), NAMESPACES.into()),
+        (
+            format!("{CLUSTER_PATH}/myapp.yaml"),
+            APP_KUSTOMIZATIONS_YAML.into(),
+        ),
+        (
+            format!("{CLUSTER_PATH}/notifications.yaml"),
+            NOTIFICATIONS.replace("WEBHOOK_URL", webhook_url),
+        ),
     ]
 }
 
-async fn apply(client: &Client, object: &Value) -> anyhow::Result<()> {
-    let api_version = object["apiVersion"]
-        .as_str()
-        .context("object without apiVersion")?;
-    let kind = object["kind"].as_str().context("object without kind")?;
-    let name = object["metadata"]["name"]
-        .as_str()
-        .context("object without name")?;
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
-    let api: Api<DynamicObject> = match object["metadata"]["namespace"].as_str() {
-        Some(namespace) => Api::namespaced_with(client.clone(), namespace, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    };
-    api.patch(
-        name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(object),
-    )
-    .await
-    .with_context(|| format!("cannot apply {kind} {name}"))?;
-    Ok(())
-}
+const STAGING_OVERLAY: &str = r#"apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: staging
+resources:
+- ../../base
+replicas:
+- name: myapp
+  count: 2
+patches:
+- target:
+    kind: Deployment
+    name: myapp
+  patch: |-
+    - op: replace
+      path: /spec/template/spec/containers/0/env/0/value
+      value: staging
+"#;
+
+const NAMESPACES: &str = r#"apiVersion: v1
+kind: Namespace
+metadata:
+  name: production
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: staging
+"#;
+
+const APP_KUSTOMIZATIONS_YAML: &str = r#"# Production as the tutorial writes it (v1beta2, client-side validation, a health check).
+apiVersion: kustomize.toolkit.fluxcd.io/v1beta2
+kind: Kustomization
+metadata:
+  name: myapp-production
+  namespace: flux-system
+spec:
+  interval: 5m
+  path: ./apps/myapp/overlays/production
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+  validation: client
+  healthChecks:
+  - apiVersion: apps/v1
+    kind: Deployment
+    name: myapp
+    namespace: production
+---
+# Staging at the current API, waiting for everything it applies to become ready.
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: myapp-staging
+  namespace: flux-system
+spec:
+  interval: 5m
+  path: ./apps/myapp/overlays/staging
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+  wait: true
+"#;
+
+const NOTIFICATIONS: &str = r#"apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata:
+  name: terminal
+  namespace: flux-system
+spec:
+  type: generic
+  address: WEBHOOK_URL
+---
+apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Alert
+metadata:
+  name: everything
+  namespace: flux-system
+spec:
+  providerRef:
+    name: terminal
+  eventSeverity: info
+  eventSources:
+  - kind: GitRepository
+    name: "*"
+  - kind: Kustomization
+    name: "*"
+"#;

@@ -1,13 +1,16 @@
 //! `cargo xtask demo`: Eddy reconciling a Git repository end to end on a local control plane.
 //!
-//! Steps: start the testenv (built from source the first time), build the controllers, install
-//! the CRDs, create a Git repository from `examples/config-repo` served over HTTP, run
-//! source-, kustomize- and notification-controller as local processes (in-cluster Deployments
-//! cannot run containers here), apply the tutorial's GitRepository and Kustomization — at Flux's
-//! *older* API versions, as the tutorial writes them — plus an Alert whose webhook prints into this
-//! terminal, and follow everything until it is Ready. Then it keeps running (the loop keeps
-//! circling) until Ctrl-C, unless `--exit-when-ready`.
+//! Steps: start the testenv (built from source the first time), build the controllers and
+//! `eddy`, install the CRDs, create a Git repository from `examples/config-repo` plus a
+//! `clusters/demo` directory (the app's production and staging Kustomizations and an Alert whose
+//! webhook prints into this terminal) served over HTTP with basic auth, run source-,
+//! kustomize- and notification-controller as local processes (in-cluster Deployments cannot run
+//! containers here), then `eddy bootstrap git --path clusters/demo` against the server — it
+//! commits Flux's `flux-system` layout, installs the components and the sync objects — and
+//! follow everything until it is Ready at the pushed revision. Then it keeps running until
+//! Ctrl-C, unless `--exit-when-ready`.
 
+mod bootstrap;
 mod manifests;
 mod processes;
 mod progress;
@@ -78,25 +81,36 @@ async fn async_main(
     progress::note(&format!("{} CRDs established", crds.len()));
 
     let dir = demo_dir();
-    progress::step("creating the Git repository from examples/config-repo");
-    let repository = repo::DemoRepository::create(&dir).await?;
+    let webhook = webhook::PrintingWebhook::start().await?;
+    progress::step(&format!(
+        "creating the Git repository from examples/config-repo and {}",
+        manifests::CLUSTER_PATH
+    ));
+    let repository = repo::DemoRepository::create(&dir, &webhook.url()).await?;
     progress::note(&format!(
         "serving {} (working copy: {})",
         repository.url(),
         repository.working_copy().display()
     ));
 
-    let webhook = webhook::PrintingWebhook::start().await?;
     progress::step("starting source-controller, kustomize-controller and notification-controller");
     let controllers = processes::Controllers::start(&dir, kubeconfig).await?;
 
-    progress::step(
-        "applying the tutorial's GitRepository and Kustomization (v1beta2) and an Alert",
-    );
-    manifests::apply_all(&client, &repository.url(), &webhook.url()).await?;
-
-    progress::step("waiting until everything is Ready");
+    progress::step("bootstrapping the cluster from the repository with eddy bootstrap git");
     let timeout = std::time::Duration::from_secs(args.timeout);
+    let kubeconfig_path = kubeconfig.to_path_buf();
+    let url = repository.url();
+    // eddy blocks while it waits; the Git server and the webhook run on this runtime meanwhile.
+    let bootstrapped =
+        tokio::task::spawn_blocking(move || bootstrap::run(&kubeconfig_path, &url, timeout))
+            .await
+            .context("the bootstrap thread failed")?;
+    if let Err(error) = bootstrapped {
+        controllers.print_log_tails();
+        return Err(error);
+    }
+
+    progress::step("waiting until the app's Kustomizations are Ready at the pushed revision");
     let ready = progress::wait_until_ready(&client, timeout).await;
     if let Err(error) = ready {
         controllers.print_log_tails();

@@ -18,7 +18,8 @@ const CONTROLLERS: &[&str] = &[
     "notification-controller",
 ];
 
-/// Builds the controller binaries (debug profile: the demo favours a quick first build).
+/// Builds the controller binaries and `eddy` (debug profile: the demo favours a quick first
+/// build).
 pub fn build_controllers() -> anyhow::Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
@@ -28,6 +29,7 @@ pub fn build_controllers() -> anyhow::Result<()> {
     for controller in CONTROLLERS {
         command.args(["-p", controller]);
     }
+    command.args(["-p", "eddy-cli"]);
     let status = command.status().context("cannot run cargo build")?;
     if !status.success() {
         bail!("building the controllers failed");

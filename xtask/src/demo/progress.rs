@@ -14,7 +14,7 @@ use kube::{
 };
 use serde_json::Value;
 
-use super::{processes::Controllers, repo::DemoRepository};
+use super::{manifests::APP_KUSTOMIZATIONS, processes::Controllers, repo::DemoRepository};
 
 fn clock() -> Instant {
     static START: OnceLock<Instant> = OnceLock::new();
@@ -29,20 +29,27 @@ pub fn note(text: &str) {
     eprintln!("[{:>6.1}s]     {text}", clock().elapsed().as_secs_f64());
 }
 
-/// The objects the demo follows, read at their current API versions.
-const WATCHED: &[(&str, &str, &str, &str)] = &[
-    ("source.toolkit.fluxcd.io", "v1", "GitRepository", "myapp"),
-    (
-        "kustomize.toolkit.fluxcd.io",
-        "v1",
-        "Kustomization",
-        "myapp",
-    ),
-];
+/// The sync objects `eddy bootstrap git` created.
+const SYNC_NAME: &str = "flux-system";
 
 fn api(client: &Client, group: &str, version: &str, kind: &str) -> Api<DynamicObject> {
     let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
     Api::namespaced_with(client.clone(), "flux-system", &resource)
+}
+
+fn git_repositories(client: &Client) -> Api<DynamicObject> {
+    api(client, "source.toolkit.fluxcd.io", "v1", "GitRepository")
+}
+
+fn kustomizations(client: &Client) -> Api<DynamicObject> {
+    api(client, "kustomize.toolkit.fluxcd.io", "v1", "Kustomization")
+}
+
+/// Every Kustomization the demo follows: the bootstrap's and the app's.
+fn followed_kustomizations() -> Vec<&'static str> {
+    std::iter::once(SYNC_NAME)
+        .chain(APP_KUSTOMIZATIONS.iter().map(|(name, _)| *name))
+        .collect()
 }
 
 fn ready_condition(object: &DynamicObject) -> Option<(String, String, String)> {
@@ -55,29 +62,46 @@ fn ready_condition(object: &DynamicObject) -> Option<(String, String, String)> {
     ))
 }
 
-/// Polls the GitRepository and Kustomization, printing each change of their Ready condition,
-/// until both are Ready or `timeout` passes.
+fn string_at(object: &DynamicObject, pointer: &str) -> String {
+    object
+        .data
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or("-")
+        .to_owned()
+}
+
+/// Polls the GitRepository and the Kustomizations, printing each change of their Ready
+/// condition, until all are Ready and every Kustomization applied the revision the
+/// GitRepository holds (a Ready left over from an earlier demo run does not count), or
+/// `timeout` passes.
 pub async fn wait_until_ready(client: &Client, timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
-    let mut last_seen: Vec<Option<(String, String, String)>> = vec![None; WATCHED.len()];
+    let names = followed_kustomizations();
+    let mut last_seen: Vec<Option<(String, String, String)>> = vec![None; names.len() + 1];
     loop {
-        let mut all_ready = true;
-        for (index, (group, version, kind, name)) in WATCHED.iter().enumerate() {
-            let condition = match api(client, group, version, kind).get_opt(name).await? {
-                Some(object) => ready_condition(&object),
-                None => None,
-            };
-            all_ready &= condition
-                .as_ref()
-                .is_some_and(|(status, _, _)| status == "True");
-            if condition != last_seen[index] {
-                if let Some((status, reason, message)) = &condition {
-                    note(&format!(
-                        "{kind}/{name}: Ready={status} {reason}: {message}"
-                    ));
-                }
-                last_seen[index] = condition;
-            }
+        let source = git_repositories(client).get_opt(SYNC_NAME).await?;
+        let fetched = source
+            .as_ref()
+            .map(|object| string_at(object, "/status/artifact/revision"));
+        let mut all_ready = report(
+            &mut last_seen[0],
+            "GitRepository",
+            SYNC_NAME,
+            source.as_ref(),
+        );
+        for (index, name) in names.iter().enumerate() {
+            let object = kustomizations(client).get_opt(name).await?;
+            let ready = report(
+                &mut last_seen[index + 1],
+                "Kustomization",
+                name,
+                object.as_ref(),
+            );
+            let current = object.as_ref().is_some_and(|object| {
+                Some(string_at(object, "/status/lastAppliedRevision")) == fetched
+            });
+            all_ready &= ready && current;
         }
         if all_ready {
             return Ok(());
@@ -91,6 +115,28 @@ pub async fn wait_until_ready(client: &Client, timeout: Duration) -> anyhow::Res
     }
 }
 
+/// Prints the object's Ready condition when it changed; returns whether it is Ready.
+fn report(
+    last_seen: &mut Option<(String, String, String)>,
+    kind: &str,
+    name: &str,
+    object: Option<&DynamicObject>,
+) -> bool {
+    let condition = object.and_then(ready_condition);
+    let ready = condition
+        .as_ref()
+        .is_some_and(|(status, _, _)| status == "True");
+    if condition != *last_seen {
+        if let Some((status, reason, message)) = &condition {
+            note(&format!(
+                "{kind}/{name}: Ready={status} {reason}: {message}"
+            ));
+        }
+        *last_seen = condition;
+    }
+    ready
+}
+
 pub async fn summary(
     client: &Client,
     started: Instant,
@@ -98,39 +144,31 @@ pub async fn summary(
     repository: &DemoRepository,
     controllers: &Controllers,
 ) -> anyhow::Result<()> {
-    let git = api(client, "source.toolkit.fluxcd.io", "v1", "GitRepository")
-        .get("myapp")
-        .await?;
-    let kustomization = api(client, "kustomize.toolkit.fluxcd.io", "v1", "Kustomization")
-        .get("myapp")
-        .await?;
-    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
-        Api::namespaced(client.clone(), "production");
-    let deployment = deployments.get("myapp").await?;
-    let status = deployment.status.unwrap_or_default();
-    let revision = |object: &DynamicObject, pointer: &str| {
-        object
-            .data
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or("-")
-            .to_owned()
-    };
+    let git = git_repositories(client).get(SYNC_NAME).await?;
     eprintln!();
     eprintln!("Everything is Ready after {:.1?}.", started.elapsed());
     eprintln!(
-        "  GitRepository flux-system/myapp   artifact {}",
-        revision(&git, "/status/artifact/revision")
+        "  GitRepository flux-system/flux-system      artifact {}",
+        string_at(&git, "/status/artifact/revision")
     );
-    eprintln!(
-        "  Kustomization flux-system/myapp   applied  {}",
-        revision(&kustomization, "/status/lastAppliedRevision")
-    );
-    eprintln!(
-        "  Deployment production/myapp      {}/{} replicas available",
-        status.available_replicas.unwrap_or(0),
-        status.replicas.unwrap_or(0)
-    );
+    for name in followed_kustomizations() {
+        let kustomization = kustomizations(client).get(name).await?;
+        eprintln!(
+            "  Kustomization flux-system/{name:<17} applied  {}",
+            string_at(&kustomization, "/status/lastAppliedRevision")
+        );
+    }
+    for (_, namespace) in APP_KUSTOMIZATIONS {
+        let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+            Api::namespaced(client.clone(), namespace);
+        let status = deployments.get("myapp").await?.status.unwrap_or_default();
+        eprintln!(
+            "  Deployment {:<31} {}/{} replicas available",
+            format!("{namespace}/myapp"),
+            status.available_replicas.unwrap_or(0),
+            status.replicas.unwrap_or(0)
+        );
+    }
     eprintln!(
         "  controllers (pids {}), logs in {}",
         controllers.pids(),
@@ -139,13 +177,13 @@ pub async fn summary(
     eprintln!();
     eprintln!("Try it:");
     eprintln!("  export KUBECONFIG={}", kubeconfig.display());
-    eprintln!("  kubectl get gitrepositories,kustomizations -A");
-    eprintln!("  kubectl -n production get deployment myapp");
+    eprintln!("  alias eddy={}", super::bootstrap::eddy_binary().display());
+    eprintln!("  eddy get all -A");
+    eprintln!("  eddy tree kustomization flux-system");
     eprintln!("  cd {}", repository.working_copy().display());
+    eprintln!("  git pull    # fetch the bootstrap's commits (clusters/demo/flux-system)");
     eprintln!("  sed -i 's/count: 5/count: 3/' apps/myapp/overlays/production/kustomization.yaml");
     eprintln!("  git commit -am 'Scale down' && git push");
-    eprintln!(
-        "  kubectl annotate -n flux-system --overwrite gitrepository/myapp reconcile.fluxcd.io/requestedAt=\"$(date +%s)\""
-    );
+    eprintln!("  eddy reconcile kustomization myapp-production --with-source");
     Ok(())
 }

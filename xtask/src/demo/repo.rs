@@ -1,5 +1,6 @@
-//! The demo's Git repository: `examples/config-repo` committed to a bare repository that a real
-//! `git http-backend` serves, plus a working copy the user can edit and push from.
+//! The demo's Git repository: `examples/config-repo` plus the demo's cluster directory (see
+//! [`super::manifests`]) committed to a bare repository that a real `git http-backend` serves
+//! with basic auth, plus a working copy the user can edit and push from.
 
 use std::{
     path::{Path, PathBuf},
@@ -18,8 +19,9 @@ pub struct DemoRepository {
 
 impl DemoRepository {
     /// Recreates the repository from `examples/config-repo` (each demo starts from the tutorial's
-    /// state) and starts serving it.
-    pub async fn create(demo_dir: &Path) -> anyhow::Result<Self> {
+    /// state) with the demo's cluster directory, whose Provider posts to `webhook_url`, and
+    /// starts serving it.
+    pub async fn create(demo_dir: &Path, webhook_url: &str) -> anyhow::Result<Self> {
         let bare_root = demo_dir.join("git");
         let bare = bare_root.join("config-repo.git");
         let working_copy = demo_dir.join("config-repo");
@@ -53,6 +55,14 @@ impl DemoRepository {
             &workspace::root().join("examples/config-repo"),
             &working_copy,
         )?;
+        for (path, contents) in super::manifests::repository_files(webhook_url) {
+            let target = working_copy.join(&path);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&target, contents)
+                .with_context(|| format!("cannot write {}", target.display()))?;
+        }
         git(&working_copy, &["checkout", "--quiet", "-B", "main"])?;
         git(&working_copy, &["add", "--all"])?;
         git(
@@ -65,7 +75,7 @@ impl DemoRepository {
                 "commit",
                 "--quiet",
                 "-m",
-                "Add myapp from the tutorial",
+                "Add myapp from the tutorial, a staging overlay and the demo cluster",
             ],
         )?;
         git(&working_copy, &["push", "--quiet", "origin", "main"])?;
