@@ -255,3 +255,179 @@ async fn eddy_and_flux_drive_the_loop_run_by_eddy_controllers() {
     controllers::delete_flux_objects(&client, &ns).await;
     namespace.cleanup().await.unwrap();
 }
+
+/// A control plane of this test's own, stopped (and its state removed) when dropped. `eddy
+/// uninstall` deletes the CRDs, so every Flux object in the cluster: it must never run on the
+/// shared testenv, where other tests' objects live. The binaries are the shared testenv's.
+struct PrivateControlPlane {
+    layout: eddy_testenv::Layout,
+    kubeconfig: std::path::PathBuf,
+    _root: tempfile::TempDir,
+}
+
+impl PrivateControlPlane {
+    fn start() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let shared = eddy_testenv::Layout::from_env().unwrap();
+        let versions = eddy_testenv::versions::cache_key();
+        // The shared environment is up (the other tests use it), so its binaries exist.
+        std::os::unix::fs::symlink(shared.root().join(&versions), root.path().join(&versions))
+            .unwrap();
+        let layout = eddy_testenv::Layout::at(root.path());
+        let kubeconfig = eddy_testenv::up_at(&layout).unwrap();
+        Self {
+            layout,
+            kubeconfig,
+            _root: root,
+        }
+    }
+}
+
+impl Drop for PrivateControlPlane {
+    fn drop(&mut self) {
+        if let Err(error) = eddy_testenv::down_at(&self.layout) {
+            eprintln!("cannot stop the private control plane: {error}");
+        }
+    }
+}
+
+/// Plays the kubelet for the controller pods (the fake node marks pods ready once; a missed
+/// heartbeat on a loaded machine can mark them not ready again) until `done` is set.
+async fn keep_pods_ready(
+    client: kube::Client,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use k8s_openapi::api::core::v1::Pod;
+    let pods: Api<Pod> = Api::namespaced(client, "flux-system");
+    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+        for pod in pods
+            .list(&Default::default())
+            .await
+            .map(|list| list.items)
+            .unwrap_or_default()
+        {
+            let Some(name) = pod.metadata.name else {
+                continue;
+            };
+            let ready = json!({"status": {"conditions": [
+                {"type": "Ready", "status": "True"},
+                {"type": "ContainersReady", "status": "True"},
+            ]}});
+            let _ = pods
+                .patch_status(
+                    &name,
+                    &kube::api::PatchParams::default(),
+                    &kube::api::Patch::Strategic(&ready),
+                )
+                .await;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+}
+
+/// Whether the object `eddy install --export` printed still exists.
+async fn still_exists(client: &kube::Client, object: &serde_json::Value) -> bool {
+    let api_version = object["apiVersion"].as_str().unwrap();
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let gvk = kube::api::GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap());
+    // A kind no longer served (its CRD is gone) has no objects left.
+    let Ok((resource, capabilities)) = kube::discovery::pinned_kind(client, &gvk).await else {
+        return false;
+    };
+    let api: Api<kube::api::DynamicObject> =
+        if capabilities.scope == kube::discovery::Scope::Namespaced {
+            Api::namespaced_with(
+                client.clone(),
+                object["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("flux-system"),
+                &resource,
+            )
+        } else {
+            Api::all_with(client.clone(), &resource)
+        };
+    api.get_opt(object["metadata"]["name"].as_str().unwrap())
+        .await
+        .unwrap()
+        .is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uninstall_removes_everything_install_created() {
+    let plane = tokio::task::spawn_blocking(PrivateControlPlane::start)
+        .await
+        .unwrap();
+    let kubeconfig = plane.kubeconfig.clone();
+    let client = eddy_testenv::client(&kubeconfig).await.unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let kubelet = tokio::spawn(keep_pods_ready(client.clone(), done.clone()));
+
+    let exported = succeeded(
+        eddy(&kubeconfig, &["install", "--export"]),
+        "eddy install --export",
+    );
+    let installed: Vec<serde_json::Value> = serde_yaml_ng::Deserializer::from_str(&exported)
+        .map(|document| serde::Deserialize::deserialize(document).unwrap())
+        .filter(|value: &serde_json::Value| !value.is_null())
+        .collect();
+    assert!(installed.len() > 20, "{exported}");
+    let install_kubeconfig = kubeconfig.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        eddy(&install_kubeconfig, &["install", "--timeout", "3m"])
+    })
+    .await
+    .unwrap();
+    succeeded(output, "eddy install");
+    for object in &installed {
+        assert!(still_exists(&client, object).await, "{object}");
+    }
+    // A Flux object whose controller is gone keeps its finalizer: uninstall releases it.
+    let repositories = git_repositories(&client, "flux-system");
+    repositories
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "GitRepository",
+                "metadata": {"name": "orphan", "finalizers": ["finalizers.fluxcd.io"]},
+                "spec": {"url": "https://example.invalid/repo.git", "interval": "1m"},
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+
+    // Without a terminal to ask, uninstall refuses unless --silent; nothing is touched.
+    let refused = eddy(&kubeconfig, &["uninstall"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--silent"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(repositories.get_opt("orphan").await.unwrap().is_some());
+
+    let uninstall_kubeconfig = kubeconfig.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        eddy(&uninstall_kubeconfig, &["uninstall", "--silent"])
+    })
+    .await
+    .unwrap();
+    let text = succeeded(output, "eddy uninstall --silent");
+    assert!(text.contains("uninstall finished"), "{text}");
+    for object in &installed {
+        eddy_test_support::wait_for(
+            format!(
+                "{} {} to be deleted",
+                object["kind"], object["metadata"]["name"]
+            ),
+            std::time::Duration::from_secs(90),
+            async || Ok((!still_exists(&client, object).await).then_some(())),
+        )
+        .await
+        .unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    kubelet.await.unwrap();
+    drop(plane);
+}
