@@ -380,7 +380,7 @@ async fn https_bootstrap_pushes_installs_and_syncs_and_a_second_run_changes_noth
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ssh_bootstrap_starts_the_branch_and_records_the_host_key() {
+async fn ssh_bootstrap_starts_the_branch_records_the_host_key_and_recovers_from_a_timeout() {
     let (client, namespace, kubeconfig) = setup("bootstrap-ssh").await;
     let ns = namespace.name().to_string();
     let server = SshServer::start().unwrap();
@@ -393,14 +393,12 @@ async fn ssh_bootstrap_starts_the_branch_and_records_the_host_key() {
     std::fs::write(&key_file, server.client_identity()).unwrap();
     let url = server.url(&bare);
 
-    let cluster = Cluster::start(&client, &ns);
-    let output = eddy_blocking(
-        &kubeconfig,
+    let bootstrap = |timeout: &str| {
         owned(&[
             "-n",
             &ns,
             "--timeout",
-            "3m",
+            timeout,
             "bootstrap",
             "git",
             "--url",
@@ -412,12 +410,32 @@ async fn ssh_bootstrap_starts_the_branch_and_records_the_host_key() {
             "--private-key-file",
             key_file.to_str().unwrap(),
             "--silent",
-        ]),
-    )
-    .await;
-    let stdout = succeeded(output, "eddy bootstrap over SSH");
+        ])
+    };
+
+    // No controller runs yet, so the first attempt pushes and installs, then times out saying
+    // what it waited for.
+    let output = eddy_blocking(&kubeconfig, bootstrap("8s")).await;
     let head = git(&bare, &["rev-parse", "main"]).unwrap();
-    assert!(stdout.contains("pushed 2 commit(s) to main"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("pushed 2 commit(s) to main"),
+        "{output:?}"
+    );
+    let stderr = failed(output, "bootstrap without controllers");
+    assert!(
+        stderr.contains(&format!(
+            "timed out after 8s waiting for GitRepository {ns}/flux-system to be Ready at status.artifact.revision main@sha1:{head}"
+        )),
+        "{stderr}"
+    );
+    // Run again once the controllers are there: nothing new to push, and it completes.
+    let cluster = Cluster::start(&client, &ns);
+    let stdout = succeeded(
+        eddy_blocking(&kubeconfig, bootstrap("3m")).await,
+        "eddy bootstrap over SSH, again",
+    );
+    assert!(stdout.contains("nothing to commit"), "{stdout}");
+    assert_eq!(git(&bare, &["rev-parse", "main"]).unwrap(), head);
     let secret: Secret = Api::namespaced(client.clone(), &ns)
         .get("flux-system")
         .await
