@@ -238,6 +238,37 @@ pub fn drop_missing_components(dir: &Path, spec: &mut KustomizationSpec) {
     }
 }
 
+/// What the reconciler does with an unpacked artifact: resolves `spec.path` in `root` (the
+/// artifact cache's `<cache>/artifacts/<digest_dir>`), writes the wrapper kustomization into
+/// `wrapper_dir` (a fresh `<cache>/wrappers/<random>`) and builds it, passing every file the
+/// engine reads through `filter` (SOPS decryption). Messages name files relative to the
+/// artifact root, not the cache directory.
+pub fn build_artifact_path(
+    root: &Path,
+    digest_dir: &str,
+    wrapper_dir: &Path,
+    mut spec: KustomizationSpec,
+    filter: Option<eddy_kustomize::ReadFilter>,
+) -> Result<Vec<Value>, BuildError> {
+    let path = resolve_path(root, spec.path.as_deref())?;
+    let relative = path
+        .strip_prefix(root)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let from_wrapper = if relative.is_empty() {
+        format!("../../artifacts/{digest_dir}")
+    } else {
+        format!("../../artifacts/{digest_dir}/{relative}")
+    };
+    drop_missing_components(&path, &mut spec);
+    write_wrapper(wrapper_dir, &from_wrapper, &path, &spec)?;
+    let prefix = format!("{}/", root.display());
+    kustomize_filtered(wrapper_dir, filter).map_err(|e| match e {
+        BuildError::Kustomize(message) => BuildError::Kustomize(message.replace(&prefix, "")),
+        other => other,
+    })
+}
+
 /// Runs the Kustomize engine on `dir` and returns the objects as JSON, in build order.
 pub fn kustomize(dir: &Path) -> Result<Vec<Value>, BuildError> {
     kustomize_filtered(dir, None)

@@ -295,26 +295,15 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
     let root = unpacked.dir.clone();
     let digest_dir = unpacked.digest_dir.clone();
     let built = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
-        let path = build::resolve_path(&root, spec.path.as_deref())
-            .map_err(|e| format!("artifact:{e}"))?;
-        let relative = path
-            .strip_prefix(&root)
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let from_wrapper = if relative.is_empty() {
-            format!("../../artifacts/{digest_dir}")
-        } else {
-            format!("../../artifacts/{digest_dir}/{relative}")
-        };
-        let mut spec = spec;
-        build::drop_missing_components(&path, &mut spec);
-        build::write_wrapper(wrapper.path(), &from_wrapper, &path, &spec)
-            .map_err(|e| e.to_string())?;
-        // Messages name files relative to the artifact root, not the cache directory.
-        let prefix = format!("{}/", root.display());
         let filter = decryptor.map(|d| d.read_filter());
-        build::kustomize_filtered(wrapper.path(), filter)
-            .map_err(|e| e.to_string().replace(&prefix, ""))
+        build::build_artifact_path(&root, &digest_dir, wrapper.path(), spec, filter).map_err(|e| {
+            match e {
+                build::BuildError::PathNotFound(_) | build::BuildError::PathEscapes(_) => {
+                    format!("artifact:{e}")
+                }
+                other => other.to_string(),
+            }
+        })
     })
     .await
     .unwrap_or_else(|join| Err(format!("build panicked: {join}")));

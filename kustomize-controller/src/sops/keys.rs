@@ -122,7 +122,7 @@ impl KeyRing {
             for stanza in &metadata.age {
                 match self.open_age(&stanza.encrypted_key) {
                     Ok(key) => return Ok(key),
-                    Err(e) => failures.push(format!("age {}: {e}", stanza.recipient)),
+                    Err(e) => failures.push(format!("age: {e}")),
                 }
             }
         }
@@ -130,7 +130,7 @@ impl KeyRing {
             for stanza in &metadata.pgp {
                 match self.open_pgp(&stanza.encrypted_key) {
                     Ok(key) => return Ok(key),
-                    Err(e) => failures.push(format!("PGP {}: {e}", stanza.fingerprint)),
+                    Err(e) => failures.push(format!("PGP: {e}")),
                 }
             }
         }
@@ -146,6 +146,7 @@ impl KeyRing {
                 metadata.unsupported.join(", ")
             );
         } else if !failures.is_empty() {
+            failures.dedup();
             message.push_str(": ");
             message.push_str(&failures.join("; "));
         }
