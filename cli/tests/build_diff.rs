@@ -252,6 +252,73 @@ async fn build_equals_what_the_controller_applied_and_diff_reports_local_changes
         String::from_utf8_lossy(&unchanged.stderr)
     );
     assert_eq!(stdout(&unchanged), "");
+    // The real flux CLI, reading the same Kustomization from the cluster, builds the same
+    // objects and sees the same (absence of) changes.
+    let flux_copy = || {
+        let copy = tempfile::tempdir().unwrap();
+        controllers::copy_tree(&config.repo.work, copy.path());
+        copy
+    };
+    let copy = flux_copy();
+    let flux_overlay = copy.path().join(OVERLAY);
+    let flux_built = succeeded(
+        flux(
+            &kubeconfig,
+            &[
+                "-n",
+                &ns,
+                "build",
+                "ks",
+                "myapp",
+                "--path",
+                flux_overlay.to_str().unwrap(),
+            ],
+        ),
+        "flux build",
+    );
+    let eddy_built = succeeded(
+        eddy(
+            &kubeconfig,
+            &["-n", &ns, "build", "ks", "myapp", "--path", overlay_arg],
+        ),
+        "eddy build",
+    );
+    assert_eq!(eddy_built, flux_built);
+    let flux_agrees = |eddy_output: &Output| {
+        let copy = flux_copy();
+        let overlay = copy.path().join(OVERLAY);
+        let output = flux(
+            &kubeconfig,
+            &[
+                "-n",
+                &ns,
+                "diff",
+                "ks",
+                "myapp",
+                "--progress-bar=false",
+                "--path",
+                overlay.to_str().unwrap(),
+            ],
+        );
+        let headlines = |text: &str| {
+            let mut lines: Vec<String> = text
+                .lines()
+                .filter(|line| line.starts_with('►'))
+                .map(str::to_owned)
+                .collect();
+            lines.sort();
+            lines
+        };
+        let theirs = stdout(&output);
+        assert_eq!(
+            headlines(&stdout(eddy_output)),
+            headlines(&theirs),
+            "flux diff printed:\n{theirs}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(exit_code(&output), exit_code(eddy_output), "{theirs}");
+    };
+    flux_agrees(&unchanged);
 
     // Edits: fewer replicas, a rotated password, a new object.
     config.edit(&format!("{OVERLAY}/kustomization.yaml"), |text| {
@@ -269,6 +336,7 @@ async fn build_equals_what_the_controller_applied_and_diff_reports_local_changes
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata:\n  a: b\n",
     );
     let changed = diff("changed");
+    flux_agrees(&changed);
     let text = stdout(&changed);
     assert_eq!(exit_code(&changed), 1, "{text}");
     assert!(
@@ -310,6 +378,7 @@ async fn build_equals_what_the_controller_applied_and_diff_reports_local_changes
     });
     std::fs::remove_file(config.path(&format!("{OVERLAY}/settings.yaml"))).unwrap();
     let pruned = diff("pruned");
+    flux_agrees(&pruned);
     let text = stdout(&pruned);
     assert_eq!(exit_code(&pruned), 1, "{text}");
     assert!(
