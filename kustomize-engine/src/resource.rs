@@ -193,10 +193,11 @@ fn string_pairs(value: Option<&Value>) -> Vec<(String, String)> {
     }
 }
 
-/// Label and annotation values are strings in Kubernetes; kustomize writes `true` or `8080` there
-/// as `"true"` and `"8080"`.
+/// kustomize rewrites every object's annotations as strings before printing (`true` and `8080`
+/// become `"true"` and `"8080"`); labels keep their type. The parser already keeps the text of
+/// plain annotation values; this covers objects built in memory.
 fn stringify_metadata_values(value: &mut Value) {
-    for field in ["labels", "annotations"] {
+    for field in ["annotations"] {
         if let Some(Value::Map(map)) = value.get_path_mut(&["metadata", field]) {
             for (_, entry) in map.iter_mut() {
                 if !matches!(entry, Value::String(_))

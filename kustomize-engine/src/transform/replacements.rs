@@ -136,6 +136,8 @@ fn apply_one(replacement: &Replacement, resources: &mut ResMap) -> Result<(), St
         .first()
         .cloned()
         .ok_or_else(|| format!("source field '{field_path}' not found"))?;
+    // The text of a delimited source part: annotations print it as written.
+    let mut part_text = None;
     if let Some(options) = &source.options
         && let Some(delimiter) = options.delimiter.as_deref().filter(|d| !d.is_empty())
     {
@@ -150,7 +152,10 @@ fn apply_one(replacement: &Replacement, resources: &mut ResMap) -> Result<(), St
                     options.index
                 )
             })?;
-        value = Value::String((*part).to_string());
+        // kustomize copies the source node with only its text changed and no tag: the part is read
+        // again as a plain scalar (`1.4` becomes a number, an empty part null).
+        value = crate::yaml::resolve_plain_scalar(part);
+        part_text = Some((*part).to_string());
     }
 
     for target in &replacement.targets {
@@ -174,6 +179,14 @@ fn apply_one(replacement: &Replacement, resources: &mut ResMap) -> Result<(), St
             let options = target.options.clone().unwrap_or_default();
             for path in &target.field_paths {
                 let segments = split_field_path(path);
+                let value = match &part_text {
+                    Some(text)
+                        if segments.starts_with(&["metadata", "annotations"].map(String::from)) =>
+                    {
+                        Value::String(text.clone())
+                    }
+                    _ => value.clone(),
+                };
                 let count = set(&mut resource.value, &segments, &value, &options)?;
                 if count == 0 && !options.create {
                     return Err(format!(

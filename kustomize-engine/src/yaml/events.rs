@@ -19,9 +19,12 @@ pub fn parse(text: &str, last_key_wins: bool) -> Result<Vec<Value>, String> {
         anchors: HashMap::new(),
         documents: Vec::new(),
         current: None,
+        empty_node: false,
     };
     for next in Parser::new_from_str(text) {
         let (event, span) = next.map_err(|e| e.to_string())?;
+        // The parser reports an empty node as the text `~`; only its zero-width span tells them apart.
+        builder.empty_node = span.start.index() == span.end.index();
         builder
             .event(event)
             .map_err(|message| format!("{message} (line {})", span.start.line()))?;
@@ -41,6 +44,8 @@ struct Builder {
     documents: Vec<Value>,
     /// The root node of the document being read.
     current: Option<Value>,
+    /// The event being handled is a node with no text at all (`key:` with nothing after it).
+    empty_node: bool,
 }
 
 impl Builder {
@@ -52,7 +57,14 @@ impl Builder {
                 self.documents.push(root);
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let value = resolve_scalar(&text, style, tag.as_deref())?;
+                let value =
+                    if style == ScalarStyle::Plain && tag.is_none() && self.at_annotation_value() {
+                        // kustomize prints annotation values as the text of their node.
+                        let text = if self.empty_node { "" } else { &text };
+                        Value::String(text.to_string())
+                    } else {
+                        resolve_scalar(&text, style, tag.as_deref())?
+                    };
                 self.complete(value, anchor)?;
             }
             Event::Alias(anchor) => {
@@ -81,6 +93,24 @@ impl Builder {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Whether the next node is the value of an entry of the document's `metadata.annotations`.
+    fn at_annotation_value(&self) -> bool {
+        fn pending(frame: &Frame) -> Option<&str> {
+            match frame {
+                Frame::Map(_, pending, _) => pending.as_deref(),
+                Frame::Seq(..) => None,
+            }
+        }
+        match self.stack.as_slice() {
+            [root, metadata, annotations] => {
+                pending(root) == Some("metadata")
+                    && pending(metadata) == Some("annotations")
+                    && pending(annotations).is_some()
+            }
+            _ => false,
+        }
     }
 
     /// Places a finished node into its parent (or as the document root).
@@ -176,7 +206,7 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
 }
 
 /// go-yaml v3's resolution of an untagged plain scalar.
-fn resolve_plain(text: &str) -> Value {
+pub fn resolve_plain(text: &str) -> Value {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),

@@ -8,6 +8,7 @@ mod scalar;
 pub mod value;
 
 pub use emit::emit_document;
+pub use events::resolve_plain as resolve_plain_scalar;
 pub use parse::{parse_documents, parse_one};
 pub use scalar::format_float;
 pub use value::{Mapping, Value};

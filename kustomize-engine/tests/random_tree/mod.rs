@@ -196,6 +196,14 @@ fn write_component(root: &Path, rng: &mut Rng, deployments: &[String]) -> String
         kustomization.push_str("configMapGenerator:\n- name: feature-flags\n");
         kustomization.push_str(&literals(rng));
     }
+    if rng.chance(40) {
+        let _ = writeln!(
+            kustomization,
+            "labels:\n- pairs:\n    team: {}\n  includeSelectors: {}",
+            rng.pick(WORDS),
+            rng.chance(50)
+        );
+    }
     write(
         root,
         "components/feature/kustomization.yaml",
@@ -233,7 +241,9 @@ fn overlay_fields(rng: &mut Rng, root: &Path, dir: &str, deployments: &[String])
         let _ = writeln!(text, "namespace: ns-{}", rng.pick(WORDS));
     }
     if rng.chance(30) {
-        let _ = writeln!(text, "commonLabels:\n  env: {}", rng.pick(WORDS));
+        // Sometimes the same key as the `labels` entries, so levels overwrite each other.
+        let key = if rng.chance(30) { "team" } else { "env" };
+        let _ = writeln!(text, "commonLabels:\n  {key}: {}", rng.pick(WORDS));
     }
     if rng.chance(30) {
         let _ = writeln!(
@@ -256,9 +266,12 @@ fn overlay_fields(rng: &mut Rng, root: &Path, dir: &str, deployments: &[String])
         text.push_str("images:\n");
         let image = rng.pick(IMAGES);
         let _ = writeln!(text, "- name: {image}");
-        match rng.below(3) {
+        match rng.below(4) {
             0 => {
                 let _ = writeln!(text, "  newTag: \"2.{}\"", rng.below(9));
+            }
+            3 => {
+                let _ = writeln!(text, "  newName: registry.local/{}", rng.pick(WORDS));
             }
             1 => {
                 let _ = writeln!(text, "  newName: mirror.local/{image}\n  newTag: latest");
@@ -318,13 +331,93 @@ fn overlay_fields(rng: &mut Rng, root: &Path, dir: &str, deployments: &[String])
             "- target:\n    kind: {kind}\n  patch: |-\n    apiVersion: v1\n    kind: {kind}\n    metadata:\n      name: any\n      labels:\n        patched: \"true\"\n"
         ));
     }
+    if !deployments.is_empty() && rng.chance(25) {
+        // A strategic merge patch on a label and a pod-template annotation that earlier levels
+        // may have created in several places at once.
+        let name = &deployments[rng.below(deployments.len())];
+        patches.push(format!(
+            "- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: {name}\n      labels:\n        team: {}\n    spec:\n      template:\n        metadata:\n          annotations:\n            owner: {}\n",
+            rng.pick(WORDS),
+            rng.pick(WORDS)
+        ));
+    }
     if !patches.is_empty() {
         text.push_str("patches:\n");
         for patch in patches {
             text.push_str(&patch);
         }
     }
+    text.push_str(&deprecated_patches(rng, root, dir, deployments));
+    text.push_str(&replacements(rng, deployments));
     text
+}
+
+/// `patchesStrategicMerge` and `patchesJson6902`, the deprecated spellings of `patches`.
+fn deprecated_patches(rng: &mut Rng, root: &Path, dir: &str, deployments: &[String]) -> String {
+    let mut text = String::new();
+    if deployments.is_empty() {
+        return text;
+    }
+    if rng.chance(20) {
+        let name = &deployments[rng.below(deployments.len())];
+        let patch = if rng.chance(50) {
+            // Deleting a container that may not exist is not an error.
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n      - name: sidecar\n        $patch: delete\n"
+            )
+        } else {
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  annotations:\n    owner: {}\nspec:\n  template:\n    metadata:\n      labels:\n        team: {}\n",
+                rng.pick(WORDS),
+                rng.pick(WORDS)
+            )
+        };
+        write(root, &format!("{dir}/smp.yaml"), &patch);
+        text.push_str("patchesStrategicMerge:\n- smp.yaml\n");
+    }
+    if rng.chance(20) {
+        let name = &deployments[rng.below(deployments.len())];
+        let operations = match rng.below(3) {
+            0 => "- op: remove\n  path: /spec/template/spec/volumes\n".to_string(),
+            1 => format!(
+                "- op: add\n  path: /metadata/labels/team\n  value: {}\n",
+                rng.pick(WORDS)
+            ),
+            _ => "- op: add\n  path: /spec/template/metadata/annotations\n  value:\n    json: patched\n"
+                .to_string(),
+        };
+        write(root, &format!("{dir}/ops.yaml"), &operations);
+        let _ = writeln!(
+            text,
+            "patchesJson6902:\n- target:\n    group: apps\n    version: v1\n    kind: Deployment\n    name: {name}\n  path: ops.yaml"
+        );
+    }
+    text
+}
+
+/// A replacement copying a field of a deployment into other objects.
+fn replacements(rng: &mut Rng, deployments: &[String]) -> String {
+    if deployments.is_empty() || !rng.chance(30) {
+        return String::new();
+    }
+    let name = &deployments[rng.below(deployments.len())];
+    let (field_path, options) = match rng.below(4) {
+        0 => ("metadata.name", ""),
+        1 => ("spec.template.metadata.labels.app", ""),
+        2 => (
+            "spec.template.spec.containers.0.image",
+            "\n    options:\n      delimiter: ':'\n      index: 1",
+        ),
+        _ => ("spec.template.spec.containers.0.image", ""),
+    };
+    let (kind, target_path) = match rng.below(3) {
+        0 => ("Service", "metadata.annotations.copied"),
+        1 => ("ConfigMap", "data.copied"),
+        _ => ("Deployment", "metadata.labels.team"),
+    };
+    format!(
+        "replacements:\n- source:\n    kind: Deployment\n    name: {name}\n    fieldPath: {field_path}{options}\n  targets:\n  - select:\n      kind: {kind}\n    fieldPaths:\n    - {target_path}\n    options:\n      create: true\n"
+    )
 }
 
 fn generators(rng: &mut Rng, root: &Path, dir: &str, bases: &[Base]) -> String {
@@ -336,7 +429,8 @@ fn generators(rng: &mut Rng, root: &Path, dir: &str, bases: &[Base]) -> String {
     if rng.chance(60) {
         text.push_str("configMapGenerator:\n");
         if !generated.is_empty() && rng.chance(60) {
-            let _ = writeln!(text, "- name: {}\n  behavior: merge", generated[0]);
+            let behavior = if rng.chance(70) { "merge" } else { "replace" };
+            let _ = writeln!(text, "- name: {}\n  behavior: {behavior}", generated[0]);
         } else {
             let _ = writeln!(text, "- name: {dir}-extra-{}", rng.pick(WORDS));
         }
@@ -411,5 +505,11 @@ pub fn write_tree(root: &Path, seed: u64) -> PathBuf {
     second.push_str(&overlay_fields(&mut rng, root, "overlay2", &deployments));
     second.push_str(&generators(&mut rng, root, "overlay2", &[]));
     write(root, "overlay2/kustomization.yaml", &second);
-    root.join("overlay2")
+    if rng.chance(60) {
+        return root.join("overlay2");
+    }
+    let mut third = String::from("resources:\n- ../overlay2\n");
+    third.push_str(&overlay_fields(&mut rng, root, "overlay3", &deployments));
+    write(root, "overlay3/kustomization.yaml", &third);
+    root.join("overlay3")
 }
