@@ -386,6 +386,51 @@ async fn build_equals_what_the_controller_applied_and_diff_reports_local_changes
         "{text}"
     );
 
+    // A Kustomization that is not in the cluster yet, from a file: everything is created.
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("newapp.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: newapp\nspec:\n  interval: 1m\n  prune: true\n  namePrefix: new-\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: config\n  postBuild:\n    substitute:\n      version: '2'\n"
+        ),
+    )
+    .unwrap();
+    let file_arg = file.to_str().unwrap();
+    let new_args = [
+        "-n",
+        &ns,
+        "diff",
+        "ks",
+        "newapp",
+        "--path",
+        overlay_arg,
+        "--kustomization-file",
+        file_arg,
+    ];
+    let missing = eddy(&kubeconfig, &new_args);
+    assert_eq!(exit_code(&missing), 2, "{}", stdout(&missing));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("not found"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    let mut ignoring = new_args.to_vec();
+    ignoring.push("--ignore-not-found");
+    let created = eddy(&kubeconfig, &ignoring);
+    let text = stdout(&created);
+    assert_eq!(exit_code(&created), 1, "{text}");
+    let headlines: Vec<&str> = text.lines().filter(|l| l.starts_with('►')).collect();
+    assert_eq!(headlines.len(), 4, "{text}");
+    assert!(
+        headlines.iter().all(|line| line.ends_with(" created")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("► Deployment/{ns}/new-myapp created")),
+        "{text}"
+    );
+
     // A failure is not a difference: exit 2.
     let broken = eddy(
         &kubeconfig,

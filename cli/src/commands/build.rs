@@ -55,6 +55,10 @@ pub struct LocalBuildArgs {
     /// Fail when a variable without a default is not set, as the controller does.
     #[arg(long)]
     pub strict_substitute: bool,
+    /// With --kustomization-file: a Kustomization missing from the cluster is not an error
+    /// (`diff` then shows every object as created and nothing as pruned).
+    #[arg(skip)]
+    pub ignore_not_found: bool,
 }
 
 pub async fn run(args: BuildArgs, connection: &ConnectionArgs) -> anyhow::Result<()> {
@@ -95,19 +99,24 @@ pub async fn build(
             };
             read_kustomization_file(file, &args.name, namespace)?
         }
-        Some(client) => {
-            let live = live_kustomization(client, &args.name, namespace).await?;
-            match &args.kustomization_file {
-                // The file's spec, the cluster's status: the inventory tells `diff` what
-                // would be pruned.
-                Some(file) => {
-                    let mut local = read_kustomization_file(file, &args.name, namespace)?;
-                    local.status = live.status;
-                    local
+        Some(client) => match &args.kustomization_file {
+            // The file's spec, the cluster's status: the inventory tells `diff` what would be
+            // pruned.
+            Some(file) => {
+                let mut local = read_kustomization_file(file, &args.name, namespace)?;
+                let live = live_kustomization(client, &args.name, namespace).await;
+                match live {
+                    Ok(Some(live)) => local.status = live.status,
+                    Ok(None) if args.ignore_not_found => {}
+                    Ok(None) => bail!(not_found(&args.name, namespace)),
+                    Err(error) => return Err(error),
                 }
-                None => live,
+                local
             }
-        }
+            None => live_kustomization(client, &args.name, namespace)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!(not_found(&args.name, namespace)))?,
+        },
     };
     let variables = match (client, &kustomization.spec.post_build) {
         (Some(client), Some(post_build)) => {
@@ -139,17 +148,17 @@ async fn live_kustomization(
     client: &Client,
     name: &str,
     namespace: &str,
-) -> anyhow::Result<Kustomization> {
+) -> anyhow::Result<Option<Kustomization>> {
     let api: Api<Kustomization> = Api::namespaced(client.clone(), namespace);
-    match api.get_opt(name).await {
-        Ok(Some(kustomization)) => Ok(kustomization),
-        Ok(None) => bail!(
-            "Kustomization {name:?} not found in namespace {namespace:?}; pass -n, or build offline with --kustomization-file and --dry-run"
-        ),
-        Err(error) => Err(error).context(format!(
-            "failed to get kustomization object {namespace}/{name}"
-        )),
-    }
+    api.get_opt(name)
+        .await
+        .with_context(|| format!("failed to get kustomization object {namespace}/{name}"))
+}
+
+fn not_found(name: &str, namespace: &str) -> String {
+    format!(
+        "Kustomization {name:?} not found in namespace {namespace:?}; pass -n, or build offline with --kustomization-file and --dry-run"
+    )
 }
 
 /// Finds the Kustomization `name` in a (possibly multi-document) YAML file. A document without

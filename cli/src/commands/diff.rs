@@ -54,6 +54,12 @@ struct DiffKustomizationArgs {
     /// Fail when a variable without a default is not set, as the controller does.
     #[arg(long)]
     strict_substitute: bool,
+    /// With --kustomization-file: diff a Kustomization that is not in the cluster yet.
+    #[arg(long)]
+    ignore_not_found: bool,
+    /// Accepted for compatibility with `flux diff`; progress is shown on a terminal only.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, hide = true)]
+    progress_bar: bool,
 }
 
 /// An error that ends the program with a given exit status (1: differences, 2: failure).
@@ -92,6 +98,7 @@ pub async fn run(args: DiffArgs, connection: &ConnectionArgs) -> anyhow::Result<
         kustomization_file: args.kustomization_file.clone(),
         dry_run: false,
         strict_substitute: args.strict_substitute,
+        ignore_not_found: args.ignore_not_found,
     };
     let progress = Progress::new();
     progress.step("building the Kustomization");
