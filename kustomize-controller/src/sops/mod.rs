@@ -7,8 +7,15 @@
 //! dotenv/YAML/JSON/binary file used by a `secretGenerator` or `configMapGenerator`, is replaced
 //! by its plaintext before the engine parses it. Nothing decrypted is written to disk, and the
 //! MAC is checked against the file exactly as `sops` wrote it, before Kustomize changes names,
-//! namespaces or labels (which would otherwise break it). After the build, [`decrypt_objects`]
+//! namespaces or labels (which would otherwise break it). After the build, [`check_objects`]
 //! refuses any Secret that still carries SOPS metadata.
+//!
+//! Differences from Flux, on purpose: Flux decrypts Secret manifests after the build and skips
+//! the MAC there (Kustomize's edits would break it); here the MAC is always verified. Any
+//! SOPS document a build reads is decrypted, not only `v1` Secrets and generator sources (a
+//! patch file, or an encrypted ConfigMap manifest, too); documents annotated or labelled
+//! `kustomize.toolkit.fluxcd.io/decrypt: disabled` are left as they are. INI files, several
+//! `key_groups` (Shamir) and cloud key services are refused with a message saying so.
 //!
 //! The format itself ([`cipher`], [`tree`], [`metadata`], [`document`], [`formats`]) is
 //! implemented here; age and OpenPGP come from the `age` and `pgp` crates. Cloud key services
