@@ -506,7 +506,7 @@ async fn wrong_credentials_or_url_fail_before_anything_is_installed() {
         "bootstrap of a missing repository",
     );
     assert!(
-        stderr.contains(&format!("cannot reach {missing}")),
+        stderr.contains(&format!("cannot reach {missing}: there is no repository")),
         "{stderr}"
     );
     let stderr = failed(
@@ -526,6 +526,31 @@ async fn wrong_credentials_or_url_fail_before_anything_is_installed() {
         "bootstrap over plain HTTP",
     );
     assert!(stderr.contains("--allow-insecure-http"), "{stderr}");
+
+    // An SSH key the server does not accept.
+    let ssh = SshServer::start().unwrap();
+    let stranger = ssh.generate_key("stranger", "").unwrap();
+    let key_file = root.path().join("stranger");
+    std::fs::write(&key_file, stranger).unwrap();
+    let stderr = failed(
+        eddy_blocking(
+            &kubeconfig,
+            owned(&[
+                "-n",
+                &ns,
+                "bootstrap",
+                "git",
+                "--url",
+                &ssh.url(&repo.bare),
+                "--private-key-file",
+                key_file.to_str().unwrap(),
+                "--silent",
+            ]),
+        )
+        .await,
+        "bootstrap with an unauthorised SSH key",
+    );
+    assert!(stderr.contains("rejected the credentials"), "{stderr}");
 
     // Nothing reached the repository or the namespace.
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]).unwrap(), before);

@@ -14,6 +14,9 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use git2::{CertificateCheckStatus, Cred, CredentialType, RemoteCallbacks, cert::Cert};
 use sha2::Digest as _;
 
+/// How often one operation may ask for credentials before they count as rejected.
+const MAX_CREDENTIAL_REQUESTS: u32 = 5;
+
 /// What proves who we are to the Git server.
 #[derive(Clone)]
 pub enum Credentials {
@@ -95,6 +98,9 @@ impl Transport {
             git2::ErrorCode::Certificate => format!(
                 "the Git server's certificate is not trusted ({message}); pass the CA with --ca-file"
             ),
+            _ if message.contains("404") => {
+                format!("there is no repository at this URL ({message}); check --url")
+            }
             _ if message.contains("401") || message.contains("authentication") => format!(
                 "the Git server rejected the credentials ({message}); check --username/--password or --private-key-file"
             ),
@@ -115,14 +121,11 @@ impl Transport {
     ) -> Result<Cred, git2::Error> {
         let attempt = self.credential_attempts.get() + 1;
         self.credential_attempts.set(attempt);
-        // libgit2 asks again after a rejection; a second request for the same operation means
-        // the server said no, and answering again would loop.
-        let limit = if allowed.contains(CredentialType::USERNAME) {
-            3
-        } else {
-            2
-        };
-        if attempt > limit {
+        // libgit2 asks again after a rejection, and answering with the same secret forever
+        // would loop. It also asks once per request, and a missing repository makes it try
+        // the dumb HTTP protocol too, so a couple of requests are allowed before concluding
+        // the server said no.
+        if attempt > MAX_CREDENTIAL_REQUESTS {
             return Err(self.fail(
                 "the Git server rejected the credentials; check --username/--password or --private-key-file"
                     .to_string(),
