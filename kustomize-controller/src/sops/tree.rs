@@ -300,6 +300,47 @@ mod tests {
     }
 
     #[test]
+    fn emitted_strings_stay_strings_for_the_kustomize_engine() {
+        // Decrypted manifests are re-emitted and parsed again by the engine: strings that look
+        // like other scalars must come back as the same strings.
+        let tricky = [
+            "on",
+            "yes",
+            "no",
+            "0123",
+            "1e3",
+            "null",
+            "~",
+            "true",
+            "0x1F",
+            "multi\nline\n",
+            " lead",
+            "trail ",
+            "a: b",
+            "- x",
+            "#hash",
+            "",
+        ];
+        let document = Node::Map(
+            tricky
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (format!("k{i}"), Node::Str((*s).to_owned())))
+                .collect(),
+        );
+        let text = emit_yaml_documents(&[document]).unwrap();
+        let parsed = eddy_kustomize::yaml::parse_documents(&text).unwrap();
+        for (i, expected) in tricky.iter().enumerate() {
+            let value = parsed[0].get(&format!("k{i}"));
+            assert_eq!(
+                value.and_then(|v| v.as_str()),
+                Some(*expected),
+                "k{i} in:\n{text}"
+            );
+        }
+    }
+
+    #[test]
     fn yaml_emission_round_trips() {
         let documents = parse_yaml_documents("k: v\nn: 3\nlist:\n- a\n").unwrap();
         let text = emit_yaml_documents(&documents).unwrap();
