@@ -97,8 +97,10 @@ fn describe_document(document: &Node, index: usize) -> String {
 /// multi-document file share one data key and one MAC (the same `mac` value in each); documents
 /// encrypted separately and concatenated each have their own.
 fn decrypt_yaml(text: &str, keys: &KeyRing) -> Result<Option<Vec<u8>>, SopsError> {
-    let mut documents =
-        parse_yaml_documents(text).map_err(|e| SopsError::Parse(format!("invalid YAML: {e}")))?;
+    // Text that does not parse is not a SOPS file: the engine reports (or uses) it as it is.
+    let Ok(mut documents) = parse_yaml_documents(text) else {
+        return Ok(None);
+    };
     let encrypted: Vec<usize> = (0..documents.len())
         .filter(|&i| is_sops_document(&documents[i]) && !decryption_disabled(&documents[i]))
         .collect();
@@ -144,8 +146,9 @@ fn take_metadata(document: &mut Node) -> Result<Metadata, SopsError> {
 
 /// JSON: one document; written back as JSON in the same key order.
 fn decrypt_json(text: &str, keys: &KeyRing) -> Result<Option<Vec<u8>>, SopsError> {
-    let mut document =
-        parse_json(text).map_err(|e| SopsError::Parse(format!("invalid JSON: {e}")))?;
+    let Ok(mut document) = parse_json(text) else {
+        return Ok(None);
+    };
     if !is_sops_document(&document) || decryption_disabled(&document) {
         return Ok(None);
     }
@@ -351,6 +354,16 @@ mod tests {
         );
         assert_eq!(
             decrypt_file(Path::new("a.env"), b"A=ENC[AES256_GCM,\n", &keys).unwrap(),
+            None
+        );
+        // Mentioning the marker in a file that is not YAML is no error.
+        assert_eq!(
+            decrypt_file(
+                Path::new("notes.txt"),
+                b"see ENC[AES256_GCM, here: [: x",
+                &keys
+            )
+            .unwrap(),
             None
         );
     }
