@@ -295,7 +295,8 @@ fn set(
     options: &FieldOptions,
 ) -> Result<usize, String> {
     let Some((first, rest)) = segments.split_first() else {
-        *node = replaced_value(node, value, options)?;
+        let replaced = replaced_value(node, value, options)?;
+        *node = keep_target_type(node, replaced)?;
         return Ok(1);
     };
     let mut count = 0;
@@ -357,6 +358,30 @@ fn set(
         _ => {}
     }
     Ok(count)
+}
+
+/// kustomize writes a scalar into an existing scalar field by its text: the field keeps its type
+/// (`"7"` into `replicas: 2` gives `7`, `2` into a string label gives `"2"`), and text the type
+/// cannot hold is an error. A created field (null here) takes the value as it is.
+fn keep_target_type(current: &Value, new: Value) -> Result<Value, String> {
+    let is_scalar = |v: &Value| !matches!(v, Value::Seq(_) | Value::Map(_) | Value::Null);
+    if !is_scalar(current) || !is_scalar(&new) {
+        return Ok(new);
+    }
+    let text = new.scalar_text().unwrap_or_default();
+    let reread = crate::yaml::resolve_plain_scalar(&text);
+    let (converted, wanted) = match current {
+        Value::String(_) => (Some(Value::String(text.clone())), "string"),
+        Value::Int(_) => (matches!(reread, Value::Int(_)).then_some(reread), "!!int"),
+        Value::Float(_) => match reread {
+            Value::Int(int) => (Some(Value::Float(int as f64)), "!!float"),
+            float @ Value::Float(_) => (Some(float), "!!float"),
+            _ => (None, "!!float"),
+        },
+        Value::Bool(_) => (matches!(reread, Value::Bool(_)).then_some(reread), "!!bool"),
+        _ => (Some(new), ""),
+    };
+    converted.ok_or_else(|| format!("cannot decode `{text}` as a {wanted}"))
 }
 
 /// The new field value: the source value, or (with a delimiter) the existing text with one part replaced.
