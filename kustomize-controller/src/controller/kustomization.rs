@@ -367,24 +367,7 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
             )
             .await;
     }
-    let mut labels: Vec<(String, String)> = ks
-        .spec
-        .common_metadata
-        .as_ref()
-        .and_then(|m| m.labels.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    labels.push((policy::OWNER_NAME_LABEL.to_owned(), ks.name_any()));
-    labels.push((policy::OWNER_NAMESPACE_LABEL.to_owned(), namespace.clone()));
-    let annotations: Vec<(String, String)> = ks
-        .spec
-        .common_metadata
-        .as_ref()
-        .and_then(|m| m.annotations.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
+    let (labels, annotations) = crate::local_build::metadata_for(&ks);
     build::add_metadata(&mut objects, &labels, &annotations);
     let objects_digest = timing::objects_digest(&objects);
 
