@@ -410,10 +410,20 @@ fn replacements(rng: &mut Rng, deployments: &[String]) -> String {
         ),
         _ => ("spec.template.spec.containers.0.image", ""),
     };
-    let (kind, target_path) = match rng.below(3) {
-        0 => ("Service", "metadata.annotations.copied"),
-        1 => ("ConfigMap", "data.copied"),
-        _ => ("Deployment", "metadata.labels.team"),
+    let (kind, target_path) = if !options.is_empty() {
+        // A delimited part written into a field that does not exist yet stays untyped in kustomize
+        // until a later strategic merge patch turns it into a string; the engine does not model
+        // that (README, known differences), so these go to annotations or existing string fields.
+        match rng.below(2) {
+            0 => ("Service", "metadata.annotations.copied"),
+            _ => ("Deployment", "metadata.labels.app"),
+        }
+    } else {
+        match rng.below(3) {
+            0 => ("Service", "metadata.annotations.copied"),
+            1 => ("ConfigMap", "data.copied"),
+            _ => ("Deployment", "metadata.labels.team"),
+        }
     };
     format!(
         "replacements:\n- source:\n    kind: Deployment\n    name: {name}\n    fieldPath: {field_path}{options}\n  targets:\n  - select:\n      kind: {kind}\n    fieldPaths:\n    - {target_path}\n    options:\n      create: true\n"
