@@ -79,7 +79,12 @@ impl Controllers {
                     format!("--storage-adv-addr=127.0.0.1:{storage_port}"),
                     format!("--events-addr={events_url}"),
                 ]),
-                "kustomize-controller" => args.push(format!("--events-addr={events_url}")),
+                "kustomize-controller" => args.extend([
+                    format!("--events-addr={events_url}"),
+                    // On a second demo run the sync Kustomization first sees its source
+                    // re-fetching from the new server; retry soon rather than after Flux's 30s.
+                    "--requeue-dependency=3s".to_owned(),
+                ]),
                 _ => args.extend([
                     format!("--events-addr=127.0.0.1:{events_port}"),
                     format!("--receiverAddr=127.0.0.1:{receiver_port}"),

@@ -5,6 +5,8 @@ use axum::{Json, Router, http::StatusCode, routing::post};
 use serde_json::Value;
 use tokio::{net::TcpListener, task::JoinHandle};
 
+const PREFERRED_ADDR: &str = "127.0.0.1:39393";
+
 pub struct PrintingWebhook {
     url: String,
     task: JoinHandle<()>,
@@ -12,7 +14,12 @@ pub struct PrintingWebhook {
 
 impl PrintingWebhook {
     pub async fn start() -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        // The same port every run when it is free: the Provider in the cluster keeps the address
+        // of the previous run until the new commit is applied, and would post into the void.
+        let listener = match TcpListener::bind(PREFERRED_ADDR).await {
+            Ok(listener) => listener,
+            Err(_) => TcpListener::bind("127.0.0.1:0").await?,
+        };
         let url = format!("http://{}/", listener.local_addr()?);
         let router = Router::new().route("/", post(print_event));
         let task = tokio::spawn(async move {
