@@ -74,7 +74,8 @@ pub struct Kustomization {
     pub helm_chart_inflation_generator: Vec<serde_yaml_ng::Value>,
 }
 
-/// A scalar that kustomize accepts where it wants a string (label values written as numbers or bools).
+/// A string field of a kustomization (label and annotation values, image tags). kubectl refuses a
+/// number or a boolean there (`newTag: 2` must be quoted); null is the empty string.
 #[derive(Debug, Clone)]
 pub struct ScalarString(pub String);
 
@@ -83,9 +84,13 @@ impl<'de> Deserialize<'de> for ScalarString {
         let raw = serde_yaml_ng::Value::deserialize(deserializer)?;
         match raw {
             serde_yaml_ng::Value::String(s) => Ok(ScalarString(s)),
-            serde_yaml_ng::Value::Number(n) => Ok(ScalarString(n.to_string())),
-            serde_yaml_ng::Value::Bool(b) => Ok(ScalarString(b.to_string())),
             serde_yaml_ng::Value::Null => Ok(ScalarString(String::new())),
+            serde_yaml_ng::Value::Number(n) => Err(serde::de::Error::custom(format!(
+                "expected a string, found the number {n} (quote it)"
+            ))),
+            serde_yaml_ng::Value::Bool(b) => Err(serde::de::Error::custom(format!(
+                "expected a string, found the boolean {b} (quote it)"
+            ))),
             _ => Err(serde::de::Error::custom("expected a string value")),
         }
     }
