@@ -10,6 +10,8 @@ use std::path::{Component, Path, PathBuf};
 use eddy_api::kustomize::KustomizationSpec;
 use serde_json::{Map, Value, json};
 
+use crate::origin;
+
 /// The kustomization file names Kustomize recognises, in its order of preference.
 const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -175,6 +177,11 @@ pub fn write_wrapper(
         };
         document.insert(key, value);
     }
+    if !document.contains_key("buildMetadata")
+        && existing_kustomization(path).is_some_and(|file| origin::needs_origin_fallback(&file))
+    {
+        document.insert("buildMetadata".into(), json!(["originAnnotations"]));
+    }
     let text = serde_yaml_ng::to_string(&Value::Object(document))
         .map_err(|e| BuildError::Generate(e.to_string()))?;
     std::fs::write(wrapper_dir.join("kustomization.yaml"), text)
@@ -263,10 +270,12 @@ pub fn build_artifact_path(
     drop_missing_components(&path, &mut spec);
     write_wrapper(wrapper_dir, &from_wrapper, &path, &spec)?;
     let prefix = format!("{}/", root.display());
-    kustomize_filtered(wrapper_dir, filter).map_err(|e| match e {
+    let mut objects = kustomize_filtered(wrapper_dir, filter).map_err(|e| match e {
         BuildError::Kustomize(message) => BuildError::Kustomize(message.replace(&prefix, "")),
         other => other,
-    })
+    })?;
+    origin::relocate_origins(&mut objects, wrapper_dir, &path);
+    Ok(objects)
 }
 
 /// Runs the Kustomize engine on `dir` and returns the objects as JSON, in build order.
@@ -429,6 +438,42 @@ mod tests {
         assert_eq!(objects[0]["metadata"]["namespace"], "target");
         assert_eq!(objects[0]["data"]["k"], "patched");
         assert_eq!(objects[0]["data"]["legacy"], "yes");
+    }
+
+    #[test]
+    fn a_kustomization_without_resources_gets_origins_relative_to_its_path_as_in_flux() {
+        let (_top, artifact, wrapper) = layout();
+        let overlay = artifact.join("apps/overlays/production");
+        std::fs::create_dir_all(artifact.join("apps/base")).unwrap();
+        std::fs::create_dir_all(&overlay).unwrap();
+        std::fs::write(
+            artifact.join("apps/base/kustomization.yaml"),
+            "resources:\n- cm.yaml\n",
+        )
+        .unwrap();
+        std::fs::write(
+            artifact.join("apps/base/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+        )
+        .unwrap();
+        // Only the deprecated `bases`, like the tutorial's overlays.
+        std::fs::write(overlay.join("kustomization.yaml"), "bases:\n- ../../base\n").unwrap();
+        let production = spec(json!({"path": "./apps/overlays/production"}));
+        let objects =
+            build_artifact_path(&artifact, "abc", &wrapper, production.clone(), None).unwrap();
+        assert_eq!(
+            objects[0]["metadata"]["annotations"][origin::ORIGIN_ANNOTATION],
+            "path: ../../base/cm.yaml\n"
+        );
+
+        // With `resources`, Flux leaves build metadata alone.
+        std::fs::write(
+            overlay.join("kustomization.yaml"),
+            "resources:\n- ../../base\n",
+        )
+        .unwrap();
+        let objects = build_artifact_path(&artifact, "abc", &wrapper, production, None).unwrap();
+        assert!(objects[0]["metadata"].get("annotations").is_none());
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod fetch;
 pub mod health;
 pub mod inventory;
 pub mod local_build;
+pub mod origin;
 pub mod prune;
 pub mod sops;
 pub mod substitute;

@@ -6,10 +6,7 @@
 //! labels. Only the inputs differ: a local directory instead of an unpacked artifact, and
 //! variables the caller gathered (from the cluster, or only the inline ones in a dry run).
 
-use std::{
-    collections::BTreeMap,
-    path::{Component, Path, PathBuf},
-};
+use std::{collections::BTreeMap, path::Path};
 
 use eddy_api::kustomize::{
     Kustomization,
@@ -21,6 +18,7 @@ use serde_json::Value;
 use crate::{
     apply::policy,
     build::{self, BuildError},
+    origin,
     substitute::{self, SubstituteError},
 };
 
@@ -65,11 +63,12 @@ pub fn build_directory(
         .path()
         .canonicalize()
         .map_err(LocalBuildError::Scratch)?;
-    let from_wrapper = relative_path(&wrapper_dir, &dir);
+    let from_wrapper = origin::relative_to(&wrapper_dir, &dir);
     let mut spec = kustomization.spec.clone();
     build::drop_missing_components(&dir, &mut spec);
     build::write_wrapper(&wrapper_dir, &from_wrapper, &dir, &spec)?;
     let mut objects = build::kustomize(&wrapper_dir)?;
+    origin::relocate_origins(&mut objects, &wrapper_dir, &dir);
     if let Some(post_build) = &kustomization.spec.post_build
         && substitution_enabled(post_build, variables)
     {
@@ -139,27 +138,6 @@ pub fn metadata_for(kustomization: &Kustomization) -> (KeyValues, KeyValues) {
     (labels, annotations)
 }
 
-/// `target` as seen from `from` (both absolute and canonical): Kustomize refuses absolute
-/// resource paths, so the wrapper names the directory relatively.
-fn relative_path(from: &Path, target: &Path) -> String {
-    let from: Vec<Component> = from.components().collect();
-    let to: Vec<Component> = target.components().collect();
-    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
-    let mut relative = PathBuf::new();
-    for _ in common..from.len() {
-        relative.push("..");
-    }
-    for component in &to[common..] {
-        relative.push(component.as_os_str());
-    }
-    let text = relative.to_string_lossy().into_owned();
-    if text.is_empty() {
-        ".".to_owned()
-    } else {
-        text
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,19 +154,6 @@ mod tests {
             target.extend(extra.clone());
         }
         serde_json::from_value(base).unwrap()
-    }
-
-    #[test]
-    fn relative_paths_climb_to_the_common_ancestor() {
-        assert_eq!(
-            relative_path(Path::new("/tmp/a/b"), Path::new("/work/x")),
-            "../../../work/x"
-        );
-        assert_eq!(
-            relative_path(Path::new("/tmp/a"), Path::new("/tmp/a/c")),
-            "c"
-        );
-        assert_eq!(relative_path(Path::new("/tmp/a"), Path::new("/tmp/a")), ".");
     }
 
     #[test]
