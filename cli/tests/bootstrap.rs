@@ -369,11 +369,44 @@ async fn https_bootstrap_pushes_installs_and_syncs_and_a_second_run_changes_noth
     assert_eq!(settings.data.unwrap()["colour"], "teal");
 
     // Nothing differs the second time: no commit, no push, the same revision.
-    let second = succeeded(eddy_blocking(&kubeconfig, args).await, "second bootstrap");
+    let second = succeeded(
+        eddy_blocking(&kubeconfig, args.clone()).await,
+        "second bootstrap",
+    );
     assert!(second.contains("nothing to commit"), "{second}");
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]).unwrap(), head);
     assert!(second.contains(&revision), "{second}");
     assert_synced_at(&client, &ns, &revision).await;
+
+    // People customise flux-system/kustomization.yaml (Flux's docs suggest patches there);
+    // bootstrap keeps the file and applies what it builds to.
+    repo.git(&["fetch", "-q", "origin", "main"]).unwrap();
+    repo.git(&["checkout", "-q", "-B", "main", "FETCH_HEAD"])
+        .unwrap();
+    let customised = format!(
+        "{}\npatches:\n- patch: |\n    - op: replace\n      path: /spec/interval\n      value: 45s\n  target:\n    kind: GitRepository\n    name: flux-system\n",
+        show("kustomization.yaml")
+    );
+    repo.write("clusters/test/flux-system/kustomization.yaml", &customised)
+        .unwrap();
+    let customised_head = repo.commit_all("slower polling").unwrap();
+    repo.push("HEAD:refs/heads/main").unwrap();
+    let third = succeeded(
+        eddy_blocking(&kubeconfig, args).await,
+        "bootstrap after a customisation",
+    );
+    assert!(third.contains("nothing to commit"), "{third}");
+    assert_eq!(
+        git(&repo.bare, &["rev-parse", "main"]).unwrap(),
+        customised_head
+    );
+    assert_eq!(show("kustomization.yaml"), customised.trim_end());
+    let repository = flux_api(&client, &ns, "GitRepository")
+        .get("flux-system")
+        .await
+        .unwrap();
+    assert_eq!(repository.data["spec"]["interval"], "45s");
+    assert_synced_at(&client, &ns, &format!("main@sha1:{customised_head}")).await;
 
     cluster.stop().await;
     namespace.cleanup().await.unwrap();

@@ -101,10 +101,46 @@ pub fn sync_file(objects: &[Value]) -> anyhow::Result<String> {
     Ok(out)
 }
 
-/// `kustomization.yaml` listing both generated files.
-pub fn kustomization_file() -> String {
-    format!(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- {COMPONENTS_FILE}\n- {SYNC_FILE}\n"
+/// `kustomization.yaml` listing both generated files. An existing one is kept as it is when it
+/// lists them already — people add patches to it to customise the components, as Flux's docs
+/// suggest — and otherwise gets the missing entries appended.
+pub fn kustomization_file(existing: Option<&str>) -> anyhow::Result<String> {
+    let Some(existing) = existing else {
+        return Ok(format!(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- {COMPONENTS_FILE}\n- {SYNC_FILE}\n"
+        ));
+    };
+    let mut document: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(existing).map_err(|error| {
+            anyhow::anyhow!("the existing {KUSTOMIZATION_FILE} is not valid YAML: {error}")
+        })?;
+    let Some(mapping) = document.as_mapping_mut() else {
+        bail!("the existing {KUSTOMIZATION_FILE} is not a mapping");
+    };
+    let resources = mapping
+        .entry("resources".into())
+        .or_insert_with(|| serde_yaml_ng::Value::Sequence(Vec::new()));
+    let Some(list) = resources.as_sequence_mut() else {
+        bail!("the existing {KUSTOMIZATION_FILE} has a resources field that is not a list");
+    };
+    let missing: Vec<&str> = [COMPONENTS_FILE, SYNC_FILE]
+        .into_iter()
+        .filter(|file| !list.iter().any(|entry| entry.as_str() == Some(*file)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(existing.to_string());
+    }
+    list.extend(missing.into_iter().map(|file| file.into()));
+    Ok(serde_yaml_ng::to_string(&document)?)
+}
+
+/// Whether a built object is one of the sync objects (the components hold none).
+pub fn is_sync_object(object: &Value) -> bool {
+    let api_version = object["apiVersion"].as_str().unwrap_or_default();
+    matches!(
+        (object["kind"].as_str(), api_version.split('/').next()),
+        (Some("GitRepository"), Some("source.toolkit.fluxcd.io"))
+            | (Some("Kustomization"), Some("kustomize.toolkit.fluxcd.io"))
     )
 }
 
@@ -147,5 +183,24 @@ mod tests {
         assert_eq!(documents[1]["spec"]["prune"], true);
         assert_eq!(documents[1]["spec"]["sourceRef"]["name"], "flux-system");
         assert!(text.starts_with("# This manifest"));
+        assert!(is_sync_object(&documents[0]) && is_sync_object(&documents[1]));
+    }
+
+    #[test]
+    fn an_existing_kustomization_file_keeps_its_patches() {
+        let fresh = kustomization_file(None).unwrap();
+        assert_eq!(kustomization_file(Some(&fresh)).unwrap(), fresh);
+        let customised = format!(
+            "{fresh}patches:\n- patch: |\n    - op: add\n      path: /spec/x\n      value: y\n  target:\n    kind: Deployment\n"
+        );
+        assert_eq!(kustomization_file(Some(&customised)).unwrap(), customised);
+        let partial = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-components.yaml\n- extra.yaml\n";
+        let completed: Value =
+            serde_yaml_ng::from_str(&kustomization_file(Some(partial)).unwrap()).unwrap();
+        assert_eq!(
+            completed["resources"],
+            serde_json::json!(["gotk-components.yaml", "extra.yaml", "gotk-sync.yaml"])
+        );
+        assert!(kustomization_file(Some("- a list")).is_err());
     }
 }

@@ -15,7 +15,7 @@ mod transport;
 use std::{io::IsTerminal, path::PathBuf, time::Duration};
 
 use anyhow::{Context, bail};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{
     cluster::{ConnectionArgs, parse_duration},
@@ -222,11 +222,16 @@ async fn bootstrap_git(args: GitArgs, connection: &ConnectionArgs) -> anyhow::Re
     applier
         .apply(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}))
         .await?;
-    let objects = component_objects(&plan.components)?;
+    // What the cluster gets is the built directory, so customisations people keep in its
+    // kustomization.yaml (patches to the controllers, say) apply from the first install on.
+    let (sync, components): (Vec<Value>, Vec<Value>) = build_flux_system(&plan, &working_copy)?
+        .into_iter()
+        .partition(layout::is_sync_object);
     if cluster::components_managed_by_git(&client, namespace).await? {
         progress.note("the components are already synced from Git; leaving them to the flux-system Kustomization");
     } else {
-        cluster::install_components(&client, &mut applier, &objects, connection, &progress).await?;
+        cluster::install_components(&client, &mut applier, &components, connection, &progress)
+            .await?;
     }
 
     progress.step(&format!(
@@ -238,8 +243,8 @@ async fn bootstrap_git(args: GitArgs, connection: &ConnectionArgs) -> anyhow::Re
         .apply(&secret::secret_object(&args.secret_name, namespace, &data))
         .await?;
     progress.step("applying the sync manifests");
-    for object in sync_objects(&plan, namespace) {
-        applier.apply(&object).await?;
+    for object in &sync {
+        applier.apply(object).await?;
     }
 
     progress.step(&format!(
@@ -310,9 +315,11 @@ fn commit_and_push(
         &format!("{dir}/{SYNC_FILE}"),
         &layout::sync_file(&sync_objects(plan, namespace))?,
     )?;
+    let kustomization_path = format!("{dir}/{KUSTOMIZATION_FILE}");
+    let existing = working_copy.read(&kustomization_path)?;
     working_copy.write(
-        &format!("{dir}/{KUSTOMIZATION_FILE}"),
-        &layout::kustomization_file(),
+        &kustomization_path,
+        &layout::kustomization_file(existing.as_deref())?,
     )?;
     let second = working_copy.commit_if_changed(
         &dir,
@@ -334,14 +341,22 @@ fn commit_and_push(
     Ok(format!("{}@sha1:{head}", args.branch))
 }
 
-fn component_objects(components: &[String]) -> anyhow::Result<Vec<serde_json::Value>> {
+/// The committed `flux-system` directory, built as the sync Kustomization will build it.
+fn build_flux_system(plan: &Plan, working_copy: &WorkingCopy) -> anyhow::Result<Vec<Value>> {
+    let dir = working_copy.root()?.join(plan.path.flux_system_dir());
+    let built = eddy_kustomize::build(&dir, &eddy_kustomize::BuildOptions::default())
+        .with_context(|| format!("cannot build {}", plan.path.flux_system_dir()))?;
+    manifests::parse_objects(&built)
+}
+
+fn component_objects(components: &[String]) -> anyhow::Result<Vec<Value>> {
     Ok(manifests::select_components(
         manifests::parse_objects(&manifests::render()?)?,
         components,
     ))
 }
 
-fn sync_objects(plan: &Plan, namespace: &str) -> [serde_json::Value; 2] {
+fn sync_objects(plan: &Plan, namespace: &str) -> [Value; 2] {
     let interval = go_duration(plan.args.interval);
     layout::sync_objects(&SyncSettings {
         namespace,

@@ -110,6 +110,16 @@ impl WorkingCopy {
         std::fs::write(&path, contents).with_context(|| format!("cannot write {relative}"))
     }
 
+    /// The contents of `relative` in the checkout, if it exists.
+    pub fn read(&self, relative: &str) -> anyhow::Result<Option<String>> {
+        let path = self.root()?.join(relative);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error).with_context(|| format!("cannot read {relative}")),
+        }
+    }
+
     /// Stages `relative` and commits when the tree differs from the branch's head; returns the
     /// new commit, or `None` when there was nothing to commit.
     pub fn commit_if_changed(
