@@ -187,7 +187,11 @@ fn apply_one(replacement: &Replacement, resources: &mut ResMap) -> Result<(), St
                     }
                     _ => value.clone(),
                 };
-                let count = set(&mut resource.value, &segments, &value, &options)?;
+                let written = Written {
+                    value: &value,
+                    text: part_text.as_deref(),
+                };
+                let count = set(&mut resource.value, &segments, &written, &options)?;
                 if count == 0 && !options.create {
                     return Err(format!(
                         "unable to find field \"{path}\" in replacement target"
@@ -288,15 +292,31 @@ fn collect(node: &Value, segments: &[String], out: &mut Vec<Value>) {
 }
 
 /// Sets the value at every field the path reaches; returns how many were set.
+/// The value a replacement writes, with the text it was cut from (a delimited source part), which
+/// is what lands in string fields.
+struct Written<'a> {
+    value: &'a Value,
+    text: Option<&'a str>,
+}
+
+impl Written<'_> {
+    fn text(&self) -> String {
+        self.text
+            .map(str::to_string)
+            .or_else(|| self.value.scalar_text())
+            .unwrap_or_default()
+    }
+}
+
 fn set(
     node: &mut Value,
     segments: &[String],
-    value: &Value,
+    value: &Written<'_>,
     options: &FieldOptions,
 ) -> Result<usize, String> {
     let Some((first, rest)) = segments.split_first() else {
-        let replaced = replaced_value(node, value, options)?;
-        *node = keep_target_type(node, replaced)?;
+        let (replaced, text) = replaced_value(node, value, options)?;
+        *node = keep_target_type(node, replaced, text)?;
         return Ok(1);
     };
     let mut count = 0;
@@ -363,12 +383,11 @@ fn set(
 /// kustomize writes a scalar into an existing scalar field by its text: the field keeps its type
 /// (`"7"` into `replicas: 2` gives `7`, `2` into a string label gives `"2"`), and text the type
 /// cannot hold is an error. A created field (null here) takes the value as it is.
-fn keep_target_type(current: &Value, new: Value) -> Result<Value, String> {
+fn keep_target_type(current: &Value, new: Value, text: String) -> Result<Value, String> {
     let is_scalar = |v: &Value| !matches!(v, Value::Seq(_) | Value::Map(_) | Value::Null);
     if !is_scalar(current) || !is_scalar(&new) {
         return Ok(new);
     }
-    let text = new.scalar_text().unwrap_or_default();
     let reread = crate::yaml::resolve_plain_scalar(&text);
     let (converted, wanted) = match current {
         Value::String(_) => (Some(Value::String(text.clone())), "string"),
@@ -384,14 +403,19 @@ fn keep_target_type(current: &Value, new: Value) -> Result<Value, String> {
     converted.ok_or_else(|| format!("cannot decode `{text}` as a {wanted}"))
 }
 
-/// The new field value: the source value, or (with a delimiter) the existing text with one part replaced.
-fn replaced_value(current: &Value, value: &Value, options: &FieldOptions) -> Result<Value, String> {
+/// The new field value and its text: the source value, or (with a delimiter) the existing text
+/// with one part replaced.
+fn replaced_value(
+    current: &Value,
+    value: &Written<'_>,
+    options: &FieldOptions,
+) -> Result<(Value, String), String> {
     let Some(delimiter) = options.delimiter.as_deref().filter(|d| !d.is_empty()) else {
-        return Ok(value.clone());
+        return Ok((value.value.clone(), value.text()));
     };
     let text = current.scalar_text().unwrap_or_default();
     let mut parts: Vec<String> = text.split(delimiter).map(str::to_string).collect();
-    let replacement = value.scalar_text().unwrap_or_default();
+    let replacement = value.text();
     if options.index < 0 {
         parts.insert(0, replacement);
     } else {
@@ -402,5 +426,6 @@ fn replaced_value(current: &Value, value: &Value, options: &FieldOptions) -> Res
             parts[index] = replacement;
         }
     }
-    Ok(Value::String(parts.join(delimiter)))
+    let joined = parts.join(delimiter);
+    Ok((Value::String(joined.clone()), joined))
 }
