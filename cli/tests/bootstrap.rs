@@ -598,3 +598,66 @@ async fn wrong_credentials_or_url_fail_before_anything_is_installed() {
     }
     namespace.cleanup().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_ssh_key_with_a_passphrase_needs_it_and_the_secret_keeps_it() {
+    let (client, namespace, kubeconfig) = setup("bootstrap-passphrase").await;
+    let ns = namespace.name().to_string();
+    let server = SshServer::start().unwrap();
+    let locked = server.generate_key("locked", "open-sesame").unwrap();
+    server.authorise_key("locked").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let bare = root.path().join("fleet.git");
+    std::fs::create_dir_all(&bare).unwrap();
+    git(&bare, &["init", "--quiet", "--bare"]).unwrap();
+    let key_file = root.path().join("locked");
+    std::fs::write(&key_file, locked.as_str()).unwrap();
+    let url = server.url(&bare);
+    let bootstrap = |passphrase: &str| {
+        owned(&[
+            "-n",
+            &ns,
+            "--timeout",
+            "5s",
+            "bootstrap",
+            "git",
+            "--url",
+            &url,
+            "--private-key-file",
+            key_file.to_str().unwrap(),
+            "--password",
+            passphrase,
+            "--silent",
+        ])
+    };
+
+    let stderr = failed(
+        eddy_blocking(&kubeconfig, bootstrap("wrong")).await,
+        "bootstrap with a wrong passphrase",
+    );
+    assert!(stderr.contains("passphrase"), "{stderr}");
+    assert!(
+        Api::<Secret>::namespaced(client.clone(), &ns)
+            .get_opt("flux-system")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // With the passphrase it pushes and stores everything; no controller runs here, so it then
+    // times out waiting, which is not what this test is about.
+    let output = eddy_blocking(&kubeconfig, bootstrap("open-sesame")).await;
+    let stderr = failed(output, "bootstrap without controllers");
+    assert!(stderr.contains("timed out"), "{stderr}");
+    let secret: Secret = Api::namespaced(client.clone(), &ns)
+        .get("flux-system")
+        .await
+        .unwrap();
+    assert_eq!(decoded(&secret, "identity"), locked);
+    assert_eq!(decoded(&secret, "password"), "open-sesame");
+    assert_eq!(decoded(&secret, "known_hosts"), server.known_hosts());
+    // The public half sits unencrypted in an OpenSSH key, so it is there despite the passphrase.
+    assert!(decoded(&secret, "identity.pub").starts_with("ssh-ed25519 "));
+    git(&bare, &["rev-parse", "--verify", "main"]).unwrap();
+    namespace.cleanup().await.unwrap();
+}

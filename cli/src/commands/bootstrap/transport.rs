@@ -92,19 +92,29 @@ impl Transport {
         }
         let message = error.message().trim_end_matches('.');
         match error.code() {
-            git2::ErrorCode::Auth => format!(
-                "the Git server rejected the credentials ({message}); check --username/--password or --private-key-file"
-            ),
+            git2::ErrorCode::Auth => format!("{} ({message})", self.rejection()),
             git2::ErrorCode::Certificate => format!(
                 "the Git server's certificate is not trusted ({message}); pass the CA with --ca-file"
             ),
             _ if message.contains("404") => {
                 format!("there is no repository at this URL ({message}); check --url")
             }
-            _ if message.contains("401") || message.contains("authentication") => format!(
-                "the Git server rejected the credentials ({message}); check --username/--password or --private-key-file"
-            ),
+            _ if message.contains("401") || message.contains("authentication") => {
+                format!("{} ({message})", self.rejection())
+            }
             _ => message.to_string(),
+        }
+    }
+
+    /// What to check when the server turned the credentials down.
+    fn rejection(&self) -> String {
+        match &self.credentials {
+            Credentials::Basic { .. } => {
+                "the Git server rejected the credentials; check --username and --password".into()
+            }
+            Credentials::SshKey { .. } => "the Git server rejected the credentials: it does not \
+                 accept the key from --private-key-file, or --password is not the key's passphrase"
+                .into(),
         }
     }
 
@@ -126,10 +136,7 @@ impl Transport {
         // the dumb HTTP protocol too, so a couple of requests are allowed before concluding
         // the server said no.
         if attempt > MAX_CREDENTIAL_REQUESTS {
-            return Err(self.fail(
-                "the Git server rejected the credentials; check --username/--password or --private-key-file"
-                    .to_string(),
-            ));
+            return Err(self.fail(self.rejection()));
         }
         match &self.credentials {
             Credentials::Basic { username, password } => {
@@ -149,14 +156,21 @@ impl Transport {
                 if allowed.contains(CredentialType::USERNAME) {
                     return Cred::username(user);
                 }
-                Cred::ssh_key_from_memory(user, None, private_key, passphrase.as_deref()).map_err(
-                    |error| {
-                        self.fail(format!(
-                            "the private key cannot be used ({}); is --password its passphrase?",
-                            error.message()
-                        ))
-                    },
+                // libssh2 cannot take the public half out of an encrypted OpenSSH key itself,
+                // so it gets it handed over.
+                let public_key = super::secret::openssh_public_key(private_key);
+                Cred::ssh_key_from_memory(
+                    user,
+                    public_key.as_deref(),
+                    private_key,
+                    passphrase.as_deref(),
                 )
+                .map_err(|error| {
+                    self.fail(format!(
+                        "the private key cannot be used ({}); is --password its passphrase?",
+                        error.message()
+                    ))
+                })
             }
         }
     }
