@@ -416,11 +416,23 @@ async fn crd_with_resource_depends_on_and_vanishing_source() {
     assert_eq!(data["greeting"], "hello");
     assert_eq!(data["cluster"], "e2e");
 
-    // The source goes away: Ready=False ArtifactFailed, applied objects untouched.
-    env.git_repositories()
+    // The source goes away: Ready=False ArtifactFailed, applied objects untouched. The request
+    // waits until source-controller's finalizer has let the object go: before that the
+    // Kustomization still sees the old artifact and rightly applies it.
+    let repositories = env.git_repositories();
+    repositories
         .delete("config", &Default::default())
         .await
         .unwrap();
+    wait_for("the GitRepository to be gone", TIMEOUT, async || {
+        Ok(repositories
+            .get_opt("config")
+            .await?
+            .is_none()
+            .then_some(()))
+    })
+    .await
+    .unwrap();
     let kustomizations = env.kustomizations();
     env.request_reconcile(&kustomizations, "apps").await;
     let failed = env.wait_not_ready_because("apps", "ArtifactFailed").await;

@@ -240,8 +240,9 @@ async fn commit_reaches_slack_and_a_github_push_applies_at_once() {
     assert_eq!(status, 200);
     env.wait_applied("myapp", &pending).await;
 
-    drop(controllers);
+    // Before the controllers stop: they release their finalizers.
     env.cleanup().await;
+    drop(controllers);
 }
 
 /// `min …, median …, max …; all: […]` of the figures (sorted in place).

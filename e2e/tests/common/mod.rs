@@ -44,11 +44,23 @@ pub const REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
 const FIELD_MANAGER: &str = "eddy-e2e";
 
 /// A connected client and a fresh namespace, with Eddy's CRDs installed.
+///
+/// Tests end with [`TestEnv::cleanup`] while their controllers still run, so the controllers
+/// release their finalizers. A test that panics drops its controllers first; dropping the
+/// `TestEnv` then removes the finalizers they left, or the namespace would stay `Terminating`
+/// in the shared testenv for good.
 pub struct TestEnv {
     pub client: kube::Client,
-    pub namespace: TestNamespace,
+    namespace: Option<TestNamespace>,
     /// The namespace's name, also used as the controllers' shard.
     pub ns: String,
+    /// Whether the controllers released everything in the namespace.
+    finalized: bool,
+}
+
+/// The kinds whose objects Eddy's controllers put finalizers on.
+fn finalized_resources() -> [ApiResource; 2] {
+    [kustomization_resource("v1"), git_repository_resource("v1")]
 }
 
 impl TestEnv {
@@ -60,8 +72,9 @@ impl TestEnv {
         let ns = namespace.name().to_owned();
         Self {
             client,
-            namespace,
+            namespace: Some(namespace),
             ns,
+            finalized: false,
         }
     }
 
@@ -203,10 +216,74 @@ impl TestEnv {
         .unwrap()
     }
 
-    /// Deletes the namespace (also done on drop when a test panics).
-    pub async fn cleanup(self) {
-        self.namespace.cleanup().await.unwrap();
+    /// Deletes the namespace and waits until the controllers, still running, have finalized
+    /// their objects in it (the namespace controller removes the rest in the background).
+    pub async fn cleanup(mut self) {
+        let keep = keep_namespaces();
+        self.namespace.take().unwrap().cleanup().await.unwrap();
+        if keep {
+            return;
+        }
+        for resource in finalized_resources() {
+            let api = namespaced(&self.client, &self.ns, &resource);
+            wait_for(
+                format!(
+                    "the controllers to finalize every {} in {}",
+                    resource.kind, self.ns
+                ),
+                TIMEOUT,
+                async || {
+                    Ok(api
+                        .list(&Default::default())
+                        .await?
+                        .items
+                        .is_empty()
+                        .then_some(()))
+                },
+            )
+            .await
+            .unwrap();
+        }
+        self.finalized = true;
     }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if self.finalized || keep_namespaces() {
+            return;
+        }
+        // The test's runtime and client may be gone (a panic): a thread with its own.
+        let ns = self.ns.clone();
+        let released = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(release_finalizers(&ns))
+        });
+        if let Ok(Err(error)) = released.join() {
+            eprintln!("finalizers left in {}: {error:#}", self.ns);
+        }
+    }
+}
+
+/// Removes every finalizer from Eddy's objects in `ns` (their controllers have stopped).
+async fn release_finalizers(ns: &str) -> anyhow::Result<()> {
+    let client = eddy_testenv::client(&eddy_testenv::kubeconfig_path()?).await?;
+    let patch = json!({"metadata": {"finalizers": null}});
+    for resource in finalized_resources() {
+        let api = namespaced(&client, ns, &resource);
+        for object in api.list(&Default::default()).await? {
+            let name = object.metadata.name.unwrap_or_default();
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+fn keep_namespaces() -> bool {
+    std::env::var(eddy_test_support::KEEP_NAMESPACES_ENV).is_ok_and(|value| value == "1")
 }
 
 /// A status condition's essentials.
