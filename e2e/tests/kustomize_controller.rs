@@ -296,8 +296,24 @@ async fn seed_v1beta2_objects() {
         "kustomize.toolkit.fluxcd.io/v1beta2"
     );
     assert_eq!(manifest["spec"]["validation"], "client");
-    // The seed points at `./apps/myapp`, where both the base and the overlay would build the
-    // same Deployment; the overlay and the test's own namespace keep tests independent.
+    let first = config.revision();
+    let deployments: Api<Deployment> = env.api();
+
+    // As written, the seed points at `./apps/myapp`: without a kustomization there, the base and
+    // both overlays are built together, and the base's Deployment has no namespace. Flux refuses
+    // that before applying anything, and so does Eddy.
+    env.apply(&kustomization_resource("v1beta2"), manifest.clone())
+        .await;
+    let refused = env.wait_not_ready("myapp", &first).await;
+    assert!(
+        refused
+            .message
+            .contains("Deployment/myapp namespace not specified"),
+        "{refused:?}"
+    );
+    assert!(deployments.get_opt("myapp").await.unwrap().is_none());
+
+    // The tutorial's overlay, in the test's own namespace so tests stay independent.
     manifest["spec"]["path"] = json!("./apps/myapp/overlays/production");
     manifest["spec"]["targetNamespace"] = json!(ns);
     manifest["spec"]["healthChecks"][0]["namespace"] = json!(ns);
@@ -305,11 +321,9 @@ async fn seed_v1beta2_objects() {
     env.apply(&kustomization_resource("v1beta2"), manifest)
         .await;
 
-    let first = config.revision();
     let ks = env.wait_applied("myapp", &first).await;
     let healthy = common::condition(&ks, "Healthy").unwrap();
     assert_eq!(healthy.status, "True", "{healthy:?}");
-    let deployments: Api<Deployment> = env.api();
     let deployment = deployments.get("myapp").await.unwrap();
     assert_eq!(deployment.status.unwrap().available_replicas, Some(5));
     // The stored object kept the v1beta2-only field.
