@@ -22,6 +22,7 @@ use eddy_runtime::{
     status::apply_status,
     watch::requested_at,
 };
+use futures::StreamExt;
 use kube::{
     Api, ResourceExt,
     api::{Patch, PatchParams},
@@ -65,6 +66,9 @@ pub enum Error {
         source: kube::Error,
     },
 }
+
+/// How many objects a health check reads concurrently.
+const HEALTH_READS_IN_FLIGHT: usize = 8;
 
 /// A health check waiting for objects to become ready.
 #[derive(Debug, Clone)]
@@ -551,12 +555,22 @@ async fn check_health(
         }
     };
     let mut waiting = Vec::new();
+    let mut still_waiting = Vec::new();
     let mut failed = Vec::new();
-    for id in &pending.targets {
-        match object_health(&cluster, id).await {
+    // A few reads in flight at once: a large inventory is checked in a fraction of the time
+    // without flooding the API server.
+    let cluster = &cluster;
+    let healths: Vec<Health> = futures::stream::iter(pending.targets.clone())
+        .map(|id| async move { object_health(cluster, &id).await })
+        .buffered(HEALTH_READS_IN_FLIGHT)
+        .collect()
+        .await;
+    for (id, health) in pending.targets.iter().zip(healths) {
+        match health {
             Health::Current => {}
             Health::InProgress(message) => {
-                waiting.push(format!("{} status: 'InProgress': {message}", id.subject()))
+                waiting.push(format!("{} status: 'InProgress': {message}", id.subject()));
+                still_waiting.push(id.clone());
             }
             Health::Failed(message) => {
                 failed.push(format!("{} status: 'Failed': {message}", id.subject()))
@@ -599,7 +613,14 @@ async fn check_health(
     }
     if !waiting.is_empty() {
         let first_pass = !ctx.pending_health().contains_key(&key(ks));
-        ctx.pending_health().insert(key(ks), pending.clone());
+        // Objects already ready are not asked about again: most kinds (ConfigMaps, Services,
+        // ServiceAccounts, …) are ready at once, and re-reading them every poll multiplied the
+        // API requests per Kustomization.
+        let next = PendingHealth {
+            targets: still_waiting,
+            ..pending.clone()
+        };
+        ctx.pending_health().insert(key(ks), next);
         if first_pass {
             let message = format!(
                 "Running health checks for revision {revision} with a timeout of {}",
