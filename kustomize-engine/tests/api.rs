@@ -260,3 +260,15 @@ fn fuzzing_entry_points_never_panic_and_emit_is_idempotent() {
         }
     }
 }
+
+/// Found by the `parse_and_emit` fuzz target: a document that is only a block scalar starting with
+/// spaces was printed with the `|2` indentation indicator but unindented lines, which no parser
+/// reads back.
+#[test]
+fn a_root_block_scalar_with_leading_spaces_prints_back_readable() {
+    let crash = b"!apiVerestCs: |2\n\n     nag+bt\n  namespace: o~erlay\n";
+    let printed = eddy_kustomize::fuzzing::parse_and_emit(crash).unwrap();
+    let again = eddy_kustomize::fuzzing::parse_and_emit(printed.as_bytes())
+        .unwrap_or_else(|e| panic!("printed YAML does not parse again: {e}\n{printed}"));
+    assert_eq!(again, printed);
+}

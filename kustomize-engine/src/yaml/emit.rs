@@ -285,8 +285,12 @@ impl Writer {
     fn literal(&mut self, text: &str, indent: usize) {
         self.indicator("|", true, false, false);
         let chars: Vec<char> = text.chars().collect();
+        let mut indent = indent;
         if chars.first().is_some_and(|&c| c == ' ' || is_break(c)) {
             self.indicator("2", false, false, false);
+            // The indicator promises two columns of indentation; a document that is only this
+            // scalar would otherwise print its lines at column 0 and not read back.
+            indent = indent.max(2);
         }
         let chomp = match chars.as_slice() {
             [] => Some("-"),
