@@ -264,11 +264,25 @@ fn fuzzing_entry_points_never_panic_and_emit_is_idempotent() {
 /// Found by the `parse_and_emit` fuzz target: a document that is only a block scalar starting with
 /// spaces was printed with the `|2` indentation indicator but unindented lines, which no parser
 /// reads back.
+/// The second crash: a root block scalar with a `...` line, which ended the document when printed
+/// at column 0.
 #[test]
-fn a_root_block_scalar_with_leading_spaces_prints_back_readable() {
-    let crash = b"!apiVerestCs: |2\n\n     nag+bt\n  namespace: o~erlay\n";
-    let printed = eddy_kustomize::fuzzing::parse_and_emit(crash).unwrap();
-    let again = eddy_kustomize::fuzzing::parse_and_emit(printed.as_bytes())
-        .unwrap_or_else(|e| panic!("printed YAML does not parse again: {e}\n{printed}"));
-    assert_eq!(again, printed);
+fn a_root_block_scalar_prints_back_readable() {
+    let crashes: [&[u8]; 2] = [
+        b"!apiVerestCs: |2\n\n     nag+bt\n  namespace: o~erlay\n",
+        b"!ap\t\t...\t\n\nm;s witaceA- \nNN&\n\n...\ne\n\n./ Co\n",
+    ];
+    for crash in crashes {
+        let printed = eddy_kustomize::fuzzing::parse_and_emit(crash).unwrap();
+        let again = eddy_kustomize::fuzzing::parse_and_emit(printed.as_bytes())
+            .unwrap_or_else(|e| panic!("printed YAML does not parse again: {e}\n{printed}"));
+        assert_eq!(again, printed);
+    }
+    // The whole second crash input, as the fuzzer found it.
+    let found = include_bytes!("fixtures/fuzz-crash-root-literal-document-end.yaml");
+    let printed = eddy_kustomize::fuzzing::parse_and_emit(found).unwrap();
+    assert_eq!(
+        eddy_kustomize::fuzzing::parse_and_emit(printed.as_bytes()).as_deref(),
+        Ok(printed.as_str())
+    );
 }

@@ -285,13 +285,13 @@ impl Writer {
     fn literal(&mut self, text: &str, indent: usize) {
         self.indicator("|", true, false, false);
         let chars: Vec<char> = text.chars().collect();
-        let mut indent = indent;
         if chars.first().is_some_and(|&c| c == ' ' || is_break(c)) {
             self.indicator("2", false, false, false);
-            // The indicator promises two columns of indentation; a document that is only this
-            // scalar would otherwise print its lines at column 0 and not read back.
-            indent = indent.max(2);
         }
+        // A document that is only this scalar: lines at column 0 would not read back (the `|2`
+        // indicator promises two columns, and a `...` or `---` line would end the document).
+        // Kubernetes objects are mappings, so this never changes what a build prints.
+        let indent = indent.max(2);
         let chomp = match chars.as_slice() {
             [] => Some("-"),
             [.., last] if !is_break(*last) => Some("-"),
