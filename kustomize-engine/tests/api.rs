@@ -265,12 +265,15 @@ fn fuzzing_entry_points_never_panic_and_emit_is_idempotent() {
 /// spaces was printed with the `|2` indentation indicator but unindented lines, which no parser
 /// reads back.
 /// The second crash: a root block scalar with a `...` line, which ended the document when printed
-/// at column 0.
+/// at column 0 (root scalars now print their continuation lines two columns in).
 #[test]
 fn a_root_block_scalar_prints_back_readable() {
-    let crashes: [&[u8]; 2] = [
+    let folded = format!("\"{}... y\"\n", "a ".repeat(41));
+    let crashes: [&[u8]; 3] = [
         b"!apiVerestCs: |2\n\n     nag+bt\n  namespace: o~erlay\n",
         b"!ap\t\t...\t\n\nm;s witaceA- \nNN&\n\n...\ne\n\n./ Co\n",
+        // The same for a long string folded at 80 columns just before a `...` word.
+        folded.as_bytes(),
     ];
     for crash in crashes {
         let printed = eddy_kustomize::fuzzing::parse_and_emit(crash).unwrap();

@@ -31,7 +31,10 @@ pub fn emit_document(value: &Value) -> String {
         Value::Map(map) if !map.is_empty() => writer.block_mapping(value, 0),
         Value::Seq(items) if !items.is_empty() => writer.block_sequence(value, 0),
         other => {
-            writer.scalar_or_empty(other, 0, false);
+            // A document that is only a scalar: continuation and block-scalar lines go two columns
+            // in, since at column 0 a `...` or `---` line would end the document. Kubernetes
+            // objects are mappings, so this never changes what a build prints.
+            writer.scalar_or_empty(other, 2, false);
         }
     }
     // The document ends on a fresh line; a block scalar that ended in a line break already is on one.
@@ -288,10 +291,6 @@ impl Writer {
         if chars.first().is_some_and(|&c| c == ' ' || is_break(c)) {
             self.indicator("2", false, false, false);
         }
-        // A document that is only this scalar: lines at column 0 would not read back (the `|2`
-        // indicator promises two columns, and a `...` or `---` line would end the document).
-        // Kubernetes objects are mappings, so this never changes what a build prints.
-        let indent = indent.max(2);
         let chomp = match chars.as_slice() {
             [] => Some("-"),
             [.., last] if !is_break(*last) => Some("-"),
