@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ConfigRepo, TestEnv, inventory_ids, start_controllers};
+use common::{ConfigRepo, TestEnv, inventory_ids, start_controllers, start_controllers_with};
 use k8s_openapi::api::{
     apps::v1::Deployment,
     core::v1::{Service, ServiceAccount},
@@ -99,6 +99,81 @@ async fn service_account_without_rbac_applies_nothing_until_granted() {
     let deployment = deployments.get("myapp").await.unwrap();
     assert_eq!(deployment.spec.unwrap().replicas, Some(5));
     services.get("myapp").await.unwrap();
+
+    env.cleanup().await;
+}
+
+/// Flux's multi-tenancy lockdown: `--default-service-account` makes a Kustomization without
+/// `serviceAccountName` act as that account (here one without RBAC), and
+/// `--no-cross-namespace-refs` refuses a source in another namespace.
+#[tokio::test(flavor = "multi_thread")]
+async fn lockdown_flags_impersonate_the_default_account_and_block_cross_namespace_sources() {
+    let env = TestEnv::new("ks-lockdown").await;
+    let ns = env.ns.clone();
+    let _controllers = start_controllers_with(
+        &env.client,
+        &ns,
+        false,
+        &[
+            "--default-service-account=tenant",
+            "--no-cross-namespace-refs",
+        ],
+    )
+    .await;
+    let config = ConfigRepo::seed("master").await;
+    let revision = config.revision();
+    common::create::<ServiceAccount>(
+        &env.client,
+        &ns,
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "tenant"}}),
+    )
+    .await;
+    env.create_git_repository("config", &config.url(), "master")
+        .await;
+    let kustomization = |name: &str, source_namespace: Option<&str>| {
+        let mut source = json!({"kind": "GitRepository", "name": "config"});
+        if let Some(namespace) = source_namespace {
+            source["namespace"] = json!(namespace);
+        }
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": name},
+            "spec": {
+                "interval": "1h",
+                "path": "./apps/myapp/overlays/production",
+                "prune": true,
+                "targetNamespace": ns,
+                "sourceRef": source,
+            },
+        })
+    };
+    env.create_kustomization(kustomization("own-source", None))
+        .await;
+    env.create_kustomization(kustomization("foreign-source", Some("another-tenant")))
+        .await;
+
+    let failed = env.wait_not_ready("own-source", &revision).await;
+    assert!(
+        failed.message.contains("forbidden")
+            && failed
+                .message
+                .contains(&format!("system:serviceaccount:{ns}:tenant")),
+        "not refused as the default service account: {}",
+        failed.message
+    );
+    let blocked = env
+        .wait_not_ready_because("foreign-source", "AccessDenied")
+        .await;
+    assert!(
+        blocked
+            .message
+            .contains("another-tenant/config', cross-namespace references have been blocked"),
+        "{}",
+        blocked.message
+    );
+    let deployments: Api<Deployment> = env.api();
+    assert!(deployments.get_opt("myapp").await.unwrap().is_none());
 
     env.cleanup().await;
 }

@@ -402,6 +402,16 @@ pub async fn start_controllers(
     shard: &str,
     with_notifications: bool,
 ) -> Controllers {
+    start_controllers_with(client, shard, with_notifications, &[]).await
+}
+
+/// [`start_controllers`] with extra kustomize-controller flags (e.g. the multi-tenancy lockdown).
+pub async fn start_controllers_with(
+    client: &kube::Client,
+    shard: &str,
+    with_notifications: bool,
+    extra_kustomize_flags: &[&str],
+) -> Controllers {
     let stop = CancellationToken::new();
     let notifications = if with_notifications {
         Some(start_notification_controller(client, stop.clone()).await)
@@ -434,7 +444,7 @@ pub async fn start_controllers(
         }
     });
 
-    let kustomize_args = kustomize_controller::Args::try_parse_from([
+    let mut kustomize_flags = vec![
         "kustomize-controller".to_owned(),
         "--log-encoding=console".into(),
         "--requeue-dependency=2s".into(),
@@ -443,8 +453,9 @@ pub async fn start_controllers(
         "--http-retry=2".into(),
         events_addr,
         format!("--watch-label-selector={SHARD_LABEL}={shard}"),
-    ])
-    .unwrap();
+    ];
+    kustomize_flags.extend(extra_kustomize_flags.iter().map(|flag| (*flag).to_owned()));
+    let kustomize_args = kustomize_controller::Args::try_parse_from(kustomize_flags).unwrap();
     eddy_runtime::logging::init(
         kustomize_args.common.log_level,
         kustomize_args.common.log_encoding,
