@@ -206,25 +206,9 @@ async fn diff_one(
     spec_force: bool,
 ) -> Result<Outcome, String> {
     let subject = id.subject();
-    let kind = match cluster.resolve(id).await {
-        Ok(Some(kind)) => kind,
-        Ok(None) => {
-            return Err(format!(
-                "{subject} dry-run failed: no matches for kind \"{}\" in version \"{}\"",
-                id.kind,
-                id.api_version()
-            ));
-        }
-        Err(error) => {
-            return Err(format!(
-                "{subject} dry-run failed {}",
-                describe_api_error(&error)
-            ));
-        }
-    };
-    if kind.namespaced && id.namespace.is_empty() {
-        return Err(format!("{subject} namespace not specified"));
-    }
+    let kind = kustomize_controller::apply::resolve_for_apply(cluster, id)
+        .await
+        .map_err(|error| error.to_string())?;
     let existing = cluster
         .get(&kind, id)
         .await
@@ -255,8 +239,8 @@ async fn diff_one(
     if !policy::has_drifted(&existing, &dry_run) {
         return Ok(Outcome::Unchanged);
     }
-    let mut live = comparable(&existing);
-    let mut merged = comparable(&dry_run);
+    let mut live = policy::comparable(&existing);
+    let mut merged = policy::comparable(&dry_run);
     if id.kind == "Secret" && id.group.is_empty() {
         // A Secret built with SOPS values masked cannot be compared by value: only a change in
         // its keys counts, as in Flux.
@@ -275,21 +259,6 @@ fn is_immutable_error(message: &str) -> bool {
     message.contains("immutable")
         || message.contains("may not change")
         || message.contains("cannot change")
-}
-
-/// The object without what the server changes on every write (and the status, which apply
-/// does not set), so the diff shows only what the user controls.
-fn comparable(object: &Value) -> Value {
-    let mut copy = object.clone();
-    if let Some(map) = copy.as_object_mut() {
-        map.remove("status");
-        if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
-            for volatile in ["managedFields", "resourceVersion", "generation"] {
-                metadata.remove(volatile);
-            }
-        }
-    }
-    copy
 }
 
 fn data_keys(secret: &Value) -> Vec<String> {
@@ -363,6 +332,9 @@ mod tests {
     #[test]
     fn volatile_metadata_is_not_compared() {
         let object = json!({"metadata": {"name": "a", "resourceVersion": "5", "generation": 2, "managedFields": []}, "status": {}});
-        assert_eq!(comparable(&object), json!({"metadata": {"name": "a"}}));
+        assert_eq!(
+            policy::comparable(&object),
+            json!({"metadata": {"name": "a"}})
+        );
     }
 }

@@ -194,33 +194,15 @@ impl PlanContext<'_> {
         allow_defer: bool,
     ) -> Result<Planned, String> {
         let subject = id.subject();
-        let kind = match self.cluster.resolve(id).await {
-            Ok(Some(kind)) => kind,
-            Ok(None)
-                if allow_defer
-                    && self
-                        .build_kinds
-                        .contains(&(id.group.clone(), id.kind.clone())) =>
-            {
-                return Ok(Planned::Deferred);
-            }
-            Ok(None) => {
-                return Err(format!(
-                    "{subject} dry-run failed: no matches for kind \"{}\" in version \"{}\"",
-                    id.kind,
-                    id.api_version()
-                ));
-            }
-            Err(error) => {
-                return Err(format!(
-                    "{subject} dry-run failed {}",
-                    describe_api_error(&error)
-                ));
-            }
+        let deferrable = allow_defer
+            && self
+                .build_kinds
+                .contains(&(id.group.clone(), id.kind.clone()));
+        let kind = match resolve_for_apply(self.cluster, id).await {
+            Ok(kind) => kind,
+            Err(KindError::NotServed(_)) if deferrable => return Ok(Planned::Deferred),
+            Err(error) => return Err(error.to_string()),
         };
-        if kind.namespaced && id.namespace.is_empty() {
-            return Err(format!("{subject} namespace not specified"));
-        }
         let existing = self
             .cluster
             .get(&kind, id)
@@ -427,6 +409,36 @@ fn is_established(object: &Value) -> bool {
                 .iter()
                 .any(|c| c["type"] == "Established" && c["status"] == "True")
         })
+}
+
+/// Why an object's kind cannot be applied, in Flux's words.
+#[derive(Debug, thiserror::Error)]
+pub enum KindError {
+    #[error("{subject} dry-run failed: no matches for kind \"{kind}\" in version \"{version}\"", subject = .0.subject(), kind = .0.kind, version = .0.api_version())]
+    NotServed(ObjectId),
+    #[error("{0} dry-run failed {1}")]
+    Discovery(String, String),
+    #[error("{0} namespace not specified")]
+    NamespaceMissing(String),
+}
+
+/// The served kind of `id`, checked the way the apply needs it: the API serves it and a
+/// namespaced object names its namespace.
+pub async fn resolve_for_apply(cluster: &Cluster, id: &ObjectId) -> Result<ServedKind, KindError> {
+    let kind = match cluster.resolve(id).await {
+        Ok(Some(kind)) => kind,
+        Ok(None) => return Err(KindError::NotServed(id.clone())),
+        Err(error) => {
+            return Err(KindError::Discovery(
+                id.subject(),
+                describe_api_error(&error),
+            ));
+        }
+    };
+    if kind.namespaced && id.namespace.is_empty() {
+        return Err(KindError::NamespaceMissing(id.subject()));
+    }
+    Ok(kind)
 }
 
 #[cfg(test)]

@@ -84,7 +84,9 @@ pub fn has_drifted(existing: &Value, dry_run: &Value) -> bool {
     comparable(existing) != comparable(dry_run)
 }
 
-fn comparable(object: &Value) -> Value {
+/// The object without what the server changes on every write (and the status, which apply
+/// does not set): what decides whether an apply would change anything.
+pub fn comparable(object: &Value) -> Value {
     let mut copy = object.clone();
     if let Some(map) = copy.as_object_mut() {
         map.remove("status");
