@@ -289,3 +289,64 @@ fn a_root_block_scalar_prints_back_readable() {
         Ok(printed.as_str())
     );
 }
+
+#[test]
+fn the_read_filter_sees_resources_patches_and_generator_sources_and_can_fail_the_build() {
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("kustomization.yaml"),
+        "resources:\n- cm.yaml\npatches:\n- path: patch.yaml\nsecretGenerator:\n- name: creds\n  envs:\n  - creds.env\n",
+    );
+    write(
+        &dir.path().join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: SEALED\n",
+    );
+    write(
+        &dir.path().join("patch.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  b: SEALED\n",
+    );
+    write(&dir.path().join("creds.env"), "password=SEALED\n");
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    let unseal = eddy_kustomize::ReadFilter::new(move |path, bytes| {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        record.lock().unwrap().push(name);
+        let text = String::from_utf8(bytes).map_err(|e| e.to_string())?;
+        Ok(text.replace("SEALED", "open").into_bytes())
+    });
+    let options = options(LoadRestrictions::RootOnly);
+    let resources =
+        eddy_kustomize::build_resources_with_filter(dir.path(), &options, Some(unseal)).unwrap();
+    let objects: Vec<_> = resources.iter().map(|r| r.value.to_json()).collect();
+    let config_map = objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+    assert_eq!(config_map["data"]["a"], "open");
+    assert_eq!(config_map["data"]["b"], "open");
+    let secret = objects.iter().find(|o| o["kind"] == "Secret").unwrap();
+    // base64("open")
+    assert_eq!(secret["data"]["password"], "b3Blbg==");
+    let seen = seen.lock().unwrap().clone();
+    for file in ["cm.yaml", "patch.yaml", "creds.env"] {
+        assert!(
+            seen.iter().any(|s| s == file),
+            "{file} not filtered: {seen:?}"
+        );
+    }
+
+    let refuse = eddy_kustomize::ReadFilter::new(|path, bytes| {
+        if path.ends_with("creds.env") {
+            Err("cannot decrypt".to_owned())
+        } else {
+            Ok(bytes)
+        }
+    });
+    let error = eddy_kustomize::build_resources_with_filter(dir.path(), &options, Some(refuse))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("creds.env") && error.contains("cannot decrypt"),
+        "{error}"
+    );
+}
