@@ -55,6 +55,15 @@ pub struct Leadership {
     lost: watch::Receiver<bool>,
     api: Api<Lease>,
     config: LeaderElectionConfig,
+    /// The background renewal; stopped before the lease is handed back, or it would take the
+    /// freed lease again and keep the successor waiting.
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Leadership {
+    fn drop(&mut self) {
+        self.renewal.abort();
+    }
 }
 
 impl Leadership {
@@ -69,6 +78,7 @@ impl Leadership {
 
     /// Frees the lease so a successor does not wait for it to expire.
     pub async fn release(self) {
+        self.renewal.abort();
         if !self.config.release_on_cancel {
             return;
         }
@@ -103,11 +113,12 @@ pub async fn acquire(client: Client, config: LeaderElectionConfig) -> Leadership
     }
     tracing::info!(lease = %config.lease_name, identity = %config.identity, "became leader");
     let (sender, receiver) = watch::channel(false);
-    tokio::spawn(renew_until_lost(api.clone(), config.clone(), sender));
+    let renewal = tokio::spawn(renew_until_lost(api.clone(), config.clone(), sender));
     Leadership {
         lost: receiver,
         api,
         config,
+        renewal,
     }
 }
 

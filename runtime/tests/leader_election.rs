@@ -61,6 +61,24 @@ async fn only_one_candidate_leads_and_a_released_lease_passes_on() {
     namespace.cleanup().await.unwrap();
 }
 
+/// Releasing stops the renewal too: before, the background renewal took the freed lease again
+/// and a successor could wait forever.
+#[tokio::test]
+async fn a_released_lease_stays_free() {
+    eddy_runtime::tls::install_crypto_provider();
+    let client = client().await.unwrap();
+    let namespace = TestNamespace::new(&client, "leader-release").await.unwrap();
+    let ns = namespace.name().to_owned();
+
+    let first = acquire(client.clone(), candidate(&ns, "first", true)).await;
+    assert_eq!(holder(&client, &ns).await.as_deref(), Some("first"));
+    first.release().await;
+    // Several retry periods: a renewal still running would have written itself back in.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(holder(&client, &ns).await, None);
+    namespace.cleanup().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_holder_that_stops_renewing_is_replaced_and_told_it_lost() {
     eddy_runtime::tls::install_crypto_provider();
