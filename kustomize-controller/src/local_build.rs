@@ -8,10 +8,7 @@
 
 use std::{collections::BTreeMap, path::Path};
 
-use eddy_api::kustomize::{
-    Kustomization,
-    kustomization::{PostBuild, SubstituteStrategy},
-};
+use eddy_api::kustomize::Kustomization;
 use kube::ResourceExt;
 use serde_json::Value;
 
@@ -69,24 +66,12 @@ pub fn build_directory(
     build::write_wrapper(&wrapper_dir, &from_wrapper, &dir, &spec)?;
     let mut objects = build::kustomize(&wrapper_dir)?;
     origin::relocate_origins(&mut objects, &wrapper_dir, &dir);
-    if let Some(post_build) = &kustomization.spec.post_build
-        && substitution_enabled(post_build, variables)
-    {
-        substitute::substitute_objects(&mut objects, variables, strict)?;
+    if let Some(post_build) = &kustomization.spec.post_build {
+        substitute::substitute_post_build(&mut objects, post_build, variables, strict)?;
     }
     let (labels, annotations) = metadata_for(kustomization);
     build::add_metadata(&mut objects, &labels, &annotations);
     Ok(objects)
-}
-
-/// Whether substitution runs at all: with variables, or always when the strategy says so
-/// (so that `${var:=default}` expressions are resolved even without variables).
-fn substitution_enabled(post_build: &PostBuild, variables: &BTreeMap<String, String>) -> bool {
-    !variables.is_empty()
-        || matches!(
-            post_build.substitute_strategy,
-            Some(SubstituteStrategy::Always)
-        )
 }
 
 /// The inline `postBuild.substitute` variables only: what a dry run, which may not read

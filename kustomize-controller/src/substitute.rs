@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use eddy_api::kustomize::kustomization::{PostBuild, SubstituteStrategy};
 use serde_json::Value;
 
 /// The label/annotation that turns substitution off for one object.
@@ -171,6 +172,24 @@ fn opted_out(object: &Value) -> bool {
             .and_then(Value::as_str)
             == Some("disabled")
     })
+}
+
+/// `postBuild` substitution as the reconciler runs it: only when there are variables, or always
+/// when the strategy says so (so that `${var:=default}` expressions resolve without variables).
+pub fn substitute_post_build(
+    objects: &mut [Value],
+    post_build: &PostBuild,
+    vars: &BTreeMap<String, String>,
+    strict: bool,
+) -> Result<(), SubstituteError> {
+    let always = matches!(
+        post_build.substitute_strategy,
+        Some(SubstituteStrategy::Always)
+    );
+    if vars.is_empty() && !always {
+        return Ok(());
+    }
+    substitute_objects(objects, vars, strict)
 }
 
 /// Substitutes variables in every object that did not opt out. Each object is rendered to YAML,

@@ -28,7 +28,7 @@ use kube::{
     api::{Patch, PatchParams},
     runtime::controller::Action,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Context, source, status as timing};
 use crate::{
@@ -298,27 +298,25 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
     let spec = ks.spec.clone();
     let root = unpacked.dir.clone();
     let digest_dir = unpacked.digest_dir.clone();
-    let built = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
+    // Failures carry their reason: a path missing from the artifact is the artifact's fault.
+    let built = tokio::task::spawn_blocking(move || {
         let filter = decryptor.map(|d| d.read_filter());
         build::build_artifact_path(&root, &digest_dir, wrapper.path(), spec, filter).map_err(|e| {
-            match e {
+            let why = match e {
                 build::BuildError::PathNotFound(_) | build::BuildError::PathEscapes(_) => {
-                    format!("artifact:{e}")
+                    reason::ARTIFACT_FAILED
                 }
-                other => other.to_string(),
-            }
+                _ => reason::BUILD_FAILED,
+            };
+            (why, e.to_string())
         })
     })
     .await
-    .unwrap_or_else(|join| Err(format!("build panicked: {join}")));
+    .unwrap_or_else(|join| Err((reason::BUILD_FAILED, format!("build panicked: {join}"))));
     drop(unpacked);
     let mut objects = match built {
         Ok(objects) => objects,
-        Err(message) => {
-            let (why, message) = match message.strip_prefix("artifact:") {
-                Some(rest) => (reason::ARTIFACT_FAILED, rest.to_owned()),
-                None => (reason::BUILD_FAILED, message),
-            };
+        Err((why, message)) => {
             return report
                 .failed(&ctx, &api, why, &message, timing::retry_interval(&ks.spec))
                 .await;
@@ -341,12 +339,7 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
                     .await;
             }
         };
-        let always = matches!(
-            post_build.substitute_strategy,
-            Some(eddy_api::kustomize::kustomization::SubstituteStrategy::Always)
-        );
-        if (!vars.is_empty() || always)
-            && let Err(error) = substitute::substitute_objects(&mut objects, &vars, true)
+        if let Err(error) = substitute::substitute_post_build(&mut objects, post_build, &vars, true)
         {
             let message = format!("post build failed for {error}");
             return report
