@@ -1,6 +1,9 @@
 //! `source.toolkit.fluxcd.io`: where artifacts come from (Git, OCI, Helm, buckets).
 
+pub mod artifact_kinds;
 pub mod v1;
+
+pub use artifact_kinds::{ARTIFACT_KINDS, ArtifactKind, artifact_kind};
 
 pub use v1::bucket::{self, Bucket, BucketSpec, BucketStatus};
 pub use v1::gitrepository::{self, GitRepository, GitRepositorySpec, GitRepositoryStatus};
