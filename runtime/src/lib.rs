@@ -10,6 +10,7 @@ pub mod cli;
 pub mod conditions;
 pub mod controller;
 pub mod events;
+pub mod http_server;
 pub mod leader;
 pub mod logging;
 pub mod metrics;
