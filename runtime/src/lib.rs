@@ -14,6 +14,7 @@ pub mod http_server;
 pub mod leader;
 pub mod logging;
 pub mod metrics;
+pub mod outage;
 pub mod process;
 pub mod requeue;
 pub mod status;
