@@ -17,7 +17,7 @@ use kube::{
     runtime::{
         Controller, WatchStreamExt,
         controller::{Action, Config},
-        reflector, watcher,
+        reflector,
     },
 };
 use serde::de::DeserializeOwned;
@@ -28,7 +28,7 @@ use crate::{
     cli::CommonArgs,
     leader::{self, LeaderElectionConfig},
     metrics::{Metrics, ObjectLabels},
-    outage::OutageRecovery,
+    outage::{self, OutageRecovery},
     process::{ControllerProcess, shutdown_signal},
     requeue::Backoff,
     watch,
@@ -69,8 +69,8 @@ pub async fn run<K, C, F, Fut, E>(
 {
     let api: Api<K> = watch::watched_api(&process.client, common);
     let (reader, writer) = reflector::store();
-    let (recovery, after_outage) = OutageRecovery::new(process.client.clone(), reader.clone());
-    let changes = watcher(api, watch::watcher_config(common))
+    let (recovery, signals) = OutageRecovery::new(process.client.clone(), K::kind(&()));
+    let events = outage::restarting_watch(api, watch::watcher_config(common), signals.restart)
         .inspect(move |event| {
             if let Err(error) = event {
                 tracing::debug!(controllerKind = %K::kind(&()), %error, "watch failed; retrying");
@@ -78,13 +78,8 @@ pub async fn run<K, C, F, Fut, E>(
             }
         })
         .backoff(watch::reconnect_backoff())
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(
-            watch::reconcile_trigger,
-            kube::runtime::utils::PredicateConfig::default(),
-        );
-    let trigger = futures::stream::select(changes, after_outage.map(Ok));
+        .reflect(writer);
+    let trigger = outage::triggers(events, reader.clone(), signals.resync);
     let mut controller = Controller::for_stream(trigger, reader)
         .with_config(
             Config::default().concurrency(u16::try_from(concurrency.max(1)).unwrap_or(u16::MAX)),
