@@ -116,10 +116,14 @@ async fn serve(process: &ControllerProcess, args: &Args) -> Result<Running, RunE
         dispatcher,
         limiter: dispatch::rate_limit::RateLimiter::new(args.rate_limit_interval),
     });
-    let events_addr = admin::spawn_server(
+    // Both servers take requests from the network: the --http-* limits keep a stalled or
+    // flooding client from holding connections (issue #12).
+    let limits = args.common.http_server.limits();
+    let events_addr = admin::spawn_server_with(
         events_bind_addr(args)?,
         "events",
         server::events::router(event_server),
+        limits,
     )
     .await?;
     let receiver_server = Arc::new(server::receiver::ReceiverServer {
@@ -127,10 +131,11 @@ async fn serve(process: &ControllerProcess, args: &Args) -> Result<Running, RunE
         scope,
         no_cross_namespace_refs: args.common.no_cross_namespace_refs,
     });
-    let receiver_addr = admin::spawn_server(
+    let receiver_addr = admin::spawn_server_with(
         args.receiver_addr,
         "webhook receiver",
         server::receiver::router(receiver_server),
+        limits,
     )
     .await?;
     Ok(Running {

@@ -1,7 +1,8 @@
 //! The probe and metrics servers every controller runs.
 //!
 //! `/healthz` answers as long as the process serves HTTP; `/readyz` only once the controller has
-//! reached the API server, so a Deployment does not report ready while it cannot work.
+//! reached the API server, so a Deployment does not report ready while it cannot work. Both are
+//! served by [`crate::http_server`], with its timeouts and connection limit.
 
 use std::{
     net::SocketAddr,
@@ -12,9 +13,11 @@ use std::{
 };
 
 use axum::{Router, extract::State, http::StatusCode, routing::get};
-use tokio::net::TcpListener;
 
-use crate::metrics::Metrics;
+use crate::{
+    http_server::{self, ServerLimits},
+    metrics::Metrics,
+};
 
 /// Whether the controller is ready to work; flipped by the start-up sequence.
 #[derive(Clone, Default)]
@@ -77,7 +80,8 @@ async fn render_metrics(State(metrics): State<Metrics>) -> (StatusCode, String) 
     }
 }
 
-/// Binds `addr` and serves `router` in the background until the process exits.
+/// Binds `addr` and serves `router` in the background until the process exits, under the default
+/// [`ServerLimits`] (tests' stand-in servers use this).
 ///
 /// Binding happens before returning so a port conflict stops start-up with a clear error instead
 /// of surfacing later in a background task.
@@ -86,20 +90,23 @@ pub async fn spawn_server(
     purpose: &'static str,
     router: Router,
 ) -> Result<SocketAddr, AdminError> {
-    let listener = TcpListener::bind(addr)
+    spawn_server_with(addr, purpose, router, ServerLimits::default()).await
+}
+
+/// [`spawn_server`] under the given limits (a controller's `--http-*` flags).
+pub async fn spawn_server_with(
+    addr: SocketAddr,
+    purpose: &'static str,
+    router: Router,
+    limits: ServerLimits,
+) -> Result<SocketAddr, AdminError> {
+    http_server::spawn(addr, router, limits)
         .await
         .map_err(|source| AdminError::Bind {
             addr,
             purpose,
             source,
-        })?;
-    let bound = listener.local_addr().unwrap_or(addr);
-    tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router).await {
-            tracing::error!(%error, purpose, "admin server stopped");
-        }
-    });
-    Ok(bound)
+        })
 }
 
 #[cfg(test)]

@@ -110,6 +110,10 @@ pub struct CommonArgs {
     /// Allow remote kubeconfigs that skip TLS verification.
     #[arg(long, default_value_t = false)]
     pub insecure_kubeconfig_tls: bool,
+
+    /// Timeouts and the connection limit of every HTTP server the controller runs.
+    #[command(flatten)]
+    pub http_server: crate::http_server::HttpServerArgs,
 }
 
 /// Log verbosity levels Flux accepts.

@@ -3,8 +3,10 @@
 //! What each controller gets from here: the watch (with Flux's trigger rules and sharding label
 //! selector), bounded concurrency (`--concurrent`), a tracing span per reconcile carrying
 //! controller-runtime's log keys, the reconcile metrics, exponential per-object backoff for errors
-//! (`--min-retry-delay` … `--max-retry-delay`), leader election, and graceful shutdown. A
-//! reconciler only writes `reconcile(obj, ctx) -> Result<Action, Error>`.
+//! (`--min-retry-delay` … `--max-retry-delay`), leader election, graceful shutdown, and quick
+//! recovery from an API server outage (watches reconnect within about a second, and every object
+//! is reconciled once the server is back, see [`crate::outage`]). A reconciler only writes
+//! `reconcile(obj, ctx) -> Result<Action, Error>`.
 
 use std::{fmt::Debug, future::Future, sync::Arc};
 
@@ -15,7 +17,7 @@ use kube::{
     runtime::{
         Controller, WatchStreamExt,
         controller::{Action, Config},
-        reflector, watcher,
+        reflector,
     },
 };
 use serde::de::DeserializeOwned;
@@ -26,6 +28,7 @@ use crate::{
     cli::CommonArgs,
     leader::{self, LeaderElectionConfig},
     metrics::{Metrics, ObjectLabels},
+    outage::{self, OutageRecovery},
     process::{ControllerProcess, shutdown_signal},
     requeue::Backoff,
     watch,
@@ -66,17 +69,23 @@ pub async fn run<K, C, F, Fut, E>(
 {
     let api: Api<K> = watch::watched_api(&process.client, common);
     let (reader, writer) = reflector::store();
-    let trigger = watcher(api, watch::watcher_config(common))
-        .default_backoff()
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(
-            watch::reconcile_trigger,
-            kube::runtime::utils::PredicateConfig::default(),
-        );
-    let mut controller = Controller::for_stream(trigger, reader).with_config(
-        Config::default().concurrency(u16::try_from(concurrency.max(1)).unwrap_or(u16::MAX)),
-    );
+    let (recovery, signals) = OutageRecovery::new(process.client.clone(), K::kind(&()));
+    let events = outage::restarting_watch(api, watch::watcher_config(common), signals.restart)
+        .inspect(move |event| {
+            if let Err(error) = event {
+                tracing::debug!(controllerKind = %K::kind(&()), %error, "watch failed; retrying");
+                recovery.watch_failed();
+            }
+        })
+        .backoff(watch::reconnect_backoff())
+        .reflect(writer);
+    let trigger = outage::triggers(events, reader.clone(), signals.resync);
+    let mut controller = Controller::for_stream(trigger, reader)
+        .with_config(
+            Config::default().concurrency(u16::try_from(concurrency.max(1)).unwrap_or(u16::MAX)),
+        )
+        // Also the watches a `customize` hook adds.
+        .trigger_backoff(watch::reconnect_backoff());
     if let Some(customize) = customize {
         controller = customize(controller);
     }

@@ -3,16 +3,19 @@
 //! Controllers are separate binaries that only talk through the Kubernetes API (and artifacts and
 //! events over HTTP); what they have in common lives here so each binary stays small: Flux's
 //! command-line flags, JSON logging with controller-runtime's keys, the health and metrics servers,
-//! and the process start-up sequence.
+//! the process start-up sequence, the one hardened HTTP server every controller's servers run on
+//! ([`http_server`]), and the watch pipeline that rides out API server restarts ([`outage`]).
 
 pub mod admin;
 pub mod cli;
 pub mod conditions;
 pub mod controller;
 pub mod events;
+pub mod http_server;
 pub mod leader;
 pub mod logging;
 pub mod metrics;
+pub mod outage;
 pub mod process;
 pub mod requeue;
 pub mod status;

@@ -56,16 +56,19 @@ pub async fn start_with_client(
     logging::init(common.log_level, common.log_encoding);
     let metrics = Metrics::new();
     let readiness = Readiness::default();
-    let health = admin::spawn_server(
+    let limits = common.http_server.limits();
+    let health = admin::spawn_server_with(
         common.health_addr,
         "health probes",
         admin::health_router(readiness.clone()),
+        limits,
     )
     .await?;
-    let metrics_addr = admin::spawn_server(
+    let metrics_addr = admin::spawn_server_with(
         common.metrics_addr,
         "metrics",
         admin::metrics_router(metrics.clone()),
+        limits,
     )
     .await?;
     tracing::info!(controller = name, %health, metrics = %metrics_addr, "starting");

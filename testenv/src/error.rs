@@ -106,6 +106,9 @@ pub enum TestenvError {
     #[error("{name} is set to an unusable value: {reason}")]
     BadSetting { name: &'static str, reason: String },
 
+    #[error("cannot restart the API server: {reason}")]
+    Restart { reason: String },
+
     #[error("cannot load the testenv kubeconfig {}: {reason}", path.display())]
     Kubeconfig { path: PathBuf, reason: String },
 

@@ -26,6 +26,7 @@ mod layout;
 mod lifecycle;
 mod pki;
 mod process;
+mod restart;
 mod state;
 mod toolchain;
 pub mod versions;
@@ -35,6 +36,7 @@ use std::path::PathBuf;
 pub use error::TestenvError;
 pub use layout::{Layout, ROOT_ENV};
 pub use lifecycle::{API_PORT_ENV, Status};
+pub use restart::{start_apiserver_at, stop_apiserver_at};
 
 /// Starts the environment (or reuses the running one) and returns its admin kubeconfig's path.
 ///

@@ -107,7 +107,7 @@ pub fn status(layout: &Layout) -> Result<Status, TestenvError> {
 
 /// Takes the testenv-wide lock: one `up`/`down` at a time across processes (parallel test
 /// binaries all call `up`). Released when the returned file is dropped.
-fn lock(layout: &Layout) -> Result<File, TestenvError> {
+pub(crate) fn lock(layout: &Layout) -> Result<File, TestenvError> {
     let root = layout.root();
     fs::create_dir_all(root).map_err(|e| TestenvError::io("cannot create", root, e))?;
     let path = layout.lock_file();
@@ -141,7 +141,7 @@ fn lock(layout: &Layout) -> Result<File, TestenvError> {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, TestenvError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, TestenvError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
