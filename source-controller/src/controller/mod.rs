@@ -118,9 +118,10 @@ pub async fn run_with_client(args: Args, client: Option<kube::Client>) -> Result
         git_max_size: (args.git_max_size > 0).then_some(args.git_max_size),
     });
 
-    let server = crate::server::serve(
+    let server = crate::server::serve_with(
         args.storage_path.clone(),
         listener,
+        args.common.http_server.limits(),
         stop.clone().cancelled_owned(),
     );
     let reconciler = eddy_runtime::controller::run(
