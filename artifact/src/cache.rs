@@ -87,14 +87,29 @@ pub struct Unpacked {
 /// The cache (one per controller process).
 pub struct ArtifactCache {
     root: PathBuf,
+    /// Held open with an exclusive lock: two processes emptying one directory would destroy each
+    /// other's artifacts.
+    _lock: std::fs::File,
     limits: Limits,
     entries: Mutex<HashMap<String, Arc<Unpacked>>>,
     refused: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl ArtifactCache {
-    /// Opens the cache at `root`, removing whatever an earlier process left in it.
+    /// Opens the cache at `root`, removing whatever an earlier process left in it. Fails when
+    /// another live cache holds the directory.
     pub fn open(root: &Path, limits: Limits) -> std::io::Result<Self> {
+        std::fs::create_dir_all(root)?;
+        let lock = std::fs::File::create(root.join("lock"))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(
+            |_| {
+                std::io::Error::other(format!(
+                    "the artifact cache directory {} is in use by another process; give each \
+                     controller its own --artifact-cache-path",
+                    root.display()
+                ))
+            },
+        )?;
         for dir in OWNED_DIRS {
             let path = root.join(dir);
             match std::fs::remove_dir_all(&path) {
@@ -106,6 +121,7 @@ impl ArtifactCache {
         }
         Ok(Self {
             root: root.to_path_buf(),
+            _lock: lock,
             limits,
             entries: Mutex::new(HashMap::new()),
             refused: std::sync::Mutex::new(HashMap::new()),

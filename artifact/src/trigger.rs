@@ -40,7 +40,7 @@ pub fn revision_changes(
     };
     let mut seen = RevisionMemory::default();
     watcher(api, watcher::Config::default().any_semantic())
-        .default_backoff()
+        .backoff(eddy_runtime::watch::reconnect_backoff())
         .applied_objects()
         .filter_map(move |result| {
             let changed = match result {

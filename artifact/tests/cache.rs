@@ -211,3 +211,18 @@ fn opening_removes_what_a_killed_process_left() {
         "files the cache does not own are left alone"
     );
 }
+
+#[test]
+fn one_directory_serves_one_cache_at_a_time() {
+    let root = tempfile::tempdir().unwrap();
+    let first = ArtifactCache::open(root.path(), LIMITS).unwrap();
+    let Err(error) = ArtifactCache::open(root.path(), LIMITS) else {
+        panic!("a second cache opened the same directory");
+    };
+    assert!(
+        error.to_string().contains("--artifact-cache-path"),
+        "{error}"
+    );
+    drop(first);
+    ArtifactCache::open(root.path(), LIMITS).unwrap();
+}
