@@ -94,6 +94,10 @@ impl Cluster {
             "--max-retry-delay=5s".into(),
             "--http-retry=2".into(),
             format!("--watch-label-selector={SHARD_LABEL}={shard}"),
+            format!(
+                "--artifact-cache-path={}",
+                storage.path().join("kustomize-cache").display()
+            ),
         ])
         .unwrap();
         let process = ControllerProcess {

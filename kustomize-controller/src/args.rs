@@ -12,6 +12,9 @@ pub struct Args {
     #[command(flatten)]
     pub common: CommonArgs,
 
+    #[command(flatten)]
+    pub artifact: eddy_artifact::ArtifactArgs,
+
     /// How many objects of each kind are reconciled at the same time.
     #[arg(long, default_value_t = 4)]
     pub concurrent: usize,

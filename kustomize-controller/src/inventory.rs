@@ -156,6 +156,20 @@ pub fn inventory_of(ids: &[ObjectId]) -> ResourceInventory {
     }
 }
 
+/// The inventory covering both what `old` holds and the objects about to be applied (their
+/// versions win), so objects created by an apply that never finished stay prunable.
+pub fn covering(
+    old: Option<&ResourceInventory>,
+    planned: impl IntoIterator<Item = ObjectId>,
+) -> ResourceInventory {
+    let mut ids: Vec<ObjectId> = planned.into_iter().collect();
+    ids.extend(
+        old.iter()
+            .flat_map(|inventory| inventory.entries.iter().filter_map(ObjectId::from_entry)),
+    );
+    inventory_of(&ids)
+}
+
 /// Entries of `old` whose id is not in `new` (version-insensitive), in reverse apply order: the
 /// order they are pruned in.
 pub fn stale_objects(old: &ResourceInventory, new: &ResourceInventory) -> Vec<ObjectId> {
@@ -174,6 +188,35 @@ pub fn stale_objects(old: &ResourceInventory, new: &ResourceInventory) -> Vec<Ob
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn covering_keeps_old_entries_and_adds_planned_ones() {
+        let old = inventory_of(&[
+            id("v1", "ConfigMap", "ns", "kept"),
+            id("v1", "ConfigMap", "ns", "leaving"),
+        ]);
+        let planned = [
+            id("v1", "ConfigMap", "ns", "kept"),
+            id("apps/v1", "Deployment", "ns", "new"),
+        ];
+        let covering = covering(Some(&old), planned.clone());
+        let ids: Vec<&str> = covering.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "ns_kept__ConfigMap",
+                "ns_leaving__ConfigMap",
+                "ns_new_apps_Deployment"
+            ]
+        );
+        // Once the apply is done, what left the source is exactly what pruning removes.
+        let stale = stale_objects(&covering, &inventory_of(&planned));
+        assert_eq!(stale, [id("v1", "ConfigMap", "ns", "leaving")]);
+        assert_eq!(
+            super::covering(None, planned.clone()),
+            inventory_of(&planned)
+        );
+    }
 
     fn id(api_version: &str, kind: &str, namespace: &str, name: &str) -> ObjectId {
         ObjectId::of(

@@ -1,17 +1,16 @@
 //! kustomize-controller: builds Kustomizations from source artifacts and applies them with
 //! server-side apply, pruning what left the source and checking the health of what was applied.
 //!
-//! The reconciler is in [`controller::kustomization`]; the steps it runs live in modules named
-//! after them ([`fetch`], [`build`], [`substitute`], [`sops`], [`apply`], [`inventory`],
+//! The reconciler is in [`controller::kustomization`]; artifacts are resolved, downloaded and
+//! unpacked by the shared `eddy-artifact` crate; the steps it runs live in modules named
+//! after them ([`build`], [`substitute`], [`sops`], [`apply`], [`inventory`],
 //! [`prune`], [`health`], [`dependencies`]), the middle ones free of API calls.
 
 pub mod apply;
 mod args;
-pub mod artifact_cache;
 pub mod build;
 pub mod controller;
 pub mod dependencies;
-pub mod fetch;
 pub mod health;
 pub mod inventory;
 pub mod local_build;

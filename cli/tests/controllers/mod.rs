@@ -81,6 +81,10 @@ pub async fn start_controllers(client: &kube::Client, shard: &str) -> Controller
         "--max-retry-delay=5s".into(),
         "--http-retry=2".into(),
         selector,
+        format!(
+            "--artifact-cache-path={}",
+            storage.path().join("kustomize-cache").display()
+        ),
     ])
     .unwrap();
     let process = ControllerProcess {

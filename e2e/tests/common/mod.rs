@@ -453,6 +453,10 @@ pub async fn start_controllers_with(
         "--http-retry=2".into(),
         events_addr,
         format!("--watch-label-selector={SHARD_LABEL}={shard}"),
+        format!(
+            "--artifact-cache-path={}",
+            storage.path().join("kustomize-cache").display()
+        ),
     ];
     kustomize_flags.extend(extra_kustomize_flags.iter().map(|flag| (*flag).to_owned()));
     let kustomize_args = kustomize_controller::Args::try_parse_from(kustomize_flags).unwrap();

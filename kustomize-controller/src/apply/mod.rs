@@ -55,8 +55,50 @@ impl fmt::Display for Change {
     }
 }
 
-/// `Kind/ns/name action` lines of the changes that are not `unchanged`.
+/// How many objects an event names one by one; the rest are counted. A change set of thousands of
+/// objects would otherwise be one event message of a hundred kilobytes, which chat providers cut
+/// and the API server stores for every reconcile.
+pub const SUMMARY_MAX_LINES: usize = 50;
+
+/// `Kind/ns/name action` lines of the changes that are not `unchanged`, at most
+/// [`SUMMARY_MAX_LINES`] of them, then one line counting the rest by action.
 pub fn summary(changes: &[Change]) -> String {
+    let changed: Vec<&Change> = changes
+        .iter()
+        .filter(|c| c.action != ChangeAction::Unchanged)
+        .collect();
+    let mut lines: Vec<String> = changed
+        .iter()
+        .take(SUMMARY_MAX_LINES)
+        .map(ToString::to_string)
+        .collect();
+    let rest = &changed[lines.len()..];
+    if !rest.is_empty() {
+        let mut counts: Vec<(ChangeAction, usize)> = Vec::new();
+        for change in rest {
+            match counts
+                .iter_mut()
+                .find(|(action, _)| *action == change.action)
+            {
+                Some((_, count)) => *count += 1,
+                None => counts.push((change.action, 1)),
+            }
+        }
+        let by_action: Vec<String> = counts
+            .iter()
+            .map(|(action, count)| format!("{count} {action}"))
+            .collect();
+        lines.push(format!(
+            "and {} more objects ({})",
+            rest.len(),
+            by_action.join(", ")
+        ));
+    }
+    lines.join("\n")
+}
+
+/// Every changed object, one line each, for the debug log when [`summary`] had to count.
+pub fn full_summary(changes: &[Change]) -> String {
     changes
         .iter()
         .filter(|c| c.action != ChangeAction::Unchanged)
@@ -446,13 +488,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn id(kind: &str, name: &str) -> ObjectId {
+        ObjectId::of(
+            &json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": name, "namespace": "ns"}}),
+        )
+    }
+
     #[test]
     fn summary_lists_changes_only() {
-        let id = |kind: &str, name: &str| {
-            ObjectId::of(
-                &json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": name, "namespace": "ns"}}),
-            )
-        };
         let changes = [
             Change {
                 id: id("ConfigMap", "a"),
@@ -471,6 +514,34 @@ mod tests {
             summary(&changes),
             "ConfigMap/ns/a created\nSecret/ns/c configured"
         );
+    }
+
+    #[test]
+    fn a_large_change_set_is_summarised_with_counts() {
+        let mut changes: Vec<Change> = (0..3000)
+            .map(|i| Change {
+                id: id("ConfigMap", &format!("cm-{i}")),
+                action: if i % 3 == 0 {
+                    ChangeAction::Configured
+                } else {
+                    ChangeAction::Created
+                },
+            })
+            .collect();
+        changes.push(Change {
+            id: id("Service", "same"),
+            action: ChangeAction::Unchanged,
+        });
+        let message = summary(&changes);
+        let lines: Vec<&str> = message.lines().collect();
+        assert_eq!(lines.len(), SUMMARY_MAX_LINES + 1);
+        assert_eq!(lines[0], "ConfigMap/ns/cm-0 configured");
+        assert_eq!(
+            lines[SUMMARY_MAX_LINES],
+            "and 2950 more objects (1967 created, 983 configured)"
+        );
+        assert!(message.len() < 4096, "{} bytes", message.len());
+        assert_eq!(full_summary(&changes).lines().count(), 3000);
     }
 
     #[test]

@@ -33,7 +33,7 @@ use serde_json::json;
 use super::{Context, source, status as timing};
 use crate::{
     apply::{self, ApplyOptions, ChangeAction, cluster::Cluster, policy},
-    build, dependencies, fetch,
+    build, dependencies,
     health::{self, Health},
     inventory::{self, ObjectId},
     prune, substitute,
@@ -234,14 +234,11 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
     report.status.last_attempted_revision = Some(revision.clone());
 
     // Fetch, verify and unpack (once per revision for all Kustomizations), then build.
-    let url = fetch::rewrite_url(&artifact.url, ctx.settings.source_host_override.as_deref());
-    let unpacked = match ctx
-        .artifacts
-        .get(&ctx.http, &url, &artifact.digest, ctx.settings.http_retry)
-        .await
-    {
+    let url =
+        eddy_artifact::rewrite_url(&artifact.url, ctx.settings.source_host_override.as_deref());
+    let unpacked = match ctx.artifacts.get(&ctx.http, &url, &artifact.digest).await {
         Ok(unpacked) => unpacked,
-        Err(fetch::FetchError::NotFound { .. }) => {
+        Err(error) if error.is_not_found() => {
             let retry = ctx.settings.requeue_dependency;
             return report
                 .progressing(
@@ -390,6 +387,16 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         concurrency: ctx.settings.concurrent_ssa,
         stage_timeout: Duration::from_secs(60),
     };
+    // Every object this apply may create is recorded before any is created, so a crash at any
+    // point leaves nothing outside the inventory; pruning narrows it to the new set afterwards.
+    let covering = inventory::covering(
+        report.status.inventory.as_ref(),
+        objects.iter().map(ObjectId::of),
+    );
+    if report.status.inventory.as_ref() != Some(&covering) {
+        report.status.inventory = Some(covering);
+        report.write(&api).await?;
+    }
     let changes = match apply::apply_all(&cluster, &objects, &options).await {
         Ok(changes) => changes,
         Err(error) => {
@@ -406,6 +413,7 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
     };
     let change_summary = apply::summary(&changes);
     if !change_summary.is_empty() {
+        tracing::debug!(changes = %apply::full_summary(&changes), "applied change set");
         ctx.recorder
             .publish(
                 &*ks,

@@ -12,12 +12,7 @@ use std::{
 
 use eddy_api::kustomize::Kustomization;
 use eddy_runtime::{events::EventRecorder, process::ControllerProcess};
-use futures::StreamExt;
-use kube::{
-    Api, ResourceExt,
-    api::{ApiResource, DynamicObject, GroupVersionKind},
-    runtime::{WatchStreamExt, reflector::ObjectRef, watcher},
-};
+use kube::{ResourceExt, runtime::reflector::ObjectRef};
 use tokio_util::sync::CancellationToken;
 
 use crate::{Args, apply::cluster::Cluster};
@@ -37,6 +32,9 @@ pub struct Settings {
     pub health_poll: Duration,
     /// `SOURCE_CONTROLLER_LOCALHOST`: replaces the artifact URL's host.
     pub source_host_override: Option<String>,
+    /// Where artifacts are downloaded and unpacked, and how large they may be.
+    pub artifact_cache_path: std::path::PathBuf,
+    pub artifact_limits: eddy_artifact::Limits,
 }
 
 impl Settings {
@@ -52,6 +50,8 @@ impl Settings {
             interval_jitter_percentage: args.common.interval_jitter_percentage,
             health_poll: Duration::from_secs(2),
             source_host_override: std::env::var("SOURCE_CONTROLLER_LOCALHOST").ok(),
+            artifact_cache_path: args.artifact.cache_path(crate::CONTROLLER_NAME),
+            artifact_limits: args.artifact.limits(args.http_retry),
         }
     }
 }
@@ -63,7 +63,7 @@ pub struct Context {
     pub config: Option<kube::Config>,
     pub cluster: Arc<Cluster>,
     pub http: reqwest::Client,
-    pub artifacts: crate::artifact_cache::ArtifactCache,
+    pub artifacts: eddy_artifact::ArtifactCache,
     pub recorder: EventRecorder,
     pub settings: Settings,
     impersonated: Mutex<HashMap<String, Arc<Cluster>>>,
@@ -85,7 +85,10 @@ impl Context {
             client,
             config,
             http,
-            artifacts: crate::artifact_cache::ArtifactCache::new()?,
+            artifacts: eddy_artifact::ArtifactCache::open(
+                &settings.artifact_cache_path,
+                settings.artifact_limits,
+            )?,
             recorder,
             settings,
             impersonated: Mutex::new(HashMap::new()),
@@ -139,76 +142,30 @@ pub async fn run_controller(
     context: Arc<Context>,
     stop: CancellationToken,
 ) {
-    let git_resource = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("source.toolkit.fluxcd.io", "v1", "GitRepository"),
-        "gitrepositories",
-    );
-    let git: Api<DynamicObject> = if args.common.watch_all_namespaces {
-        Api::all_with(process.client.clone(), &git_resource)
-    } else {
-        Api::namespaced_with(
-            process.client.clone(),
-            &eddy_runtime::watch::runtime_namespace(),
-            &git_resource,
-        )
-    };
+    let client = process.client.clone();
+    let namespace =
+        (!args.common.watch_all_namespaces).then(eddy_runtime::watch::runtime_namespace);
     let customize: eddy_runtime::controller::Customize<Kustomization> =
         Box::new(move |controller| {
-            // A new artifact revision triggers every Kustomization that uses the source.
+            // A new artifact revision of any source kind triggers the Kustomizations using it.
             let store = controller.store();
-            let revisions = Arc::new(Mutex::new(HashMap::<String, String>::new()));
-            let stream = watcher(git, watcher::Config::default().any_semantic())
-                .default_backoff()
-                .applied_objects()
-                .filter_map(move |result| {
-                    let revisions = revisions.clone();
-                    async move {
-                        let source = result.ok()?;
-                        let revision = source
-                            .data
-                            .pointer("/status/artifact/revision")?
-                            .as_str()?
-                            .to_owned();
-                        let key = format!(
-                            "{}/{}",
-                            source.namespace().unwrap_or_default(),
-                            source.name_any()
-                        );
-                        let mut seen = revisions.lock().unwrap_or_else(|p| p.into_inner());
-                        if seen.get(&key) == Some(&revision) {
-                            return None;
-                        }
-                        seen.insert(key, revision);
-                        Some(Ok(source))
-                    }
-                });
-            controller.watches_stream_with(
-                stream,
-                move |source: DynamicObject| {
-                    let namespace = source.namespace().unwrap_or_default();
-                    let name = source.name_any();
+            let kinds: Vec<_> = SOURCE_KINDS
+                .iter()
+                .filter_map(|kind| eddy_api::source::artifact_kind(kind))
+                .collect();
+            eddy_artifact::trigger::watch_sources(
+                controller,
+                &client,
+                namespace.as_deref(),
+                &kinds,
+                move |changed| {
                     store
                         .state()
                         .into_iter()
-                        .filter(|ks| {
-                            ks.spec.source_ref.name == name
-                                && ks
-                                    .spec
-                                    .source_ref
-                                    .namespace
-                                    .clone()
-                                    .or_else(|| ks.namespace())
-                                    .as_deref()
-                                    == Some(namespace.as_str())
-                                && matches!(
-                                    ks.spec.source_ref.kind,
-                                    eddy_api::kustomize::kustomization::SourceKind::GitRepository
-                                )
-                        })
+                        .filter(|ks| uses_source(ks, changed))
                         .map(|ks| ObjectRef::from_obj(&*ks))
-                        .collect::<Vec<_>>()
+                        .collect()
                 },
-                git_resource,
             )
         });
     eddy_runtime::controller::run(
@@ -221,4 +178,20 @@ pub async fn run_controller(
         stop,
     )
     .await;
+}
+
+/// The source kinds a Kustomization may reference whose CRDs Eddy serves.
+const SOURCE_KINDS: [&str; 3] = ["GitRepository", "OCIRepository", "Bucket"];
+
+/// Whether `ks` builds from the source that `changed` names.
+fn uses_source(ks: &Kustomization, changed: &eddy_artifact::trigger::ChangedSource) -> bool {
+    let reference = &ks.spec.source_ref;
+    reference.name == changed.name
+        && source::kind_name(reference.kind) == changed.kind
+        && reference
+            .namespace
+            .clone()
+            .or_else(|| ks.namespace())
+            .as_deref()
+            == Some(changed.namespace.as_str())
 }

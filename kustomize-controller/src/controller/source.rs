@@ -3,40 +3,23 @@
 
 use std::collections::BTreeMap;
 
-use eddy_api::{
-    kustomize::kustomization::{CrossNamespaceSourceReference, PostBuild, SubstituteKind},
-    meta::Artifact,
+use eddy_api::kustomize::kustomization::{
+    CrossNamespaceSourceReference, PostBuild, SourceKind, SubstituteKind,
 };
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::{
-    Api, Client,
-    api::{ApiResource, DynamicObject, GroupVersionKind},
-};
+use kube::{Api, Client};
 
 use crate::substitute;
 
-/// What the consumer needs from a source object.
-pub struct ResolvedSource {
-    pub artifact: Option<Artifact>,
-}
+pub use eddy_artifact::{ResolvedSource, SourceError};
 
-/// Why a source could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    #[error("Source '{0}' not found")]
-    NotFound(String),
-    #[error("failed to get source '{reference}': {source}")]
-    Api {
-        reference: String,
-        #[source]
-        source: kube::Error,
-    },
-}
-
-fn plural(kind: &str) -> String {
+/// The kind's name as the API serves it.
+pub fn kind_name(kind: SourceKind) -> &'static str {
     match kind {
-        "GitRepository" => "gitrepositories".to_owned(),
-        other => format!("{}s", other.to_ascii_lowercase()),
+        SourceKind::GitRepository => "GitRepository",
+        SourceKind::OCIRepository => "OCIRepository",
+        SourceKind::Bucket => "Bucket",
+        SourceKind::ExternalArtifact => "ExternalArtifact",
     }
 }
 
@@ -46,36 +29,16 @@ pub async fn resolve(
     reference: &CrossNamespaceSourceReference,
     namespace: &str,
 ) -> Result<ResolvedSource, SourceError> {
-    let kind = serde_json::to_value(reference.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let (group, version) = match reference
-        .api_version
-        .as_deref()
-        .and_then(|v| v.split_once('/'))
-    {
-        Some((group, version)) => (group.to_owned(), version.to_owned()),
-        None => ("source.toolkit.fluxcd.io".to_owned(), "v1".to_owned()),
-    };
-    let gvk = GroupVersionKind::gvk(&group, &version, &kind);
-    let resource = ApiResource::from_gvk_with_plural(&gvk, &plural(&kind));
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
-    let name = format!("{kind}/{namespace}/{}", reference.name);
-    let object = api
-        .get_opt(&reference.name)
-        .await
-        .map_err(|source| SourceError::Api {
-            reference: name.clone(),
-            source,
-        })?
-        .ok_or_else(|| SourceError::NotFound(name.clone()))?;
-    let artifact = object
-        .data
-        .pointer("/status/artifact")
-        .cloned()
-        .and_then(|value| serde_json::from_value::<Artifact>(value).ok());
-    Ok(ResolvedSource { artifact })
+    eddy_artifact::source::resolve(
+        client,
+        eddy_artifact::SourceRef {
+            kind: kind_name(reference.kind),
+            api_version: reference.api_version.as_deref(),
+            name: &reference.name,
+            namespace,
+        },
+    )
+    .await
 }
 
 /// Collects postBuild variables: `substituteFrom` in order (later wins), then inline
