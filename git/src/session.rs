@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use git2::{CertificateCheckStatus, Cred, CredentialType, RemoteCallbacks};
 
-use super::auth::{GitAuth, HttpAuth};
-use super::error::GitError;
-use super::known_hosts::KnownHosts;
-use super::url::{RepoUrl, Transport};
+use crate::auth::{GitAuth, HttpAuth};
+use crate::error::GitError;
+use crate::known_hosts::KnownHosts;
+use crate::url::{RepoUrl, Transport};
 
 /// Why a callback aborted the operation.
 #[derive(Debug, Clone)]
@@ -262,7 +262,7 @@ impl Session {
                 ..
             }),
         ) = (cert.as_x509(), &self.auth)
-            && super::tls::leaf_trusted_by(x509.data(), ca_pem.as_slice(), host)
+            && crate::tls::leaf_trusted_by(x509.data(), ca_pem.as_slice(), host)
         {
             return Ok(CertificateCheckStatus::CertificateOk);
         }
@@ -290,7 +290,7 @@ impl Session {
             }
             None => {}
         }
-        let message = super::url::redact(err.message());
+        let message = crate::url::redact(err.message());
         let auth_like = err.code() == git2::ErrorCode::Auth
             || (err.class() == git2::ErrorClass::Ssh
                 && message.to_ascii_lowercase().contains("authenticat"))

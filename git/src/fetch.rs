@@ -5,12 +5,12 @@ use std::path::{Component, Path, PathBuf};
 
 use git2::{Oid, Repository};
 
-use super::error::GitError;
-use super::reference::{GitReference, commit_of_revision, format_revision};
-use super::semver_range::{Constraint, highest_matching};
-use super::session::Session;
-use super::url::RepoUrl;
-use super::{FetchOutcome, FetchRequest, FetchedCommit, RemoteRef};
+use crate::error::GitError;
+use crate::reference::{GitReference, commit_of_revision, format_revision};
+use crate::semver_range::{Constraint, highest_matching};
+use crate::session::Session;
+use crate::url::RepoUrl;
+use crate::{FetchOutcome, FetchRequest, FetchedCommit, RemoteRef};
 
 /// Local ref the fetched target is stored under, so that lookups do not depend on the remote's
 /// naming.
@@ -19,7 +19,7 @@ const TARGET_REF: &str = "refs/eddy/target";
 /// A refspec no remote advertises, used to read the ref list without downloading objects.
 const LIST_ONLY_REFSPEC: &str = "refs/eddy-list-only/nothing:refs/eddy-list-only/nothing";
 
-/// Runs a whole fetch synchronously. See [`super::fetch`].
+/// Runs a whole fetch synchronously. See [`crate::fetch`].
 pub(super) fn run(
     request: &FetchRequest,
     bridge_url: Option<String>,
@@ -95,7 +95,7 @@ fn stored_revision_is_commit(last: &str, commit: &str, branch: Option<&str>) -> 
 /// Lists the remote's refs, with annotated tags peeled to their commits.
 pub(super) fn list_refs(
     url: &str,
-    auth: &super::GitAuth,
+    auth: &crate::GitAuth,
     timeout: std::time::Duration,
 ) -> Result<Vec<RemoteRef>, GitError> {
     let session = Session::new(RepoUrl::parse(url)?, auth.clone(), timeout, None, None)?;

@@ -1,6 +1,6 @@
 //! Validation of repository URLs and removal of credentials before URLs appear in messages.
 
-use super::error::GitError;
+use crate::error::GitError;
 
 /// The transport a repository URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

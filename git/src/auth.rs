@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::error::GitError;
-use super::url::Transport;
+use crate::error::GitError;
+use crate::url::Transport;
 
 /// Credentials for HTTP and HTTPS remotes.
 #[derive(Clone, Default)]
