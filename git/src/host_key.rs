@@ -147,13 +147,7 @@ impl HostKeyVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn blob(kind: &str, body: &[u8]) -> Vec<u8> {
-        let mut out = (kind.len() as u32).to_be_bytes().to_vec();
-        out.extend_from_slice(kind.as_bytes());
-        out.extend_from_slice(body);
-        out
-    }
+    use crate::known_hosts::tests::blob;
 
     #[test]
     fn first_use_records_the_key_and_holds_later_connections_to_it() {

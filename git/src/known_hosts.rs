@@ -178,10 +178,11 @@ pub(crate) fn key_type(key_blob: &[u8]) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn blob(kind: &str, body: &[u8]) -> Vec<u8> {
+    /// An SSH wire-format key blob of type `kind`.
+    pub(crate) fn blob(kind: &str, body: &[u8]) -> Vec<u8> {
         let mut out = (kind.len() as u32).to_be_bytes().to_vec();
         out.extend_from_slice(kind.as_bytes());
         out.extend_from_slice(body);
