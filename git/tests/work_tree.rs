@@ -306,3 +306,68 @@ async fn unusable_signing_keys_fail_with_typed_errors() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn push_options_reach_the_server() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (_root, app, server) = server_with_app().await;
+    git(
+        &app.bare,
+        &["config", "receive.advertisePushOptions", "true"],
+    )
+    .unwrap();
+    let received = app.bare.join("received-push-options");
+    let hook = app.bare.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\necho \"$GIT_PUSH_OPTION_COUNT $GIT_PUSH_OPTION_0\" > '{}'\n",
+            received.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    tokio::task::spawn_blocking(move || {
+        let tree = clone(&server, "master", false).unwrap();
+        std::fs::write(
+            tree.root().unwrap().join("deploy/app.yaml"),
+            "image: app:5\n",
+        )
+        .unwrap();
+        commit(&tree, "With push options", None).unwrap();
+        tree.push(&PushRequest {
+            target: PushTarget::Branch("master".into()),
+            options: vec!["merge_request.create".into()],
+        })
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&received).unwrap(),
+            "1 merge_request.create\n"
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refusal_other_than_non_fast_forward_is_a_push_rejection() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (_root, app, server) = server_with_app().await;
+    let hook = app.bare.join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\necho 'master is protected' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    tokio::task::spawn_blocking(move || {
+        let tree = clone(&server, "master", false).unwrap();
+        std::fs::write(
+            tree.root().unwrap().join("deploy/app.yaml"),
+            "image: app:6\n",
+        )
+        .unwrap();
+        commit(&tree, "Refused", None).unwrap();
+        let err = tree.push(&push_to("master")).unwrap_err();
+        assert!(matches!(err, GitError::PushRejected { .. }), "{err}");
+        assert!(err.to_string().contains("refs/heads/master"), "{err}");
+    })
+    .await
+    .unwrap();
+}
