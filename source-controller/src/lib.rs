@@ -3,9 +3,11 @@
 
 pub mod args;
 pub mod controller;
-pub mod git;
 pub mod ignore;
 pub mod server;
 pub mod storage;
+
+/// Git fetching lives in the shared `eddy-git` crate (bootstrap and image automation use it too).
+pub use eddy_git as git;
 
 pub use controller::{Error, run, run_with_client};

@@ -91,11 +91,6 @@ async fn bad_input_is_reported_with_flux_reasons() {
         .unwrap();
     big.commit_all("big").unwrap();
     big.push("master").unwrap();
-    let linky = root.create("linky").unwrap();
-    linky.write("ok.yaml", "a: b\n").unwrap();
-    std::os::unix::fs::symlink("../../../etc/passwd", linky.work.join("leak")).unwrap();
-    linky.commit_all("a link out of the repository").unwrap();
-    linky.push("master").unwrap();
     let server = GitHttpServer::start(
         root.path(),
         HttpServerOptions {
@@ -210,10 +205,6 @@ async fn bad_input_is_reported_with_flux_reasons() {
                 server.url("app"),
                 serde_json::json!({"secretRef": {"name": "half"}}),
             ),
-        ),
-        (
-            "symlink",
-            with_creds(server.url("linky"), serde_json::json!({})),
         ),
         (
             "host-key",
@@ -344,20 +335,6 @@ async fn bad_input_is_reported_with_flux_reasons() {
         "username",
     )
     .await;
-    let linked = assert_failure(
-        &client,
-        &api,
-        &ns,
-        "symlink",
-        "ArchiveOperationFailed",
-        "leak",
-    )
-    .await;
-    assert_eq!(
-        condition(&linked, "StorageOperationFailed").unwrap().0,
-        "True"
-    );
-    assert!(linked.status.as_ref().unwrap().artifact.is_none());
     assert_failure(
         &client,
         &api,

@@ -1,5 +1,5 @@
 //! GitRepository features beyond the basic fetch: submodules, sparse checkout, Flux-format event
-//! POSTs to `--events-addr`, and the reconcile metrics.
+//! POSTs to `--events-addr`, the reconcile metrics, and symlinks left out with a warning.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -169,6 +169,67 @@ async fn submodules_sparse_checkout_events_and_metrics() {
                 && line.contains("kind=\"GitRepository\"")
                 && line.contains("name=\"sparse\"")),
         "{metrics}"
+    );
+
+    controller.stop().await;
+    namespace.cleanup().await.unwrap();
+}
+
+/// A symlink pointing outside the repository (moved here from the failure cases: it used to fail
+/// the whole artifact) is left out, like every symlink, and a warning event names it; the rest
+/// of the repository is served.
+#[tokio::test(flavor = "multi_thread")]
+async fn symlinks_are_left_out_with_a_warning_naming_them() {
+    let client = eddy_test_support::client().await.unwrap();
+    install_crds(&client).await.unwrap();
+    let namespace = TestNamespace::new(&client, "gitrepo-links").await.unwrap();
+    let ns = namespace.name().to_owned();
+
+    let root = RepoRoot::new().unwrap();
+    let server = GitHttpServer::start(root.path(), HttpServerOptions::default())
+        .await
+        .unwrap();
+    let linky = root.create("linky").unwrap();
+    linky.write("ok.yaml", "a: b\n").unwrap();
+    std::os::unix::fs::symlink("../../../etc/passwd", linky.work.join("leak")).unwrap();
+    linky.commit_all("a link out of the repository").unwrap();
+    linky.push("master").unwrap();
+
+    let storage = tempfile::tempdir().unwrap();
+    let shard = shard("links");
+    let controller = RunningController::start(&client, storage.path(), &shard, &[])
+        .await
+        .unwrap();
+    let api: Api<GitRepository> = Api::namespaced(client.clone(), &ns);
+    create_repository(
+        &api,
+        "symlink",
+        &shard,
+        serde_json::json!({"url": server.url("linky"), "interval": "10m"}),
+    )
+    .await
+    .unwrap();
+
+    let ready = wait_ready(&api, "symlink").await.unwrap();
+    let files = download_artifact(&ready).await.unwrap();
+    assert_eq!(files.keys().collect::<Vec<_>>(), ["ok.yaml"]);
+    let warning = wait_for(
+        "a SymlinksSkipped event",
+        Duration::from_secs(30),
+        async || {
+            let events = events_for(&client, &ns, "symlink").await?;
+            Ok(events
+                .into_iter()
+                .find(|(reason, _, _)| reason == "SymlinksSkipped"))
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        warning
+            .1
+            .contains("'leak' -> '../../../etc/passwd' (outside the repository)"),
+        "{warning:?}"
     );
 
     controller.stop().await;

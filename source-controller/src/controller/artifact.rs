@@ -2,7 +2,7 @@
 //! `status.artifact` in agreement. Everything here blocks (file system work); the reconciler
 //! calls it on tokio's blocking pool.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use eddy_api::meta::Artifact;
 use eddy_api::meta::condition_type;
@@ -37,8 +37,8 @@ pub struct BuildRequest {
     pub includes: Vec<IncludedSource>,
 }
 
-/// Copies includes, applies ignore rules, refuses symlinks leaving the tree, and stores the
-/// archive. Garbage collects older artifacts afterwards.
+/// Copies includes, applies ignore rules and stores the archive; symlinks are left out (the
+/// result lists them, see `storage::archive`). Garbage collects older artifacts afterwards.
 pub fn build(storage: &Storage, request: &BuildRequest) -> Result<StoredArtifact, Failure> {
     for include in &request.includes {
         copy_included(
@@ -60,18 +60,6 @@ pub fn build(storage: &Storage, request: &BuildRequest) -> Result<StoredArtifact
     let rules = IgnoreRules::load(&request.working_dir, request.ignore.as_deref())
         .map_err(|error| Failure::storage("ArchiveOperationFailed", error.to_string()))?;
     let exclude = |path: &Path, is_dir: bool| rules.is_excluded(path, is_dir);
-    if let Some((link, target)) = escaping_symlink(&request.working_dir, Path::new(""), &exclude)
-        .map_err(|error| Failure::storage("StatOperationFailed", error.to_string()))?
-    {
-        return Err(Failure::storage(
-            "ArchiveOperationFailed",
-            format!(
-                "symlink '{}' points outside the repository (to '{}')",
-                link.display(),
-                target.display()
-            ),
-        ));
-    }
     let stored = storage
         .archive_dir(&request.key, &request.file, &request.working_dir, &exclude)
         .map_err(|error| storage_failure(&error))?;
@@ -84,55 +72,6 @@ pub fn build(storage: &Storage, request: &BuildRequest) -> Result<StoredArtifact
 
 fn storage_failure(error: &StorageError) -> Failure {
     Failure::storage(error.reason(), error.to_string())
-}
-
-/// The first symlink (outside excluded paths) whose target resolves outside `root`.
-fn escaping_symlink(
-    root: &Path,
-    relative_dir: &Path,
-    exclude: &dyn Fn(&Path, bool) -> bool,
-) -> std::io::Result<Option<(PathBuf, PathBuf)>> {
-    let mut entries: Vec<_> =
-        std::fs::read_dir(root.join(relative_dir))?.collect::<Result<Vec<_>, _>>()?;
-    entries.sort_by_key(|entry| entry.file_name());
-    for entry in entries {
-        let relative = relative_dir.join(entry.file_name());
-        let kind = entry.file_type()?;
-        if exclude(&relative, kind.is_dir()) {
-            continue;
-        }
-        if kind.is_symlink() {
-            let target = std::fs::read_link(entry.path())?;
-            if !stays_inside(relative_dir, &target) {
-                return Ok(Some((relative, target)));
-            }
-        } else if kind.is_dir()
-            && let Some(found) = escaping_symlink(root, &relative, exclude)?
-        {
-            return Ok(Some(found));
-        }
-    }
-    Ok(None)
-}
-
-/// Whether a link in `link_dir` (relative to the root) pointing at `target` stays in the root.
-fn stays_inside(link_dir: &Path, target: &Path) -> bool {
-    let mut depth: usize = link_dir
-        .components()
-        .filter(|c| matches!(c, Component::Normal(_)))
-        .count();
-    for component in target.components() {
-        match component {
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::ParentDir => match depth.checked_sub(1) {
-                Some(up) => depth = up,
-                None => return false,
-            },
-            Component::RootDir | Component::Prefix(_) => return false,
-        }
-    }
-    true
 }
 
 /// The storage step every reconcile starts with: collect garbage, forget an artifact whose file
@@ -179,36 +118,6 @@ fn settle_artifact(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn symlinks_must_stay_inside_the_tree() {
-        assert!(stays_inside(Path::new(""), Path::new("a/b")));
-        assert!(stays_inside(Path::new("x/y"), Path::new("../z")));
-        assert!(stays_inside(Path::new("x"), Path::new("../z")));
-        assert!(!stays_inside(Path::new("x"), Path::new("../../z")));
-        assert!(!stays_inside(Path::new(""), Path::new("../etc/passwd")));
-        assert!(!stays_inside(Path::new("x"), Path::new("/etc/passwd")));
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn finds_escaping_links_unless_ignored() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("apps/secret")).unwrap();
-        std::os::unix::fs::symlink("../README", dir.path().join("apps/ok")).unwrap();
-        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("apps/secret/leak")).unwrap();
-        let none = |_: &Path, _: bool| false;
-        let found = escaping_symlink(dir.path(), Path::new(""), &none)
-            .unwrap()
-            .unwrap();
-        assert_eq!(found.0, PathBuf::from("apps/secret/leak"));
-        let ignore_secret = |path: &Path, _: bool| path.ends_with("secret");
-        assert!(
-            escaping_symlink(dir.path(), Path::new(""), &ignore_secret)
-                .unwrap()
-                .is_none()
-        );
-    }
 
     #[test]
     fn vanished_artifacts_are_dropped_and_live_ones_get_the_current_url() {

@@ -29,7 +29,7 @@ use super::config::{self, ContentConfig};
 use super::outcome::{self, Failure, Next, Success};
 use super::{CONTROLLER_NAME, Context, Error};
 use crate::git::{self, FetchOptions, FetchOutcome, FetchRequest, GitAuth, GitError, RepoUrl};
-use crate::storage::ObjectKey;
+use crate::storage::{ObjectKey, SkippedSymlink};
 
 /// Reconciles one GitRepository.
 pub async fn reconcile(object: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -281,7 +281,36 @@ async fn store_artifact(
         included,
         config: content,
         event_message: commit.new_artifact_message(),
+        skipped_symlinks: skipped_symlinks_message(&stored.skipped_symlinks),
     })
+}
+
+/// The warning for links left out of an artifact. Like Flux, Eddy archives no symlink (one
+/// pointing outside the repository could expose the controller's files); unlike Flux it says
+/// so, naming each link, since what a link stood for is missing from the artifact.
+fn skipped_symlinks_message(skipped: &[SkippedSymlink]) -> Option<String> {
+    if skipped.is_empty() {
+        return None;
+    }
+    let links: Vec<String> = skipped
+        .iter()
+        .map(|link| {
+            let outside = if link.escapes_root {
+                " (outside the repository)"
+            } else {
+                ""
+            };
+            format!(
+                "'{}' -> '{}'{outside}",
+                link.path.display(),
+                link.target.display()
+            )
+        })
+        .collect();
+    Some(format!(
+        "symlinks are not stored in artifacts; left out: {}",
+        links.join(", ")
+    ))
 }
 
 /// Git errors become `FetchFailed`; only an unusable URL is terminal.

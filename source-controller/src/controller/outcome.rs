@@ -13,6 +13,8 @@ use super::config::ContentConfig;
 pub const SUCCEEDED: &str = meta_reason::SUCCEEDED;
 /// Event reason of a newly stored artifact.
 pub const NEW_ARTIFACT: &str = "NewArtifact";
+/// Warning event reason when a new artifact lacks the repository's symlinks.
+pub const SYMLINKS_SKIPPED: &str = "SymlinksSkipped";
 /// Trace event reason when the remote has not moved.
 pub const ARTIFACT_UP_TO_DATE: &str = "ArtifactUpToDate";
 /// `ArtifactOutdated` reason while a new upstream revision is being built.
@@ -97,6 +99,8 @@ pub enum Success {
         config: ContentConfig,
         /// The `NewArtifact` event message ("stored artifact for commit '…'").
         event_message: String,
+        /// The `SymlinksSkipped` warning naming the links left out of the artifact, if any.
+        skipped_symlinks: Option<String>,
     },
     /// The remote still points at the stored artifact's revision.
     UpToDate { revision: String },
@@ -161,6 +165,7 @@ pub fn apply(
                     included,
                     config,
                     event_message,
+                    skipped_symlinks,
                 } => {
                     let previous = status.artifact.as_ref();
                     let changed = previous.is_none_or(|p| {
@@ -172,6 +177,12 @@ pub fn apply(
                                 .with("revision", artifact.revision.clone())
                                 .with("digest", artifact.digest.clone()),
                         );
+                        if let Some(message) = skipped_symlinks {
+                            events.push(
+                                Event::error(SYMLINKS_SKIPPED, message.clone())
+                                    .with("revision", artifact.revision.clone()),
+                            );
+                        }
                     }
                     status.artifact = Some(artifact.as_ref().clone());
                     status.included_artifacts = (!included.is_empty()).then(|| included.clone());
@@ -287,6 +298,7 @@ mod tests {
             included: Vec::new(),
             config: ContentConfig::default(),
             event_message: "stored artifact for commit 'one'".into(),
+            skipped_symlinks: None,
         }
     }
 
@@ -299,6 +311,42 @@ mod tests {
 
     mod conditions_type {
         pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+    }
+
+    #[test]
+    fn skipped_symlinks_are_warned_about_with_a_new_artifact_only() {
+        let with_links = |revision: &str| match stored(revision) {
+            Success::Stored {
+                artifact,
+                included,
+                config,
+                event_message,
+                ..
+            } => Success::Stored {
+                artifact,
+                included,
+                config,
+                event_message,
+                skipped_symlinks: Some("symlink 'leak' was left out".into()),
+            },
+            other => other,
+        };
+        let mut status = GitRepositoryStatus::default();
+        let report = apply(&mut status, Some(1), &Ok(with_links("main@sha1:1")));
+        let reasons: Vec<&str> = report.events.iter().map(|e| e.reason.as_str()).collect();
+        assert_eq!(reasons, [NEW_ARTIFACT, SYMLINKS_SKIPPED]);
+        assert_eq!(
+            report.events[1].severity,
+            eddy_runtime::events::Severity::Error
+        );
+        assert!(report.events[1].message.contains("'leak'"));
+        assert_eq!(
+            condition(&status, "Ready").unwrap().status,
+            "True",
+            "skipped links do not fail the artifact"
+        );
+        let again = apply(&mut status, Some(1), &Ok(with_links("main@sha1:1")));
+        assert!(again.events.is_empty(), "{:?}", again.events);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! Only directories and regular files are archived. Entries are visited in byte order of their
 //! names; headers carry relative paths, uid/gid 0, no user or group names, mtime 0 and modes
 //! 0o750 (dirs), 0o600 (files) or 0o700 (files with any exec bit). Symlinks are never followed
-//! nor archived; each one is reported, flagged when it points outside the tree.
+//! nor archived, as in Flux; each one not excluded is reported, flagged when it points outside
+//! the tree, so the caller can warn about what the artifact lacks.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -58,6 +59,9 @@ fn append_dir<W: Write>(
         let metadata = std::fs::symlink_metadata(&full)?;
         let kind = metadata.file_type();
         if kind.is_symlink() {
+            if exclude(&relative, false) {
+                continue;
+            }
             let target = std::fs::read_link(&full)?;
             skipped.push(SkippedSymlink {
                 escapes_root: escapes(relative_dir, &target),

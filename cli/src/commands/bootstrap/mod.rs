@@ -11,7 +11,6 @@ mod layout;
 mod plan;
 mod repository;
 mod secret;
-mod transport;
 
 use std::{io::IsTerminal, path::PathBuf, time::Duration};
 
@@ -25,11 +24,11 @@ use crate::{
     output::Progress,
 };
 
+use eddy_git::{Author, BootstrapHostKeyTrust, RecordedHostKey};
 use layout::{COMPONENTS_FILE, KUSTOMIZATION_FILE, SYNC_FILE, SyncSettings};
-use plan::{Plan, plan};
-use repository::{Author, WorkingCopy};
+use plan::{Credentials, Plan, plan};
+use repository::WorkingCopy;
 use secret::SecretData;
-use transport::{Credentials, Transport};
 
 #[derive(clap::Args)]
 pub struct BootstrapArgs {
@@ -119,15 +118,20 @@ async fn bootstrap_git(args: GitArgs, connection: &ConnectionArgs) -> anyhow::Re
         "cloning branch {:?} from {}",
         args.branch, args.url
     ));
-    let confirm_host_key = !args.silent && std::io::stdin().is_terminal();
-    let transport = Transport::new(
-        plan.credentials.clone(),
-        plan.ca_pem.clone(),
+    // Trust on first use, as `flux bootstrap git` does with its host key scan: the key is
+    // accepted and recorded, and the controllers later accept only this key.
+    let host_keys = if !args.silent && std::io::stdin().is_terminal() {
+        BootstrapHostKeyTrust::asking(confirmed)
+    } else {
+        BootstrapHostKeyTrust::unattended()
+    };
+    let working_copy = WorkingCopy::clone_branch(
         &args.url,
-        confirm_host_key,
-    );
-    let working_copy = WorkingCopy::clone_branch(&args.url, &args.branch, &transport)?;
-    if let Some(host_key) = transport.host_key() {
+        &args.branch,
+        plan.git_auth(&host_keys),
+        &plan.credentials,
+    )?;
+    if let Some(host_key) = host_keys.recorded() {
         progress.note(&format!("SSH host key {} recorded", host_key.fingerprint));
     }
     progress.done(if working_copy.branch_existed() {
@@ -136,7 +140,7 @@ async fn bootstrap_git(args: GitArgs, connection: &ConnectionArgs) -> anyhow::Re
         "the branch is new; it starts with the bootstrap commit"
     });
 
-    let revision = commit_and_push(&plan, &working_copy, &transport, namespace, &progress)?;
+    let revision = commit_and_push(&plan, &working_copy, namespace, &progress)?;
 
     let mut applier = Applier::new(client.clone());
     applier
@@ -158,7 +162,7 @@ async fn bootstrap_git(args: GitArgs, connection: &ConnectionArgs) -> anyhow::Re
         "storing the credentials in Secret {namespace}/{}",
         args.secret_name
     ));
-    let data = secret_data(&plan, &transport)?;
+    let data = secret_data(&plan, &host_keys)?;
     applier
         .apply(&secret::secret_object(&args.secret_name, namespace, &data))
         .await?;
@@ -206,7 +210,6 @@ async fn bootstrap_git(args: GitArgs, connection: &ConnectionArgs) -> anyhow::Re
 fn commit_and_push(
     plan: &Plan,
     working_copy: &WorkingCopy,
-    transport: &Transport,
     namespace: &str,
     progress: &Progress,
 ) -> anyhow::Result<String> {
@@ -249,7 +252,7 @@ fn commit_and_push(
     let head = working_copy
         .head()?
         .context("the branch has no commit after the bootstrap commits")?;
-    if working_copy.push_if_ahead(transport)? {
+    if working_copy.push_if_ahead()? {
         let commits = [first, second].iter().flatten().count();
         println!("✔ pushed {commits} commit(s) to {}: {head}", args.branch);
     } else {
@@ -288,7 +291,30 @@ fn sync_objects(plan: &Plan, namespace: &str) -> [Value; 2] {
     })
 }
 
-fn secret_data(plan: &Plan, transport: &Transport) -> anyhow::Result<SecretData> {
+/// Asks on the terminal whether to trust a host key seen for the first time.
+fn confirmed(offered: &RecordedHostKey) -> bool {
+    use std::io::Write as _;
+    let entry = offered
+        .known_hosts_line
+        .split_whitespace()
+        .next()
+        .unwrap_or_default();
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(
+        stderr,
+        "{entry} offers the {} host key {}.\n\
+         The controllers will accept only this key. Trust it? [y/N] ",
+        offered.key_type, offered.fingerprint
+    );
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    if std::io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+}
+
+fn secret_data(plan: &Plan, host_keys: &BootstrapHostKeyTrust) -> anyhow::Result<SecretData> {
     let mut data = SecretData::new();
     match &plan.credentials {
         Credentials::Basic { username, password } => {
@@ -300,12 +326,12 @@ fn secret_data(plan: &Plan, transport: &Transport) -> anyhow::Result<SecretData>
             passphrase,
             ..
         } => {
-            let host_key = transport.host_key().context(
+            let host_key = host_keys.recorded().context(
                 "the SSH server's host key was not seen, so known_hosts cannot be written",
             )?;
             data.insert("identity", private_key.clone());
             data.insert("known_hosts", format!("{}\n", host_key.known_hosts_line));
-            if let Some(public) = secret::openssh_public_key(private_key) {
+            if let Some(public) = eddy_git::openssh_public_key(private_key) {
                 data.insert("identity.pub", format!("{public}\n"));
             }
             if let Some(passphrase) = passphrase {

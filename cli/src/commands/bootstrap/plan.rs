@@ -3,8 +3,23 @@
 
 use anyhow::{Context, bail};
 
-use super::{GitArgs, layout::ClusterPath, transport::Credentials};
+use eddy_git::{BootstrapHostKeyTrust, GitAuth, HostKeyCheck, HttpAuth, SshAuth};
+
+use super::{GitArgs, layout::ClusterPath};
 use crate::manifests::CONTROLLERS;
+
+/// What proves who we are to the Git server.
+#[derive(Clone)]
+pub enum Credentials {
+    /// HTTP(S) basic authentication (a token usually goes in the password).
+    Basic { username: String, password: String },
+    /// An SSH private key (OpenSSH or PEM text) and its passphrase, if any.
+    SshKey {
+        username: String,
+        private_key: String,
+        passphrase: Option<String>,
+    },
+}
 
 /// The checked and loaded command line.
 pub struct Plan {
@@ -13,6 +28,30 @@ pub struct Plan {
     pub components: Vec<String>,
     pub credentials: Credentials,
     pub ca_pem: Option<Vec<u8>>,
+}
+
+impl Plan {
+    /// The credentials for `eddy-git`. The bootstrap has no `known_hosts` yet: it trusts the
+    /// SSH host key it meets first and records it in `host_keys` for the controllers' Secret.
+    pub fn git_auth(&self, host_keys: &BootstrapHostKeyTrust) -> GitAuth {
+        match &self.credentials {
+            Credentials::Basic { username, password } => GitAuth::Http(HttpAuth {
+                basic: Some((username.clone(), password.clone())),
+                ca_pem: self.ca_pem.clone(),
+                ..HttpAuth::default()
+            }),
+            Credentials::SshKey {
+                username,
+                private_key,
+                passphrase,
+            } => GitAuth::Ssh(SshAuth {
+                identity: private_key.clone(),
+                passphrase: passphrase.clone(),
+                username: Some(username.clone()),
+                host_keys: HostKeyCheck::TrustOnFirstUseForBootstrap(host_keys.clone()),
+            }),
+        }
+    }
 }
 
 pub fn plan(args: GitArgs) -> anyhow::Result<Plan> {

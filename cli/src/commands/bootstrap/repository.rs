@@ -1,103 +1,62 @@
 //! The bootstrap's working copy: one branch of the remote repository checked out in a scratch
 //! directory (or started from nothing when the branch does not exist yet), changed, committed
-//! only when the files differ, and pushed.
+//! only when the files differ, and pushed. The Git work is `eddy-git`'s; this adds the
+//! bootstrap's files and its advice on what to fix.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
-use git2::{Direction, IndexAddOption, Oid, PushOptions, Repository, Signature};
+use eddy_git::{
+    Author, CloneRequest, CommitRequest, GitAuth, GitError, GitReference, PushRequest, PushTarget,
+    WorkTree,
+};
 
-use super::transport::Transport;
+use super::plan::Credentials;
 
-const REMOTE: &str = "origin";
+/// How long one clone or push may take.
+const GIT_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct WorkingCopy {
-    // Kept so the scratch directory lives as long as the repository that points into it.
-    _dir: tempfile::TempDir,
-    repo: Repository,
+    tree: WorkTree,
+    url: String,
     branch: String,
-    /// The branch's commit on the remote when we fetched it (`None`: the branch is new).
-    fetched: Option<Oid>,
-}
-
-/// The author of the bootstrap's commits.
-pub struct Author {
-    pub name: String,
-    pub email: String,
+    credentials: Credentials,
 }
 
 impl WorkingCopy {
     /// Connects to `url` (this is where a wrong URL or wrong credentials show up), then fetches
     /// `branch` if the remote has it.
-    pub fn clone_branch(url: &str, branch: &str, transport: &Transport) -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir().context("cannot create a scratch directory")?;
-        let repo = Repository::init(dir.path()).context("cannot create a scratch repository")?;
-        let mut remote = repo
-            .remote(REMOTE, url)
-            .with_context(|| format!("{url:?} is not a Git URL"))?;
-        let branch_ref = format!("refs/heads/{branch}");
-        let remote_head = {
-            let connection = remote
-                .connect_auth(Direction::Fetch, Some(transport.callbacks()), None)
-                .map_err(|error| {
-                    anyhow::anyhow!("cannot reach {url}: {}", transport.explain(&error))
-                })?;
-            let heads = connection
-                .list()
-                .map_err(|error| anyhow::anyhow!("cannot list the branches of {url}: {error}"))?;
-            heads
-                .iter()
-                .find(|head| head.name() == branch_ref)
-                .map(|head| head.oid())
-        };
-        let fetched = match remote_head {
-            Some(oid) => {
-                let mut options = git2::FetchOptions::new();
-                options.remote_callbacks(transport.callbacks());
-                let refspec = format!("+{branch_ref}:refs/remotes/{REMOTE}/{branch}");
-                remote
-                    .fetch(&[refspec.as_str()], Some(&mut options), None)
-                    .map_err(|error| {
-                        anyhow::anyhow!(
-                            "cannot fetch {branch} from {url}: {}",
-                            transport.explain(&error)
-                        )
-                    })?;
-                let commit = repo
-                    .find_commit(oid)
-                    .with_context(|| format!("the fetch of {branch} did not bring commit {oid}"))?;
-                repo.branch(branch, &commit, true)
-                    .with_context(|| format!("cannot create the local branch {branch}"))?;
-                Some(oid)
-            }
-            None => None,
-        };
-        drop(remote);
-        // An unborn HEAD on the branch makes the first commit start it.
-        repo.set_head(&branch_ref)
-            .with_context(|| format!("cannot switch to {branch}"))?;
-        if fetched.is_some() {
-            repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
-                .with_context(|| format!("cannot check out {branch}"))?;
-        }
+    pub fn clone_branch(
+        url: &str,
+        branch: &str,
+        auth: GitAuth,
+        credentials: &Credentials,
+    ) -> anyhow::Result<Self> {
+        let tree = WorkTree::clone(&CloneRequest {
+            url: url.to_string(),
+            auth,
+            reference: GitReference::Branch(branch.to_string()),
+            create_missing_branch: true,
+            timeout: GIT_TIMEOUT,
+        })
+        .map_err(|error| anyhow::anyhow!("cannot reach {url}: {}", explain(&error, credentials)))?;
         Ok(Self {
-            _dir: dir,
-            repo,
+            tree,
+            url: url.to_string(),
             branch: branch.to_string(),
-            fetched,
+            credentials: credentials.clone(),
         })
     }
 
     /// Whether the remote had the branch already.
     pub fn branch_existed(&self) -> bool {
-        self.fetched.is_some()
+        self.tree.fetched_commit().is_some()
     }
 
     /// The checked-out files.
     pub fn root(&self) -> anyhow::Result<&Path> {
-        self.repo
-            .workdir()
-            .context("the scratch repository has no working directory")
+        Ok(self.tree.root()?)
     }
 
     /// Writes `contents` to `relative` (creating directories), replacing what was there.
@@ -127,85 +86,67 @@ impl WorkingCopy {
         relative: &str,
         message: &str,
         author: &Author,
-    ) -> anyhow::Result<Option<Oid>> {
-        let mut index = self.repo.index().context("cannot open the index")?;
-        index
-            .add_all([relative], IndexAddOption::DEFAULT, None)
-            .with_context(|| format!("cannot stage {relative}"))?;
-        index.write().context("cannot write the index")?;
-        let tree_id = index.write_tree().context("cannot write the tree")?;
-        let parent = self.head_commit()?;
-        if parent
-            .as_ref()
-            .is_some_and(|commit| commit.tree_id() == tree_id)
-        {
-            return Ok(None);
-        }
-        let tree = self.repo.find_tree(tree_id)?;
-        let signature = Signature::now(&author.name, &author.email)
-            .context("the commit author's name or email is not usable")?;
-        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        let oid = self
-            .repo
-            .commit(
-                Some("HEAD"),
-                &signature,
-                &signature,
-                message,
-                &tree,
-                &parents,
-            )
-            .context("cannot commit")?;
-        Ok(Some(oid))
+    ) -> anyhow::Result<Option<String>> {
+        Ok(self.tree.commit_changes(&CommitRequest {
+            author: author.clone(),
+            message: message.to_string(),
+            paths: vec![relative.to_string()],
+            signing: None,
+        })?)
     }
 
     /// The commit the branch points at locally.
-    pub fn head(&self) -> anyhow::Result<Option<Oid>> {
-        Ok(self.head_commit()?.map(|commit| commit.id()))
-    }
-
-    fn head_commit(&self) -> anyhow::Result<Option<git2::Commit<'_>>> {
-        match self.repo.head() {
-            Ok(head) => Ok(Some(head.peel_to_commit().context("HEAD is not a commit")?)),
-            Err(error) if error.code() == git2::ErrorCode::UnbornBranch => Ok(None),
-            Err(error) => Err(error).context("cannot read HEAD"),
-        }
+    pub fn head(&self) -> anyhow::Result<Option<String>> {
+        Ok(self.tree.head_commit()?)
     }
 
     /// Pushes the branch when it moved since the fetch; returns whether anything was pushed.
-    pub fn push_if_ahead(&self, transport: &Transport) -> anyhow::Result<bool> {
-        let head = self.head()?;
-        if head.is_none() || head == self.fetched {
+    pub fn push_if_ahead(&self) -> anyhow::Result<bool> {
+        if !self.tree.has_unpushed_commits()? {
             return Ok(false);
         }
-        let mut remote = self.repo.find_remote(REMOTE)?;
-        let rejection = std::cell::RefCell::new(None);
-        let mut callbacks = transport.callbacks();
-        callbacks.push_update_reference(|reference, status| {
-            if let Some(status) = status {
-                *rejection.borrow_mut() = Some(format!("{reference}: {status}"));
-            }
-            Ok(())
+        let pushed = self.tree.push(&PushRequest {
+            target: PushTarget::Branch(self.branch.clone()),
+            options: Vec::new(),
         });
-        let mut options = PushOptions::new();
-        options.remote_callbacks(callbacks);
-        let refspec = format!("refs/heads/{0}:refs/heads/{0}", self.branch);
-        remote
-            .push(&[refspec.as_str()], Some(&mut options))
-            .map_err(|error| {
-                anyhow::anyhow!(
-                    "cannot push {} to {}: {}",
-                    self.branch,
-                    remote.url().unwrap_or("the remote"),
-                    transport.explain(&error)
-                )
-            })?;
-        drop(options);
-        if let Some(reason) = rejection.into_inner() {
-            bail!(
-                "the Git server refused the push ({reason}); if the branch moved meanwhile, run the bootstrap again"
-            );
+        match pushed {
+            Ok(()) => Ok(true),
+            Err(GitError::NonFastForward {
+                reference, detail, ..
+            }) => bail!(
+                "the Git server refused the push ({reference}: {detail}); the branch moved meanwhile, run the bootstrap again"
+            ),
+            Err(GitError::PushRejected {
+                reference, reason, ..
+            }) => bail!("the Git server refused the push ({reference}: {reason})"),
+            Err(error) => bail!(
+                "cannot push {} to {}: {}",
+                self.branch,
+                self.url,
+                explain(&error, &self.credentials)
+            ),
         }
-        Ok(true)
+    }
+}
+
+/// A Git error with what to change on the command line to get past it.
+fn explain(error: &GitError, credentials: &Credentials) -> String {
+    match error {
+        GitError::AuthenticationFailed { detail, .. } => match credentials {
+            Credentials::Basic { .. } => format!(
+                "the Git server rejected the credentials; check --username and --password ({detail})"
+            ),
+            Credentials::SshKey { .. } => format!(
+                "the Git server rejected the credentials: it does not accept the key from \
+                 --private-key-file, or --password is not the key's passphrase ({detail})"
+            ),
+        },
+        GitError::CertificateUntrusted { detail, .. } => format!(
+            "the Git server's certificate is not trusted ({detail}); pass the CA with --ca-file"
+        ),
+        GitError::RepositoryNotFound { detail, .. } => {
+            format!("there is no repository at this URL ({detail}); check --url")
+        }
+        other => other.to_string(),
     }
 }

@@ -39,11 +39,7 @@ impl KnownHosts {
     /// Checks the key a server presented for `host`:`port`. The error explains which host failed
     /// and why, with the SHA256 fingerprint of the offered key.
     pub fn verify(&self, host: &str, port: u16, offered_key: &[u8]) -> Result<(), String> {
-        let lookup_name = if port == 22 {
-            host.to_string()
-        } else {
-            format!("[{host}]:{port}")
-        };
+        let lookup_name = host_entry(host, port);
         let fingerprint = fingerprint(offered_key);
         let key_type = key_type(offered_key).unwrap_or("unknown");
         let mut host_known = false;
@@ -74,6 +70,15 @@ impl KnownHosts {
                 "{lookup_name} is not listed in known_hosts (it offered {key_type} key {fingerprint})"
             ))
         }
+    }
+}
+
+/// The name a host is listed under: `host`, or `[host]:port` off the default port.
+pub fn host_entry(host: &str, port: u16) -> String {
+    if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
     }
 }
 
@@ -167,16 +172,17 @@ pub fn fingerprint(key_blob: &[u8]) -> String {
 }
 
 /// The algorithm name at the start of an SSH wire-format key blob.
-fn key_type(key_blob: &[u8]) -> Option<&str> {
+pub(crate) fn key_type(key_blob: &[u8]) -> Option<&str> {
     let len = u32::from_be_bytes(key_blob.get(..4)?.try_into().ok()?) as usize;
-    std::str::from_utf8(key_blob.get(4..4 + len)?).ok()
+    std::str::from_utf8(key_blob.get(4..4usize.checked_add(len)?)?).ok()
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn blob(kind: &str, body: &[u8]) -> Vec<u8> {
+    /// An SSH wire-format key blob of type `kind`.
+    pub(crate) fn blob(kind: &str, body: &[u8]) -> Vec<u8> {
         let mut out = (kind.len() as u32).to_be_bytes().to_vec();
         out.extend_from_slice(kind.as_bytes());
         out.extend_from_slice(body);
@@ -237,6 +243,22 @@ mod tests {
         ));
         let err = revoked.verify("git.example.com", 22, &key).unwrap_err();
         assert!(err.contains("revoked"), "{err}");
+    }
+
+    #[test]
+    fn reads_the_algorithm_from_a_key_blob() {
+        let mut blob = vec![0, 0, 0, 11];
+        blob.extend_from_slice(b"ssh-ed25519");
+        blob.extend_from_slice(&[0, 0, 0, 32]);
+        assert_eq!(key_type(&blob), Some("ssh-ed25519"));
+        assert_eq!(key_type(&[0, 0, 0, 99, b'x']), None);
+    }
+
+    #[test]
+    fn host_entries_follow_ssh_naming() {
+        assert_eq!(host_entry("example.com", 22), "example.com");
+        assert_eq!(host_entry("127.0.0.1", 2222), "[127.0.0.1]:2222");
+        assert_eq!(host_entry("::1", 2222), "[::1]:2222");
     }
 
     #[test]

@@ -32,6 +32,14 @@ pub enum GitError {
     #[error("host key verification failed for '{host}': {detail}")]
     HostKeyVerification { host: String, detail: String },
 
+    /// The HTTPS server's certificate is trusted neither by the system nor by `ca.crt`.
+    #[error("{context}: TLS certificate verification failed: {detail}")]
+    CertificateUntrusted { context: String, detail: String },
+
+    /// The server has no repository at the URL (HTTP 404).
+    #[error("repository '{url}' not found: {detail}")]
+    RepositoryNotFound { url: String, detail: String },
+
     /// The requested branch, tag or ref does not exist on the remote.
     #[error("{reference} not found in '{url}'")]
     RefNotFound { reference: String, url: String },
@@ -74,6 +82,31 @@ pub enum GitError {
     #[error("git operation on '{url}' timed out after {timeout_secs}s")]
     Timeout { url: String, timeout_secs: u64 },
 
+    /// The remote branch moved on since the clone: the push would have dropped its commits.
+    /// Clone again, re-apply the change and push again.
+    #[error("push to '{reference}' of '{url}' was rejected: non-fast-forward ({detail})")]
+    NonFastForward {
+        reference: String,
+        url: String,
+        detail: String,
+    },
+
+    /// The remote refused the push for another reason (a protected branch, a hook, …).
+    #[error("push to '{reference}' of '{url}' was rejected: {reason}")]
+    PushRejected {
+        reference: String,
+        url: String,
+        reason: String,
+    },
+
+    /// Commits cannot be signed with this kind of key yet; retrying will not help.
+    #[error("signing commits with {kind} keys is not supported yet")]
+    SigningNotSupported { kind: &'static str },
+
+    /// The signing key could not be read or used.
+    #[error("cannot sign the commit: {0}")]
+    Signing(String),
+
     /// Any other failure of libgit2 or of the local file system.
     #[error("{context}: {detail}")]
     Operation { context: String, detail: String },
@@ -89,6 +122,18 @@ impl GitError {
             }
             _ => reason::GIT_OPERATION_FAILED,
         }
+    }
+
+    /// Whether retrying the same request cannot succeed until the object or Secret changes
+    /// (Flux marks such failures `Stalled`).
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            GitError::InvalidUrl { .. }
+                | GitError::SigningNotSupported { .. }
+                | GitError::Signing(_)
+                | GitError::InvalidSemver { .. }
+        )
     }
 
     pub(crate) fn operation(context: impl Into<String>, detail: impl std::fmt::Display) -> Self {

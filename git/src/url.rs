@@ -1,6 +1,6 @@
 //! Validation of repository URLs and removal of credentials before URLs appear in messages.
 
-use super::error::GitError;
+use crate::error::GitError;
 
 /// The transport a repository URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,13 @@ impl RepoUrl {
         url.to_string()
     }
 
+    /// The name `known_hosts` lists an SSH host under (`host`, or `[host]:port` off port 22);
+    /// `None` for HTTP(S).
+    pub fn ssh_host_entry(&self) -> Option<String> {
+        (self.transport() == Transport::Ssh)
+            .then(|| crate::known_hosts::host_entry(&self.host(), self.port()))
+    }
+
     /// The path part (`/org/repo.git`).
     pub fn path(&self) -> &str {
         self.parsed.path()
@@ -197,6 +204,28 @@ mod tests {
         assert!(!url.to_string().contains("hunter2"));
         assert!(!url.for_libgit2().contains("hunter2"));
         assert!(!url.for_libgit2().contains("bob"));
+    }
+
+    #[test]
+    fn host_entries_follow_ssh_naming() {
+        let entry = |url: &str| RepoUrl::parse(url).unwrap().ssh_host_entry();
+        assert_eq!(
+            entry("ssh://git@example.com/org/repo.git").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(
+            entry("ssh://me@127.0.0.1:2222/srv/repo.git").as_deref(),
+            Some("[127.0.0.1]:2222")
+        );
+        assert_eq!(
+            entry("ssh://git@example.com:22/repo").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(
+            entry("ssh://git@[::1]:2222/repo").as_deref(),
+            Some("[::1]:2222")
+        );
+        assert_eq!(entry("https://example.com/repo"), None);
     }
 
     #[test]

@@ -5,30 +5,31 @@ use std::path::{Component, Path, PathBuf};
 
 use git2::{Oid, Repository};
 
-use super::error::GitError;
-use super::reference::{GitReference, commit_of_revision, format_revision};
-use super::semver_range::{Constraint, highest_matching};
-use super::session::Session;
-use super::url::RepoUrl;
-use super::{FetchOutcome, FetchRequest, FetchedCommit, RemoteRef};
+use crate::error::GitError;
+use crate::reference::{GitReference, commit_of_revision, format_revision};
+use crate::semver_range::{Constraint, highest_matching};
+use crate::session::{Deadline, Session};
+use crate::url::RepoUrl;
+use crate::{FetchOutcome, FetchRequest, FetchedCommit, RemoteRef};
 
 /// Local ref the fetched target is stored under, so that lookups do not depend on the remote's
 /// naming.
-const TARGET_REF: &str = "refs/eddy/target";
+pub(crate) const TARGET_REF: &str = "refs/eddy/target";
 
 /// A refspec no remote advertises, used to read the ref list without downloading objects.
 const LIST_ONLY_REFSPEC: &str = "refs/eddy-list-only/nothing:refs/eddy-list-only/nothing";
 
-/// Runs a whole fetch synchronously. See [`super::fetch`].
-pub(super) fn run(
+/// Runs a whole fetch synchronously, to be done by `deadline`. See [`crate::fetch`].
+pub(crate) fn run(
     request: &FetchRequest,
     bridge_url: Option<String>,
+    deadline: Deadline,
 ) -> Result<FetchOutcome, GitError> {
     let url = RepoUrl::parse(&request.url)?;
     let session = Session::new(
         url,
         request.auth.clone(),
-        request.options.timeout,
+        deadline,
         request.options.max_size_bytes,
         bridge_url,
     )?;
@@ -93,12 +94,18 @@ fn stored_revision_is_commit(last: &str, commit: &str, branch: Option<&str>) -> 
 }
 
 /// Lists the remote's refs, with annotated tags peeled to their commits.
-pub(super) fn list_refs(
+pub(crate) fn list_refs(
     url: &str,
-    auth: &super::GitAuth,
+    auth: &crate::GitAuth,
     timeout: std::time::Duration,
 ) -> Result<Vec<RemoteRef>, GitError> {
-    let session = Session::new(RepoUrl::parse(url)?, auth.clone(), timeout, None, None)?;
+    let session = Session::new(
+        RepoUrl::parse(url)?,
+        auth.clone(),
+        Deadline::after(timeout),
+        None,
+        None,
+    )?;
     let scratch = tempfile::tempdir()
         .map_err(|err| GitError::operation("creating a scratch repository", err))?;
     let repo = Repository::init_bare(scratch.path())
@@ -106,7 +113,10 @@ pub(super) fn list_refs(
     list_refs_with(&session, &repo)
 }
 
-fn list_refs_with(session: &Session, repo: &Repository) -> Result<Vec<RemoteRef>, GitError> {
+pub(crate) fn list_refs_with(
+    session: &Session,
+    repo: &Repository,
+) -> Result<Vec<RemoteRef>, GitError> {
     session.check_deadline()?;
     let mut remote = repo
         .remote_anonymous(session.transport_url())
@@ -147,7 +157,7 @@ fn list_refs_with(session: &Session, repo: &Repository) -> Result<Vec<RemoteRef>
 
 /// Finds the remote ref for a branch/tag/semver/name reference: (pointer for the revision,
 /// full remote ref name, commit hash).
-fn resolve(
+pub(crate) fn resolve(
     session: &Session,
     reference: &GitReference,
     refs: &[RemoteRef],
@@ -204,7 +214,7 @@ fn resolve(
     }
 }
 
-fn init_repository(destination: &Path) -> Result<Repository, GitError> {
+pub(crate) fn init_repository(destination: &Path) -> Result<Repository, GitError> {
     std::fs::create_dir_all(destination)
         .map_err(|err| GitError::operation(format!("creating '{}'", destination.display()), err))?;
     Repository::init(destination).map_err(|err| {
@@ -223,7 +233,7 @@ fn fetch_shallow(session: &Session, repo: &Repository, remote_ref: &str) -> Resu
 }
 
 /// Fetches the history a commit reference needs and returns the commit.
-fn fetch_commit(
+pub(crate) fn fetch_commit(
     session: &Session,
     repo: &Repository,
     commit: &str,
@@ -280,7 +290,7 @@ fn fetch_commit(
     }
 }
 
-fn fetch_refspecs(
+pub(crate) fn fetch_refspecs(
     session: &Session,
     repo: &Repository,
     refspecs: &[&str],
@@ -300,7 +310,11 @@ fn fetch_refspecs(
         .map_err(|err| session.map_error("fetching from", &err))
 }
 
-fn peel_to_commit(session: &Session, repo: &Repository, name: &str) -> Result<Oid, GitError> {
+pub(crate) fn peel_to_commit(
+    session: &Session,
+    repo: &Repository,
+    name: &str,
+) -> Result<Oid, GitError> {
     repo.find_reference(name)
         .and_then(|reference| reference.peel_to_commit())
         .map(|commit| commit.id())
@@ -337,7 +351,7 @@ fn normalise_sparse_paths(entries: &[String]) -> Result<Vec<PathBuf>, GitError> 
         .collect()
 }
 
-fn checkout(
+pub(crate) fn checkout(
     session: &Session,
     repo: &Repository,
     commit: &git2::Commit<'_>,

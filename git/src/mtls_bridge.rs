@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use super::error::GitError;
-use super::url::RepoUrl;
+use crate::error::GitError;
+use crate::url::RepoUrl;
 
 /// Largest request body forwarded (upload-pack negotiations are far smaller).
 const MAX_REQUEST_BODY: usize = 64 << 20;

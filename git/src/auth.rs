@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::error::GitError;
-use super::url::Transport;
+use crate::error::GitError;
+use crate::host_key::HostKeyCheck;
+use crate::url::Transport;
 
 /// Credentials for HTTP and HTTPS remotes.
 #[derive(Clone, Default)]
@@ -30,8 +31,10 @@ pub struct SshAuth {
     pub identity: String,
     /// The private key's passphrase (`password`).
     pub passphrase: Option<String>,
-    /// The accepted host keys (`known_hosts`).
-    pub known_hosts: String,
+    /// The user to log in as when the URL names none (`git` when this is unset too).
+    pub username: Option<String>,
+    /// Which host keys are accepted: the Secret's `known_hosts` for every controller.
+    pub host_keys: HostKeyCheck,
 }
 
 /// Credentials for one remote.
@@ -65,7 +68,8 @@ impl fmt::Debug for GitAuth {
                 .debug_struct("GitAuth::Ssh")
                 .field("identity", &"***")
                 .field("passphrase", &ssh.passphrase.as_ref().map(|_| "***"))
-                .field("known_hosts_lines", &ssh.known_hosts.lines().count())
+                .field("username", &ssh.username)
+                .field("host_keys", &ssh.host_keys)
                 .finish(),
         }
     }
@@ -162,7 +166,8 @@ fn ssh_from_secret(data: &BTreeMap<String, Vec<u8>>) -> Result<SshAuth, GitError
     Ok(SshAuth {
         identity,
         passphrase: text(data, "password")?,
-        known_hosts,
+        username: None,
+        host_keys: HostKeyCheck::KnownHosts(known_hosts),
     })
 }
 

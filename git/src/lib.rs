@@ -1,4 +1,11 @@
-//! Fetching Git repositories with libgit2 (`git2`).
+//! Eddy's Git client on libgit2 (`git2`), shared by source-controller (fetch), the image
+//! automation (clone, commit, push) and `eddy bootstrap` (all three).
+//!
+//! One code path serves them all for credentials (basic, bearer, SSH keys), trust (`ca.crt`,
+//! client certificates, SSH host keys checked against `known_hosts`), deadlines and the
+//! translation of libgit2's errors (the `session` module). The one exception, trusting an SSH
+//! host key on first use, exists for the bootstrap alone and is named so:
+//! [`HostKeyCheck::TrustOnFirstUseForBootstrap`].
 //!
 //! Everything here blocks: libgit2 does its own network I/O. Async callers use [`fetch_async`],
 //! which runs [`fetch`] on tokio's blocking pool under the request's timeout, or wrap the sync
@@ -9,25 +16,39 @@
 //! with [`GitAuth::from_secret_data`], and [`FetchOptions`].
 
 mod auth;
+mod commit;
 mod error;
 mod fetch;
+mod host_key;
 mod known_hosts;
 mod mtls_bridge;
+mod push;
 mod reference;
 mod semver_range;
 mod session;
+mod signing;
+mod ssh_key;
 mod tls;
 mod url;
+mod work_tree;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use auth::{GitAuth, HttpAuth, SshAuth};
+pub use commit::{Author, CommitRequest};
 pub use error::{GitError, reason};
+pub use host_key::{BootstrapHostKeyTrust, ConfirmHostKey, HostKeyCheck, RecordedHostKey};
 pub use known_hosts::KnownHosts;
+pub use push::{PushRequest, PushTarget};
 pub use reference::{DEFAULT_BRANCH, GitReference, RefFields, commit_of_revision, format_revision};
 pub use semver_range::{Constraint as SemverConstraint, parse_version as parse_semver_tag};
+pub use signing::SigningKey;
+pub use ssh_key::openssh_public_key;
 pub use url::{RepoUrl, Transport, redact as redact_url};
+pub use work_tree::{CloneRequest, WorkTree};
+
+use session::Deadline;
 
 /// The default for `spec.timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -120,7 +141,7 @@ pub struct RemoteRef {
 /// Remotes that need a client certificate (`tls.crt`/`tls.key`) are refused here: they need the
 /// loopback bridge that [`fetch_async`] runs.
 pub fn fetch(request: &FetchRequest) -> Result<FetchOutcome, GitError> {
-    fetch::run(request, None)
+    fetch::run(request, None, Deadline::after(request.options.timeout))
 }
 
 /// Lists the refs a remote advertises (`git ls-remote`). Blocking.
@@ -128,15 +149,32 @@ pub fn ls_remote(url: &str, auth: &GitAuth, timeout: Duration) -> Result<Vec<Rem
     fetch::list_refs(url, auth, timeout)
 }
 
-/// Runs [`fetch`] on the blocking pool, giving up after the request's timeout (plus a second of
-/// grace for the in-operation deadline to fire first). libgit2 cannot be interrupted from
-/// outside, so a fetch stuck in a connect keeps its thread until the OS gives up; the caller
-/// gets its error on time regardless.
+/// Runs [`fetch`] on the blocking pool and gives up when `options.timeout` has passed since
+/// the call, so a silent server is reported on time. libgit2 cannot be interrupted from outside
+/// (and has no read timeout by default), so a fetch stuck reading from such a server keeps its
+/// blocking thread until the server closes the connection; the caller gets its error on time
+/// regardless.
 ///
 /// For HTTPS remotes with a client certificate it also runs the mTLS bridge (see the module
 /// `mtls_bridge`) for the duration of the fetch.
 pub async fn fetch_async(request: FetchRequest) -> Result<FetchOutcome, GitError> {
-    let timeout = request.options.timeout;
+    let deadline = Deadline::after(request.options.timeout);
+    let timed_out = GitError::Timeout {
+        url: redact_url(&request.url),
+        timeout_secs: deadline.timeout.as_secs(),
+    };
+    // The deadline covers the bridge's start too; dropping the bridge when it passes also
+    // closes the connection a stuck libgit2 thread is waiting on.
+    match tokio::time::timeout_at(deadline.at.into(), fetch_with_bridge(request, deadline)).await {
+        Ok(result) => result,
+        Err(_) => Err(timed_out),
+    }
+}
+
+async fn fetch_with_bridge(
+    request: FetchRequest,
+    deadline: Deadline,
+) -> Result<FetchOutcome, GitError> {
     let url = redact_url(&request.url);
     let bridge = match &request.auth {
         GitAuth::Http(HttpAuth {
@@ -154,18 +192,15 @@ pub async fn fetch_async(request: FetchRequest) -> Result<FetchOutcome, GitError
         _ => None,
     };
     let bridge_url = bridge.as_ref().map(|bridge| bridge.url.clone());
-    let task = tokio::task::spawn_blocking(move || fetch::run(&request, bridge_url));
-    let result = match tokio::time::timeout(timeout + Duration::from_secs(1), task).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(join_error)) => Err(GitError::Operation {
-            context: format!("fetching '{url}'"),
-            detail: format!("the fetch task failed: {join_error}"),
-        }),
-        Err(_) => Err(GitError::Timeout {
-            url,
-            timeout_secs: timeout.as_secs(),
-        }),
-    };
+    let result =
+        match tokio::task::spawn_blocking(move || fetch::run(&request, bridge_url, deadline)).await
+        {
+            Ok(result) => result,
+            Err(join_error) => Err(GitError::Operation {
+                context: format!("fetching '{url}'"),
+                detail: format!("the fetch task failed: {join_error}"),
+            }),
+        };
     match (result, bridge) {
         (Err(GitError::Operation { context, detail }), Some(bridge)) => Err(GitError::Operation {
             context,

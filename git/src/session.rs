@@ -10,10 +10,33 @@ use std::time::{Duration, Instant};
 
 use git2::{CertificateCheckStatus, Cred, CredentialType, RemoteCallbacks};
 
-use super::auth::{GitAuth, HttpAuth};
-use super::error::GitError;
-use super::known_hosts::KnownHosts;
-use super::url::{RepoUrl, Transport};
+use crate::auth::{GitAuth, HttpAuth};
+use crate::error::GitError;
+use crate::host_key::HostKeyVerifier;
+use crate::url::{RepoUrl, Transport};
+
+/// How often one operation may ask for credentials before they count as rejected. libgit2 asks
+/// again after a rejection, and answering with the same secret forever would loop. It also asks
+/// once per request, and a missing repository makes it try the dumb HTTP protocol too, so a
+/// few requests are allowed before concluding the server said no.
+const MAX_CREDENTIAL_REQUESTS: u32 = 5;
+
+/// When an operation must have finished, and the timeout it was derived from (for messages).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    pub at: Instant,
+    pub timeout: Duration,
+}
+
+impl Deadline {
+    /// A deadline `timeout` from now.
+    pub fn after(timeout: Duration) -> Self {
+        Deadline {
+            at: Instant::now() + timeout,
+            timeout,
+        }
+    }
+}
 
 /// Why a callback aborted the operation.
 #[derive(Debug, Clone)]
@@ -30,9 +53,8 @@ pub(crate) struct Session {
     /// What libgit2 connects to: the URL itself, or the local mTLS bridge standing in for it.
     transport_url: String,
     auth: GitAuth,
-    known_hosts: KnownHosts,
-    deadline: Instant,
-    timeout: Duration,
+    host_keys: Option<HostKeyVerifier>,
+    deadline: Deadline,
     pub max_size_bytes: Option<u64>,
     credential_attempts: Cell<u32>,
     abort: RefCell<Option<Abort>>,
@@ -42,7 +64,7 @@ impl Session {
     pub fn new(
         url: RepoUrl,
         auth: GitAuth,
-        timeout: Duration,
+        deadline: Deadline,
         max_size_bytes: Option<u64>,
         bridge_url: Option<String>,
     ) -> Result<Self, GitError> {
@@ -60,15 +82,9 @@ impl Session {
             ));
         }
         let transport_url = bridge_url.unwrap_or_else(|| url.for_libgit2());
-        let known_hosts = match (&auth, url.transport()) {
+        let host_keys = match (&auth, url.transport()) {
             (GitAuth::Ssh(ssh), Transport::Ssh) => {
-                let parsed = KnownHosts::parse(&ssh.known_hosts);
-                if parsed.is_empty() {
-                    return Err(GitError::InvalidAuth(
-                        "'known_hosts' holds no usable host key line".to_string(),
-                    ));
-                }
-                parsed
+                Some(HostKeyVerifier::new(&ssh.host_keys).map_err(GitError::InvalidAuth)?)
             }
             (_, Transport::Ssh) => {
                 return Err(GitError::InvalidAuth(
@@ -81,15 +97,14 @@ impl Session {
                     url.scheme()
                 )));
             }
-            _ => KnownHosts::default(),
+            _ => None,
         };
         Ok(Session {
             url,
             transport_url,
             auth,
-            known_hosts,
-            deadline: Instant::now() + timeout,
-            timeout,
+            host_keys,
+            deadline,
             max_size_bytes,
             credential_attempts: Cell::new(0),
             abort: RefCell::new(None),
@@ -123,9 +138,29 @@ impl Session {
         options
     }
 
+    /// Push options carrying fresh callbacks, the auth headers and the server push options
+    /// (`git push -o`).
+    pub fn push_options<'a>(
+        &'a self,
+        callbacks: RemoteCallbacks<'a>,
+        server_options: &[&str],
+    ) -> git2::PushOptions<'a> {
+        let mut options = git2::PushOptions::new();
+        options.remote_callbacks(callbacks);
+        let headers = self.http_headers();
+        let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+        options.custom_headers(&header_refs);
+        options.remote_push_options(server_options);
+        options
+    }
+
+    fn past_deadline(&self) -> bool {
+        Instant::now() > self.deadline.at
+    }
+
     /// Fails early when the deadline has passed between libgit2 calls.
     pub fn check_deadline(&self) -> Result<(), GitError> {
-        if Instant::now() > self.deadline {
+        if self.past_deadline() {
             return Err(self.timeout_error());
         }
         Ok(())
@@ -134,7 +169,7 @@ impl Session {
     pub fn timeout_error(&self) -> GitError {
         GitError::Timeout {
             url: self.url.redacted().to_string(),
-            timeout_secs: self.timeout.as_secs(),
+            timeout_secs: self.deadline.timeout.as_secs(),
         }
     }
 
@@ -150,7 +185,7 @@ impl Session {
         });
         callbacks.certificate_check(|cert, host| self.check_certificate(cert, host));
         callbacks.transfer_progress(|progress| {
-            if Instant::now() > self.deadline {
+            if self.past_deadline() {
                 self.set_abort(Abort::Deadline);
                 return false;
             }
@@ -162,7 +197,7 @@ impl Session {
             true
         });
         callbacks.sideband_progress(|_| {
-            if Instant::now() > self.deadline {
+            if self.past_deadline() {
                 self.set_abort(Abort::Deadline);
                 return false;
             }
@@ -178,9 +213,7 @@ impl Session {
     ) -> Result<Cred, git2::Error> {
         let attempt = self.credential_attempts.get() + 1;
         self.credential_attempts.set(attempt);
-        // libgit2 asks again after a rejection; answering with the same secret forever would
-        // loop, so a repeated request means the credentials were rejected.
-        if attempt > 2 {
+        if attempt > MAX_CREDENTIAL_REQUESTS {
             let reason = "the remote rejected the credentials".to_string();
             self.set_abort(Abort::Credentials(reason.clone()));
             return Err(git2::Error::from_str(&reason));
@@ -189,18 +222,25 @@ impl Session {
             GitAuth::Ssh(ssh) => {
                 let user = username_from_url
                     .or(self.url.username())
+                    .or(ssh.username.as_deref())
                     .unwrap_or("git")
                     .to_string();
                 if allowed.contains(CredentialType::USERNAME) {
                     return Cred::username(&user);
                 }
-                Cred::ssh_key_from_memory(&user, None, &ssh.identity, ssh.passphrase.as_deref())
-                    .inspect_err(|err| {
-                        self.set_abort(Abort::Credentials(format!(
-                            "the SSH identity could not be used: {}",
-                            err.message()
-                        )));
-                    })
+                let public_key = crate::ssh_key::openssh_public_key(&ssh.identity);
+                Cred::ssh_key_from_memory(
+                    &user,
+                    public_key.as_deref(),
+                    &ssh.identity,
+                    ssh.passphrase.as_deref(),
+                )
+                .inspect_err(|err| {
+                    self.set_abort(Abort::Credentials(format!(
+                        "the SSH identity could not be used: {}",
+                        err.message()
+                    )));
+                })
             }
             GitAuth::Http(HttpAuth {
                 basic: Some((user, password)),
@@ -244,7 +284,11 @@ impl Session {
             } else {
                 22
             };
-            return match self.known_hosts.verify(host, port, key) {
+            let verdict = match &self.host_keys {
+                Some(verifier) => verifier.verify(host, port, key),
+                None => Err("the secret holds no SSH host keys to check against".to_string()),
+            };
+            return match verdict {
                 Ok(()) => Ok(CertificateCheckStatus::CertificateOk),
                 Err(detail) => {
                     self.set_abort(Abort::HostKey {
@@ -262,7 +306,7 @@ impl Session {
                 ..
             }),
         ) = (cert.as_x509(), &self.auth)
-            && super::tls::leaf_trusted_by(x509.data(), ca_pem.as_slice(), host)
+            && crate::tls::leaf_trusted_by(x509.data(), ca_pem.as_slice(), host)
         {
             return Ok(CertificateCheckStatus::CertificateOk);
         }
@@ -290,7 +334,7 @@ impl Session {
             }
             None => {}
         }
-        let message = super::url::redact(err.message());
+        let message = crate::url::redact(err.message());
         let auth_like = err.code() == git2::ErrorCode::Auth
             || (err.class() == git2::ErrorClass::Ssh
                 && message.to_ascii_lowercase().contains("authenticat"))
@@ -303,12 +347,18 @@ impl Session {
             };
         }
         if err.code() == git2::ErrorCode::Certificate {
-            return GitError::operation(
-                format!("{context} '{url}'"),
-                format!("TLS certificate verification failed: {message}"),
-            );
+            return GitError::CertificateUntrusted {
+                context: format!("{context} '{url}'"),
+                detail: message,
+            };
         }
-        if Instant::now() > self.deadline {
+        if message.contains("status code: 404") {
+            return GitError::RepositoryNotFound {
+                url,
+                detail: message,
+            };
+        }
+        if self.past_deadline() {
             return self.timeout_error();
         }
         GitError::operation(format!("{context} '{url}'"), message)
