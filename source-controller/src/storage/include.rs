@@ -2,34 +2,25 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use flate2::read::GzDecoder;
-
 use super::error::StorageError;
 
-/// Unpacks a tar.gz artifact into `dest`. Only directories and regular files are created;
-/// entries with absolute paths or `..` are refused, links are skipped.
+/// The most an included artifact may unpack to. Included artifacts come from this controller's
+/// own storage, so the limit only guards against a corrupt file.
+const MAX_INCLUDED_BYTES: u64 = 4 << 30;
+
+/// Unpacks a tar.gz artifact into `dest` with the workspace's one untar policy: only directories
+/// and regular files, nothing outside `dest`, no links.
 pub fn unpack_tar_gz(archive: &Path, dest: &Path) -> Result<(), StorageError> {
-    let read_error = |source| StorageError::Read {
+    let file = std::fs::File::open(archive).map_err(|source| StorageError::Read {
         path: archive.to_path_buf(),
         source,
-    };
-    let file = std::fs::File::open(archive).map_err(read_error)?;
-    std::fs::create_dir_all(dest).map_err(|source| StorageError::CreateDirectory {
-        path: dest.to_path_buf(),
-        source,
     })?;
-    let mut tar = tar::Archive::new(GzDecoder::new(file));
-    for entry in tar.entries().map_err(read_error)? {
-        let mut entry = entry.map_err(read_error)?;
-        let kind = entry.header().entry_type();
-        if !(kind.is_file() || kind.is_dir()) {
-            continue;
-        }
-        let path = entry.path().map_err(read_error)?.into_owned();
-        safe_relative(&path.to_string_lossy())?;
-        entry.unpack_in(dest).map_err(read_error)?;
-    }
-    Ok(())
+    eddy_artifact::untar::unpack(std::io::BufReader::new(file), dest, MAX_INCLUDED_BYTES).map_err(
+        |error| StorageError::Archive {
+            path: archive.to_path_buf(),
+            detail: error.to_string(),
+        },
+    )
 }
 
 /// Checks that `path` is relative without `..`, returning it cleaned of `.` components.
