@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Regenerates the expected results of the committed differential tables from the Go oracle.
+# Usage: gotemplate/oracle/regen.sh [table.json ...]   (default: every table in tests/data)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+data="$here/../tests/data"
+bin="${EDDY_GOTEMPLATE_ORACLE:-$HOME/.cache/eddy/gotemplate-oracle/regen/oracle}"
+mkdir -p "$(dirname "$bin")"
+(cd "$here" && go build -o "$bin" .)
+tables=("$@")
+if [ ${#tables[@]} -eq 0 ]; then
+  tables=("$data"/semantics.json "$data"/fmt.json "$data"/sprig.json "$data"/helm.json)
+fi
+for table in "${tables[@]}"; do
+  [ -f "$table" ] || continue
+  "$bin" fill < "$table" > "$table.new"
+  mv "$table.new" "$table"
+  echo "regenerated $table"
+done

@@ -1,0 +1,1 @@
+use super::FuncMap; pub fn register(_map: &mut FuncMap) {}

@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+
+mod ast;
+pub mod error;
+mod exec;
+pub mod fmt;
+pub mod funcs;
+mod lex;
+mod number;
+mod parse;
+mod set;
+pub mod value;
+pub mod yaml;
+
+pub use error::{Error, ExecError, ExecErrorKind, FuncError, ParseError};
+pub use exec::Context;
+pub use funcs::{FuncMap, Function, Param};
+pub use set::{Limits, MissingKey, TemplateSet};
+pub use value::{ElemType, HostObject, IntKind, List, MapData, MapRef, UintKind, Value};
