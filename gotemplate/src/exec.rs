@@ -695,7 +695,11 @@ impl<'s, 'e> Exec<'s, 'e> {
         let mut argv = Vec::with_capacity(num_in);
         let mut i = 0;
         while i < num_fixed && i < args.len() {
-            argv.push(self.eval_arg(dot, params.get(i).copied(), &args[i])?.value);
+            let value = self.eval_arg(dot, params.get(i).copied(), &args[i])?;
+            if let (Some(panic), Value::Nil, false) = (function.invalid_arg_panic, &value.value, value.iface) {
+                return Err(self.function_error(call_at, name, panic));
+            }
+            argv.push(value.value);
             i += 1;
         }
         if let Some(variadic) = function.variadic() {

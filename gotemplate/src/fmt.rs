@@ -620,7 +620,10 @@ pub fn format_float(f: f64, verb: char, precision: Option<usize>, is32: bool) ->
     let sign = if negative { "-" } else { "" };
     match verb {
         'e' | 'E' => format!("{sign}{}", format_e(&digits, exp, precision, verb)),
-        'f' | 'F' => format!("{sign}{}", format_f(&digits, exp, precision)),
+        'f' | 'F' => {
+            let precision = precision.or(Some((digits.len() as i32 - exp).max(0) as usize));
+            format!("{sign}{}", format_f(&digits, exp, precision))
+        }
         'g' | 'G' => {
             let shortest = precision.is_none();
             let mut eprec = precision.map_or(6, |p| if p == 0 { 1 } else { p }) as i32;

@@ -19,7 +19,9 @@ pub fn register(map: &mut FuncMap) {
     or.short_circuit = Some(true);
     map.insert("or", or);
     map.add("not", &[Param::Reflect], |_, args| Ok(Value::Bool(!args[0].truth())));
-    map.add("len", &[Param::Reflect], |_, args| length(&args[0]).map(Value::int));
+    let mut len = Function::new(&[Param::Reflect], None, |_, args| length(&args[0]).map(Value::int));
+    len.invalid_arg_panic = Some("reflect: call of reflect.Value.Type on zero Value");
+    map.insert("len", len);
     map.add_variadic("index", &[Param::Reflect], Param::Reflect, |_, args| index(&args[0], &args[1..]));
     map.add_variadic("slice", &[Param::Reflect], Param::Reflect, |_, args| slice(&args[0], &args[1..]));
     map.add_variadic("print", &[], Param::Any, |_, args| Ok(Value::string(sprint(&args))));

@@ -101,6 +101,9 @@ pub struct Function {
     callee: Callee,
     /// Go's `and`/`or`, which the executor evaluates lazily.
     pub(crate) short_circuit: Option<bool>,
+    /// For builtins that take `reflect.Value`: the panic text Go produces when an argument is
+    /// "no value" (an invalid reflect.Value) rather than a nil held in an interface.
+    pub(crate) invalid_arg_panic: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Function {
@@ -124,6 +127,7 @@ impl Function {
             variadic,
             callee: Callee::Shared(Arc::new(implementation)),
             short_circuit: None,
+            invalid_arg_panic: None,
         }
     }
 
@@ -138,6 +142,7 @@ impl Function {
             variadic,
             callee: Callee::Local(Rc::new(implementation)),
             short_circuit: None,
+            invalid_arg_panic: None,
         }
     }
 
@@ -244,10 +249,6 @@ impl FuncMap {
 }
 
 /// The argument at `index`, or nil when absent.
-pub(crate) fn arg(args: &[Value], index: usize) -> Value {
-    args.get(index).cloned().unwrap_or(Value::Nil)
-}
-
 pub(crate) fn str_arg(args: &[Value], index: usize) -> &str {
     args.get(index).and_then(Value::as_str).unwrap_or("")
 }

@@ -1,1 +1,0 @@
-use super::FuncMap; pub fn register(_map: &mut FuncMap) {}
