@@ -816,7 +816,10 @@ impl<'s, 'e> Exec<'s, 'e> {
             return Ok(value);
         };
         if let Value::Nil = value.value {
-            if param.can_be_nil() || param == Param::Reflect {
+            if param == Param::Reflect {
+                return Ok(value);
+            }
+            if param.can_be_nil() {
                 return Ok(Ev::plain(Value::Nil));
             }
             if value.iface {

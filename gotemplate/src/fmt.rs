@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::value::{IntKind, Value};
+use crate::value::Value;
 
 /// `fmt.Sprint`: operands are separated by a space when neither side is a string.
 pub fn sprint(args: &[Value]) -> String {
@@ -264,7 +264,7 @@ fn print_arg(out: &mut String, arg: &Value, verb: char, flags: &Flags) {
     if matches!(arg, Value::Nil) {
         match verb {
             'T' | 'v' => pad(out, "<nil>", flags),
-            _ => bad_verb(out, arg, verb),
+            _ => bad_verb_flags(out, arg, verb, flags),
         }
         return;
     }
@@ -273,22 +273,30 @@ fn print_arg(out: &mut String, arg: &Value, verb: char, flags: &Flags) {
         return;
     }
     if verb == 'p' {
-        bad_verb(out, arg, verb);
+        bad_verb_flags(out, arg, verb, flags);
         return;
     }
     print_value(out, arg, verb, flags, 0);
 }
 
-fn bad_verb(out: &mut String, arg: &Value, verb: char) {
+/// `%!verb(type=value)`: the value is printed with `%v` under the same flags, as Go does.
+fn bad_verb_flags(out: &mut String, arg: &Value, verb: char, flags: &Flags) {
     let _ = write!(out, "%!{verb}(");
     if matches!(arg, Value::Nil) {
         out.push_str("<nil>");
     } else {
         out.push_str(&arg.type_name());
         out.push('=');
-        print_value(out, arg, 'v', &Flags::default(), 0);
+        let mut inner = flags.clone();
+        inner.plus_v = false;
+        inner.sharp_v = false;
+        print_value(out, arg, 'v', &inner, 0);
     }
     out.push(')');
+}
+
+fn bad_verb(out: &mut String, arg: &Value, verb: char) {
+    bad_verb_flags(out, arg, verb, &Flags::default());
 }
 
 fn print_value(out: &mut String, value: &Value, verb: char, flags: &Flags, depth: usize) {
@@ -300,7 +308,7 @@ fn print_value(out: &mut String, value: &Value, verb: char, flags: &Flags, depth
                 if flags.sharp_v {
                     out.push_str("interface {}(nil)");
                 } else {
-                    pad(out, "<nil>", flags);
+                    out.push_str("<nil>");
                 }
             } else {
                 bad_verb(out, value, verb);
@@ -308,21 +316,18 @@ fn print_value(out: &mut String, value: &Value, verb: char, flags: &Flags, depth
         }
         Value::Bool(b) => match verb {
             't' | 'v' => pad(out, if *b { "true" } else { "false" }, flags),
-            _ => bad_verb(out, value, verb),
+            _ => bad_verb_flags(out, value, verb, flags),
         },
         Value::Int(i, kind) => {
-            if verb == 'v' && flags.sharp_v && *kind != IntKind::Int {
-                let _ = write!(out, "{}({i})", value.type_name());
-                return;
-            }
-            fmt_integer(out, i.unsigned_abs(), *i < 0, verb, flags, value)
+            let _ = kind;
+            fmt_integer(out, i.unsigned_abs(), *i < 0, *i as u64, verb, flags, value)
         }
         Value::Uint(u, _) => {
             if verb == 'v' && flags.sharp_v {
                 let _ = write!(out, "0x{u:x}");
                 return;
             }
-            fmt_integer(out, *u, false, verb, flags, value)
+            fmt_integer(out, *u, false, *u, verb, flags, value)
         }
         Value::Float(f, is32) => fmt_float(out, *f, *is32, verb, flags, value),
         Value::String(s) => fmt_string(out, s, verb, flags, value),
@@ -463,7 +468,8 @@ fn pad(out: &mut String, text: &str, flags: &Flags) {
         out.push_str(text);
         out.extend(std::iter::repeat_n(' ', padding));
     } else {
-        out.extend(std::iter::repeat_n(' ', padding));
+        let fill = if flags.zero { '0' } else { ' ' };
+        out.extend(std::iter::repeat_n(fill, padding));
         out.push_str(text);
     }
 }
@@ -492,7 +498,8 @@ fn pad_number(out: &mut String, text: &str, flags: &Flags) {
     out.push_str(digits);
 }
 
-fn fmt_integer(out: &mut String, magnitude: u64, negative: bool, verb: char, flags: &Flags, value: &Value) {
+/// `bits` is the value as Go's `uint64(v)` sees it (for `%c`, `%q`, `%U`).
+fn fmt_integer(out: &mut String, magnitude: u64, negative: bool, bits: u64, verb: char, flags: &Flags, value: &Value) {
     let digits = match verb {
         'v' | 'd' => magnitude.to_string(),
         'b' => format!("{magnitude:b}"),
@@ -500,20 +507,20 @@ fn fmt_integer(out: &mut String, magnitude: u64, negative: bool, verb: char, fla
         'x' => format!("{magnitude:x}"),
         'X' => format!("{magnitude:X}"),
         'c' => {
-            let c = u32::try_from(magnitude).ok().and_then(char::from_u32).unwrap_or('\u{fffd}');
+            let c = u32::try_from(bits).ok().and_then(char::from_u32).unwrap_or('\u{fffd}');
             pad(out, &c.to_string(), flags);
             return;
         }
         'q' => {
-            let c = u32::try_from(magnitude).ok().and_then(char::from_u32).unwrap_or('\u{fffd}');
-            pad(out, &quote_rune(c), flags);
+            let c = u32::try_from(bits).ok().and_then(char::from_u32).unwrap_or('\u{fffd}');
+            pad(out, &quote_rune(c, flags.plus), flags);
             return;
         }
         'U' => {
-            let mut text = format!("U+{magnitude:04X}");
+            let mut text = format!("U+{bits:04X}");
             if flags.sharp {
-                if let Some(c) = u32::try_from(magnitude).ok().and_then(char::from_u32) {
-                    if !c.is_control() {
+                if let Some(c) = u32::try_from(bits).ok().and_then(char::from_u32) {
+                    if is_go_printable(c) {
                         let _ = write!(text, " '{c}'");
                     }
                 }
@@ -521,12 +528,8 @@ fn fmt_integer(out: &mut String, magnitude: u64, negative: bool, verb: char, fla
             pad(out, &text, flags);
             return;
         }
-        'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 's' | 't' | 'p' => {
-            bad_verb(out, value, verb);
-            return;
-        }
         _ => {
-            bad_verb(out, value, verb);
+            bad_verb_flags(out, value, verb, flags);
             return;
         }
     };
@@ -561,8 +564,10 @@ fn fmt_integer(out: &mut String, magnitude: u64, negative: bool, verb: char, fla
         ""
     };
     let text = format!("{sign}{prefix}{digits}");
+    let mut spaces = flags.clone();
+    spaces.zero = false;
     if flags.precision.is_some() {
-        pad(out, &text, flags);
+        pad(out, &text, &spaces);
     } else if flags.zero && !flags.minus && flags.width.is_some() {
         let width = flags.width.unwrap_or(0);
         let body = format!("{prefix}{digits}");
@@ -573,7 +578,7 @@ fn fmt_integer(out: &mut String, magnitude: u64, negative: bool, verb: char, fla
         }
         out.push_str(&body);
     } else {
-        pad(out, &text, flags);
+        pad(out, &text, &spaces);
     }
 }
 
@@ -583,15 +588,17 @@ fn fmt_float(out: &mut String, f: f64, is32: bool, verb: char, flags: &Flags, va
         'b' | 'g' | 'G' | 'x' | 'X' => (verb, flags.precision),
         'e' | 'E' | 'f' | 'F' => (verb, Some(flags.precision.unwrap_or(6))),
         _ => {
-            bad_verb(out, value, verb);
+            bad_verb_flags(out, value, verb, flags);
             return;
         }
     };
-    let mut text = format_float(f, verb, precision, is32);
-    if flags.sharp && verb != 'b' && !text.contains(['.']) && f.is_finite() {
-        // The '#' flag keeps a decimal point.
-        let exp_at = text.find(['e', 'E']).unwrap_or(text.len());
-        text.insert(exp_at, '.');
+    let mut text = match verb {
+        'x' | 'X' => format_hex_float(f, is32, verb == 'X'),
+        'b' => format_binary_float(f, is32),
+        _ => format_float(f, verb, precision, is32),
+    };
+    if flags.sharp && verb != 'b' && f.is_finite() {
+        text = sharp_float(&text, verb, precision);
     }
     if flags.plus && !text.starts_with(['-', '+']) {
         text.insert(0, '+');
@@ -605,6 +612,108 @@ fn fmt_float(out: &mut String, f: f64, is32: bool, verb: char, flags: &Flags, va
         return;
     }
     pad_number(out, &text, flags);
+}
+
+/// The `#` flag on floats: a decimal point always, and `%g`/`%v` keep trailing zeros up to the
+/// precision (6 by default).
+fn sharp_float(text: &str, verb: char, precision: Option<usize>) -> String {
+    let (sign, body) = match text.as_bytes().first() {
+        Some(b'-' | b'+') => text.split_at(1),
+        _ => ("", text),
+    };
+    let mut digits: i64 = match verb {
+        'g' | 'G' | 'x' => precision.map_or(6, |p| p as i64),
+        _ => 0,
+    };
+    let tail_at = match verb {
+        'x' | 'X' => body.find(['p', 'P']),
+        _ => body.find(['e', 'E', 'p', 'P']),
+    }
+    .unwrap_or(body.len());
+    let (mut num, tail) = (body[..tail_at].to_string(), &body[tail_at..]);
+    let has_point = num.contains('.');
+    let mut seen_nonzero = false;
+    for c in num.chars() {
+        if c == '.' {
+            continue;
+        }
+        if c != '0' {
+            seen_nonzero = true;
+        }
+        if seen_nonzero {
+            digits -= 1;
+        }
+    }
+    if !has_point {
+        if num == "0" {
+            digits -= 1;
+        }
+        num.push('.');
+    }
+    while digits > 0 {
+        num.push('0');
+        digits -= 1;
+    }
+    format!("{sign}{num}{tail}")
+}
+
+/// `strconv.FormatFloat(f, 'x', -1, size)`: `0x1.921fp+01`.
+fn format_hex_float(f: f64, is32: bool, upper: bool) -> String {
+    if !f.is_finite() {
+        return format_float(f, 'g', None, is32);
+    }
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    let text = if f == 0.0 {
+        "0x0p+00".to_string()
+    } else {
+        let (mut mantissa, mut exponent, fraction_bits) = if is32 {
+            let bits = (f as f32).to_bits();
+            let exp = ((bits >> 23) & 0xff) as i32;
+            let frac = u64::from(bits & 0x7f_ffff);
+            if exp == 0 { (frac, -126, 23u32) } else { (frac | 1 << 23, exp - 127, 23u32) }
+        } else {
+            let bits = f.to_bits();
+            let exp = ((bits >> 52) & 0x7ff) as i32;
+            let frac = bits & 0xf_ffff_ffff_ffff;
+            if exp == 0 { (frac, -1022, 52u32) } else { (frac | 1 << 52, exp - 1023, 52u32) }
+        };
+        // Normalise subnormals so the leading bit is set.
+        while mantissa & (1 << fraction_bits) == 0 {
+            mantissa <<= 1;
+            exponent -= 1;
+        }
+        let fraction = mantissa & ((1 << fraction_bits) - 1);
+        // Align the fraction to whole hex digits.
+        let hex_digits = fraction_bits.div_ceil(4);
+        let shifted = fraction << (hex_digits * 4 - fraction_bits);
+        let mut hex = format!("{shifted:0width$x}", width = hex_digits as usize);
+        while hex.ends_with('0') {
+            hex.pop();
+        }
+        let point = if hex.is_empty() { String::new() } else { format!(".{hex}") };
+        let exp_sign = if exponent < 0 { '-' } else { '+' };
+        format!("0x1{point}p{exp_sign}{:02}", exponent.unsigned_abs())
+    };
+    let text = format!("{sign}{text}");
+    if upper { text.to_uppercase() } else { text }
+}
+
+/// `strconv.FormatFloat(f, 'b', -1, size)`: `4503599627370496p-52`.
+fn format_binary_float(f: f64, is32: bool) -> String {
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    let (mantissa, exponent) = if is32 {
+        let bits = (f as f32).to_bits();
+        let exp = ((bits >> 23) & 0xff) as i64;
+        let frac = u64::from(bits & 0x7f_ffff);
+        if exp == 0 { (frac, -149) } else { (frac | 1 << 23, exp - 150) }
+    } else {
+        let bits = f.to_bits();
+        let exp = ((bits >> 52) & 0x7ff) as i64;
+        let frac = bits & 0xf_ffff_ffff_ffff;
+        if exp == 0 { (frac, -1074) } else { (frac | 1 << 52, exp - 1075) }
+    };
+    let exp_sign = if exponent < 0 { '-' } else { '+' };
+    format!("{sign}{mantissa}p{exp_sign}{}", exponent.unsigned_abs())
 }
 
 /// `strconv.FormatFloat(f, verb, precision, 64)` (precision `None` is Go's -1: shortest).
@@ -807,7 +916,7 @@ fn fmt_string(out: &mut String, s: &str, verb: char, flags: &Flags, value: &Valu
             }
             pad(out, &text, flags)
         }
-        _ => bad_verb(out, value, verb),
+        _ => bad_verb_flags(out, value, verb, flags),
     }
 }
 
@@ -833,9 +942,9 @@ fn quote_ascii(s: &str) -> String {
     out
 }
 
-fn quote_rune(c: char) -> String {
+fn quote_rune(c: char, ascii_only: bool) -> String {
     let mut out = String::from("'");
-    push_escaped(&mut out, c, '\'', false);
+    push_escaped(&mut out, c, '\'', ascii_only);
     out.push('\'');
     out
 }
@@ -854,7 +963,7 @@ fn push_escaped(out: &mut String, c: char, quote: char, ascii_only: bool) {
             out.push('\\');
             out.push(c);
         }
-        '\u{fffd}' => out.push('\u{fffd}'),
+        '\u{fffd}' if !ascii_only => out.push('\u{fffd}'),
         c if (c as u32) < 0x20 || c as u32 == 0x7f => {
             let _ = write!(out, "\\x{:02x}", c as u32);
         }
