@@ -42,6 +42,9 @@ type testCase struct {
 	// Funcs selects the function map: "helm" (default), "sprig" or "builtins".
 	Funcs    string  `json:"funcs,omitempty"`
 	Expected *result `json:"expected,omitempty"`
+	// Shape is a regular expression the output must match, for functions whose output is
+	// random or time-dependent; kept as is by "fill".
+	Shape string `json:"shape,omitempty"`
 }
 
 type result struct {

@@ -73,7 +73,7 @@ impl Context<'_, '_> {
             vars: Vec::new(),
             depth: self.depth + 1,
         };
-        exec.run(data, &mut out)?;
+        grow_stack(|| exec.run(data, &mut out))?;
         Ok(out)
     }
 
@@ -287,9 +287,9 @@ impl<'s, 'e> Exec<'s, 'e> {
                     self.write(out, &text)?;
                 }
             }
-            Node::If(branch) => return self.walk_if_or_with(dot, branch, false, out),
-            Node::With(branch) => return self.walk_if_or_with(dot, branch, true, out),
-            Node::Range(branch) => return self.walk_range(dot, branch, out),
+            Node::If(branch) => return grow_stack(|| self.walk_if_or_with(dot, branch, false, out)),
+            Node::With(branch) => return grow_stack(|| self.walk_if_or_with(dot, branch, true, out)),
+            Node::Range(branch) => return grow_stack(|| self.walk_range(dot, branch, out)),
             Node::Template { name, pipe, .. } => self.walk_template(dot, node, name, pipe.as_ref(), out)?,
             Node::Break { .. } => return Ok(Flow::Break),
             Node::Continue { .. } => return Ok(Flow::Continue),
@@ -460,7 +460,7 @@ impl<'s, 'e> Exec<'s, 'e> {
             value: new_dot.clone(),
         });
         let root = nested.tree.clone();
-        nested.walk_list(&new_dot, &root.root, out)?;
+        grow_stack(|| nested.walk_list(&new_dot, &root.root, out))?;
         Ok(())
     }
 
@@ -762,7 +762,7 @@ impl<'s, 'e> Exec<'s, 'e> {
                 return self.validate_type(at, value, param);
             }
             Arg::Pipe(pipe) => {
-                let value = self.eval_pipeline(dot, pipe)?;
+                let value = grow_stack(|| self.eval_pipeline(dot, pipe))?;
                 return self.validate_type(at, value, param);
             }
             Arg::Identifier { name, .. } => {
@@ -832,6 +832,13 @@ impl<'s, 'e> Exec<'s, 'e> {
         }
         Err(self.error(at, format!("wrong type for value; expected {}; got {}", param.go_name(), value.value.type_name())))
     }
+}
+
+/// Runs a recursive step on a fresh stack segment when the current one runs low: templates nest
+/// (`template`, `include`, `tpl`, blocks) as deep as Go allows, which a fixed thread stack would
+/// not survive.
+pub(crate) fn grow_stack<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, f)
 }
 
 /// The node Go's executor last visited when a pipeline finished: the innermost last argument.

@@ -11,6 +11,7 @@ mod parse;
 mod set;
 pub mod value;
 pub mod yaml;
+mod yaml11;
 
 pub use error::{Error, ExecError, ExecErrorKind, FuncError, ParseError};
 pub use exec::Context;

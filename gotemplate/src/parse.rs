@@ -248,9 +248,9 @@ impl Parser<'_> {
                 self.expect(TokenKind::RightDelim, "end")?;
                 return Ok(Item::End);
             }
-            TokenKind::If => Node::If(self.parse_control("if")?),
-            TokenKind::Range => Node::Range(self.parse_control("range")?),
-            TokenKind::With => Node::With(self.parse_control("with")?),
+            TokenKind::If => Node::If(crate::exec::grow_stack(|| self.parse_control("if"))?),
+            TokenKind::Range => Node::Range(crate::exec::grow_stack(|| self.parse_control("range"))?),
+            TokenKind::With => Node::With(crate::exec::grow_stack(|| self.parse_control("with"))?),
             TokenKind::Template => self.template_control()?,
             _ => {
                 self.backup();
@@ -579,7 +579,7 @@ impl Parser<'_> {
                     return self.error("max expression depth exceeded");
                 }
                 self.stack_depth += 1;
-                let pipe = self.pipeline("parenthesized pipeline", TokenKind::RightParen);
+                let pipe = crate::exec::grow_stack(|| self.pipeline("parenthesized pipeline", TokenKind::RightParen));
                 self.stack_depth -= 1;
                 Arg::Pipe(Box::new(pipe?))
             }

@@ -29,7 +29,8 @@ pub enum MissingKey {
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Nesting of `template`/`include`/`tpl` calls. Go's own cap is 100,000; the default here
-    /// is lower because a Rust stack, unlike a goroutine's, does not grow.
+    /// is 10,000, which keeps the memory a runaway recursion takes (the stack grows on the heap)
+    /// near 100 MiB. Helm's own include cap (below) stops ordinary recursion first.
     pub max_depth: usize,
     /// How often one name may be nested inside itself through `include` (Helm: 1,000).
     pub max_include_depth: usize,
@@ -42,7 +43,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_depth: 200,
+            max_depth: 10_000,
             max_include_depth: 1000,
             max_output_bytes: 64 << 20,
             timeout: Some(Duration::from_secs(30)),

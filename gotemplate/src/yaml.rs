@@ -68,24 +68,9 @@ pub fn marshal(v: &Value) -> Result<String, String> {
     Ok(yaml::emit_document(&yaml))
 }
 
-/// Converts parsed YAML the way `sigs.k8s.io/yaml.Unmarshal` into `interface {}` sees it:
-/// through JSON, so every number is a float64 and every key a string.
-fn from_yaml_value(y: &Yaml) -> Value {
-    match y {
-        Yaml::Null => Value::Nil,
-        Yaml::Bool(b) => Value::Bool(*b),
-        Yaml::Int(i) => Value::float(*i as f64),
-        Yaml::Float(f) => Value::float(*f),
-        Yaml::String(s) => Value::string(s.as_str()),
-        Yaml::Seq(items) => Value::list(items.iter().map(from_yaml_value).collect()),
-        Yaml::Map(map) => Value::map(map.iter().map(|(k, v)| (k.clone(), from_yaml_value(v))).collect()),
-    }
-}
-
-/// Parses one YAML document into the value model.
+/// Parses one YAML document into the value model (YAML 1.1 scalars, JSON numbers).
 pub fn unmarshal(text: &str) -> Result<Value, String> {
-    let documents = yaml::parse_documents(text).map_err(|e| format!("error converting YAML to JSON: {e}"))?;
-    Ok(documents.first().map(from_yaml_value).unwrap_or(Value::Nil))
+    crate::yaml11::parse(text)
 }
 
 #[cfg(test)]

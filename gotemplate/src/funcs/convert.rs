@@ -263,10 +263,7 @@ pub fn from_json(text: &str) -> Result<Value, String> {
     }
 }
 
-/// An approximation of Go's decode error texts.
+/// Go's decode error text: the scanner's syntax error when there is one.
 fn json_error_text(text: &str, error: &serde_json::Error) -> String {
-    if text.trim().is_empty() || error.is_eof() {
-        return "unexpected end of JSON input".to_string();
-    }
-    format!("invalid character in JSON input: {error}")
+    super::json_errors::syntax_error(text).unwrap_or_else(|| error.to_string())
 }

@@ -12,6 +12,7 @@ use crate::value::{ElemType, Value};
 pub mod builtins;
 pub mod convert;
 pub mod helm;
+mod json_errors;
 pub mod sprig;
 
 /// The Go type of a parameter. Arguments are checked and converted against it exactly as Go's

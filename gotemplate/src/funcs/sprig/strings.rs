@@ -210,12 +210,22 @@ fn is_separator(c: char) -> bool {
     c.is_whitespace()
 }
 
+/// goutils `Uncapitalize`: the first letter of every whitespace-separated word lower-cased.
 fn untitle(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
+    let mut out = String::with_capacity(text.len());
+    let mut at_word_start = true;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            at_word_start = true;
+            out.push(c);
+        } else if at_word_start {
+            out.extend(c.to_lowercase());
+            at_word_start = false;
+        } else {
+            out.push(c);
+        }
     }
+    out
 }
 
 fn initials(text: &str) -> String {
