@@ -105,15 +105,39 @@ pub struct Number {
 
 #[derive(Debug, Clone)]
 pub enum Arg {
-    Field { pos: usize, ident: Vec<String> },
+    Field {
+        pos: usize,
+        ident: Vec<String>,
+    },
     Variable(Variable),
-    Dot { pos: usize },
-    Nil { pos: usize },
-    Bool { pos: usize, value: bool },
-    Number { pos: usize, number: Number },
-    String { pos: usize, quoted: String, text: String },
-    Identifier { pos: usize, name: String },
-    Chain { pos: usize, node: Box<Arg>, fields: Vec<String> },
+    Dot {
+        pos: usize,
+    },
+    Nil {
+        pos: usize,
+    },
+    Bool {
+        pos: usize,
+        value: bool,
+    },
+    Number {
+        pos: usize,
+        number: Number,
+    },
+    String {
+        pos: usize,
+        quoted: String,
+        text: String,
+    },
+    Identifier {
+        pos: usize,
+        name: String,
+    },
+    Chain {
+        pos: usize,
+        node: Box<Arg>,
+        fields: Vec<String>,
+    },
     Pipe(Box<Pipe>),
 }
 

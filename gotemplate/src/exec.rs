@@ -239,16 +239,15 @@ impl<'s, 'e> Exec<'s, 'e> {
 
     fn step(&mut self) -> Res<()> {
         self.session.steps += 1;
-        if self.session.steps.is_multiple_of(STEPS_PER_CLOCK_CHECK) {
-            if let Some(deadline) = self.session.deadline {
-                if Instant::now() > deadline {
-                    return Err(limit_error(format!(
-                        "template: {}: execution exceeded the time limit of {:?}",
-                        self.tree.name,
-                        self.set.limits().timeout.unwrap_or_default()
-                    )));
-                }
-            }
+        if self.session.steps.is_multiple_of(STEPS_PER_CLOCK_CHECK)
+            && let Some(deadline) = self.session.deadline
+            && Instant::now() > deadline
+        {
+            return Err(limit_error(format!(
+                "template: {}: execution exceeded the time limit of {:?}",
+                self.tree.name,
+                self.set.limits().timeout.unwrap_or_default()
+            )));
         }
         Ok(())
     }
@@ -287,17 +286,29 @@ impl<'s, 'e> Exec<'s, 'e> {
                     self.write(out, &text)?;
                 }
             }
-            Node::If(branch) => return grow_stack(|| self.walk_if_or_with(dot, branch, false, out)),
-            Node::With(branch) => return grow_stack(|| self.walk_if_or_with(dot, branch, true, out)),
+            Node::If(branch) => {
+                return grow_stack(|| self.walk_if_or_with(dot, branch, false, out));
+            }
+            Node::With(branch) => {
+                return grow_stack(|| self.walk_if_or_with(dot, branch, true, out));
+            }
             Node::Range(branch) => return grow_stack(|| self.walk_range(dot, branch, out)),
-            Node::Template { name, pipe, .. } => self.walk_template(dot, node, name, pipe.as_ref(), out)?,
+            Node::Template { name, pipe, .. } => {
+                self.walk_template(dot, node, name, pipe.as_ref(), out)?
+            }
             Node::Break { .. } => return Ok(Flow::Break),
             Node::Continue { .. } => return Ok(Flow::Continue),
         }
         Ok(Flow::Normal)
     }
 
-    fn walk_if_or_with(&mut self, dot: &Ev, branch: &Branch, is_with: bool, out: &mut String) -> Res<Flow> {
+    fn walk_if_or_with(
+        &mut self,
+        dot: &Ev,
+        branch: &Branch,
+        is_with: bool,
+        out: &mut String,
+    ) -> Res<Flow> {
         let mark = self.vars.len();
         let result = (|| {
             let value = self.eval_pipeline(dot, &branch.pipe)?;
@@ -334,7 +345,10 @@ impl<'s, 'e> Exec<'s, 'e> {
                 if branch.pipe.decl.len() > 1 {
                     return Err(self.error(
                         last_evaluated(&branch.pipe),
-                        format!("can't use {} to iterate over more than one variable", to_string_v(&value)),
+                        format!(
+                            "can't use {} to iterate over more than one variable",
+                            to_string_v(&value)
+                        ),
                     ));
                 }
                 (0..(*n).max(0))
@@ -345,7 +359,10 @@ impl<'s, 'e> Exec<'s, 'e> {
                 if branch.pipe.decl.len() > 1 {
                     return Err(self.error(
                         last_evaluated(&branch.pipe),
-                        format!("can't use {} to iterate over more than one variable", to_string_v(&value)),
+                        format!(
+                            "can't use {} to iterate over more than one variable",
+                            to_string_v(&value)
+                        ),
                     ));
                 }
                 (0..*n)
@@ -372,7 +389,10 @@ impl<'s, 'e> Exec<'s, 'e> {
                         .map(|(i, b)| {
                             (
                                 Value::int(i as i64),
-                                Ev::plain(Value::Uint(u64::from(*b), crate::value::UintKind::Uint8)),
+                                Ev::plain(Value::Uint(
+                                    u64::from(*b),
+                                    crate::value::UintKind::Uint8,
+                                )),
                             )
                         })
                         .collect()
@@ -394,10 +414,8 @@ impl<'s, 'e> Exec<'s, 'e> {
                 Flow::Normal | Flow::Continue => {}
             }
         }
-        if !ran {
-            if let Some(else_list) = &branch.else_list {
-                return self.walk_list(dot, else_list, out);
-            }
+        if !ran && let Some(else_list) = &branch.else_list {
+            return self.walk_list(dot, else_list, out);
         }
         Ok(Flow::Normal)
     }
@@ -421,16 +439,26 @@ impl<'s, 'e> Exec<'s, 'e> {
         if let Some(top) = mark.checked_sub(1).and_then(|i| self.vars.get_mut(i)) {
             top.value = element.clone();
         }
-        if decl.len() > 1 {
-            if let Some(second) = mark.checked_sub(2).and_then(|i| self.vars.get_mut(i)) {
-                second.value = Ev::plain(index);
-            }
+        if decl.len() > 1
+            && let Some(second) = mark.checked_sub(2).and_then(|i| self.vars.get_mut(i))
+        {
+            second.value = Ev::plain(index);
         }
     }
 
-    fn walk_template(&mut self, dot: &Ev, node: &Node, name: &str, pipe: Option<&Pipe>, out: &mut String) -> Res<()> {
+    fn walk_template(
+        &mut self,
+        dot: &Ev,
+        node: &Node,
+        name: &str,
+        pipe: Option<&Pipe>,
+        out: &mut String,
+    ) -> Res<()> {
         let Some(tree) = self.set.tree(name) else {
-            return Err(self.error(At::Node(node), format!("template {} not defined", quote_go(name))));
+            return Err(self.error(
+                At::Node(node),
+                format!("template {} not defined", quote_go(name)),
+            ));
         };
         if self.depth >= self.set.limits().max_depth {
             return Err(Error::Exec(ExecError {
@@ -523,23 +551,35 @@ impl<'s, 'e> Exec<'s, 'e> {
             Arg::Chain { node, fields, .. } => {
                 self.eval_chain(dot, first, node, fields, &command.args, final_value)
             }
-            Arg::Identifier { name, .. } => {
-                self.eval_function(dot, first, name, At::Command(command), &command.args, final_value)
-            }
+            Arg::Identifier { name, .. } => self.eval_function(
+                dot,
+                first,
+                name,
+                At::Command(command),
+                &command.args,
+                final_value,
+            ),
             Arg::Pipe(pipe) => {
                 self.not_a_function(&command.args, &final_value)?;
                 self.eval_pipeline(dot, pipe)
             }
-            Arg::Variable(variable) => self.eval_variable(dot, variable, first, &command.args, final_value),
+            Arg::Variable(variable) => {
+                self.eval_variable(dot, variable, first, &command.args, final_value)
+            }
             _ => {
                 self.not_a_function(&command.args, &final_value)?;
                 match first {
                     Arg::Bool { value, .. } => Ok(Ev::plain(Value::Bool(*value))),
                     Arg::Dot { .. } => Ok(dot.clone()),
                     Arg::Nil { .. } => Err(self.error(At::Arg(first), "nil is not a command")),
-                    Arg::Number { number, .. } => Ok(Ev::plain(self.ideal_constant(first, number)?)),
+                    Arg::Number { number, .. } => {
+                        Ok(Ev::plain(self.ideal_constant(first, number)?))
+                    }
                     Arg::String { text, .. } => Ok(Ev::plain(Value::string(text.as_str()))),
-                    _ => Err(self.error(At::Arg(first), format!("can't evaluate command {}", quote_go(&first.to_string())))),
+                    _ => Err(self.error(
+                        At::Arg(first),
+                        format!("can't evaluate command {}", quote_go(&first.to_string())),
+                    )),
                 }
             }
         }
@@ -564,7 +604,14 @@ impl<'s, 'e> Exec<'s, 'e> {
         Ok(Value::Nil)
     }
 
-    fn eval_variable(&mut self, dot: &Ev, variable: &Variable, node: &Arg, args: &[Arg], final_value: Option<Ev>) -> Res<Ev> {
+    fn eval_variable(
+        &mut self,
+        dot: &Ev,
+        variable: &Variable,
+        node: &Arg,
+        args: &[Arg],
+        final_value: Option<Ev>,
+    ) -> Res<Ev> {
         let value = self.var_value(variable)?;
         if variable.ident.len() == 1 {
             self.not_a_function(args, &final_value)?;
@@ -573,15 +620,34 @@ impl<'s, 'e> Exec<'s, 'e> {
         self.eval_field_chain(dot, value, node, &variable.ident[1..], args, final_value)
     }
 
-    fn eval_chain(&mut self, dot: &Ev, chain: &Arg, node: &Arg, fields: &[String], args: &[Arg], final_value: Option<Ev>) -> Res<Ev> {
+    fn eval_chain(
+        &mut self,
+        dot: &Ev,
+        chain: &Arg,
+        node: &Arg,
+        fields: &[String],
+        args: &[Arg],
+        final_value: Option<Ev>,
+    ) -> Res<Ev> {
         if let Arg::Nil { .. } = node {
-            return Err(self.error(At::Arg(chain), format!("indirection through explicit nil in {chain}")));
+            return Err(self.error(
+                At::Arg(chain),
+                format!("indirection through explicit nil in {chain}"),
+            ));
         }
         let receiver = self.eval_arg(dot, None, node)?;
         self.eval_field_chain(dot, receiver, chain, fields, args, final_value)
     }
 
-    fn eval_field_chain(&mut self, dot: &Ev, mut receiver: Ev, node: &Arg, ident: &[String], args: &[Arg], final_value: Option<Ev>) -> Res<Ev> {
+    fn eval_field_chain(
+        &mut self,
+        dot: &Ev,
+        mut receiver: Ev,
+        node: &Arg,
+        ident: &[String],
+        args: &[Arg],
+        final_value: Option<Ev>,
+    ) -> Res<Ev> {
         let Some((last, init)) = ident.split_last() else {
             return Ok(receiver);
         };
@@ -591,90 +657,192 @@ impl<'s, 'e> Exec<'s, 'e> {
         self.eval_field(dot, last, node, args, final_value, receiver)
     }
 
-    fn eval_field(&mut self, dot: &Ev, name: &str, node: &Arg, args: &[Arg], final_value: Option<Ev>, receiver: Ev) -> Res<Ev> {
+    fn eval_field(
+        &mut self,
+        dot: &Ev,
+        name: &str,
+        node: &Arg,
+        args: &[Arg],
+        final_value: Option<Ev>,
+        receiver: Ev,
+    ) -> Res<Ev> {
         let has_args = args.len() > 1 || final_value.is_some();
         match &receiver.value {
             Value::Nil => {
                 if receiver.iface {
-                    return Err(self.error(At::Arg(node), format!("nil pointer evaluating interface {{}}.{name}")));
+                    return Err(self.error(
+                        At::Arg(node),
+                        format!("nil pointer evaluating interface {{}}.{name}"),
+                    ));
                 }
                 if self.set.missing_key() == MissingKey::Error {
-                    return Err(self.error(At::Arg(node), format!("nil data; no entry for key {}", quote_go(name))));
+                    return Err(self.error(
+                        At::Arg(node),
+                        format!("nil data; no entry for key {}", quote_go(name)),
+                    ));
                 }
                 Ok(Ev::plain(Value::Nil))
             }
             Value::Map(map) => {
                 if has_args {
-                    return Err(self.error(At::Arg(node), format!("{name} is not a method but has arguments")));
+                    return Err(self.error(
+                        At::Arg(node),
+                        format!("{name} is not a method but has arguments"),
+                    ));
                 }
                 let found = map.entries.borrow().get(name).cloned();
                 self.map_result(node, name, found, &map.elem)
             }
             Value::Object(object) => {
                 if let Some(method) = object.method(name) {
-                    return self.eval_call(dot, &method, At::Arg(node), At::Arg(node), name, args, final_value);
+                    return self.eval_call(
+                        dot,
+                        &method,
+                        At::Arg(node),
+                        At::Arg(node),
+                        name,
+                        args,
+                        final_value,
+                    );
                 }
                 if object.is_nil() {
-                    return Err(self.error(At::Arg(node), format!("nil pointer evaluating {}.{name}", object.type_name())));
+                    return Err(self.error(
+                        At::Arg(node),
+                        format!("nil pointer evaluating {}.{name}", object.type_name()),
+                    ));
                 }
                 if let Some(field) = object.field(name) {
                     if has_args {
-                        return Err(self.error(At::Arg(node), format!("{name} has arguments but cannot be invoked as function")));
+                        return Err(self.error(
+                            At::Arg(node),
+                            format!("{name} has arguments but cannot be invoked as function"),
+                        ));
                     }
                     return Ok(Ev::held(field));
                 }
                 if let Some(map) = object.map_view() {
                     if has_args {
-                        return Err(self.error(At::Arg(node), format!("{name} is not a method but has arguments")));
+                        return Err(self.error(
+                            At::Arg(node),
+                            format!("{name} is not a method but has arguments"),
+                        ));
                     }
                     let found = map.entries.borrow().get(name).cloned();
                     return self.map_result(node, name, found, &map.elem);
                 }
-                let type_name = if receiver.iface { "interface {}" } else { object.type_name() };
-                Err(self.error(At::Arg(node), format!("can't evaluate field {name} in type {type_name}")))
+                let type_name = if receiver.iface {
+                    "interface {}"
+                } else {
+                    object.type_name()
+                };
+                Err(self.error(
+                    At::Arg(node),
+                    format!("can't evaluate field {name} in type {type_name}"),
+                ))
             }
             other => {
-                let type_name = if receiver.iface { "interface {}".to_string() } else { other.type_name() };
-                Err(self.error(At::Arg(node), format!("can't evaluate field {name} in type {type_name}")))
+                let type_name = if receiver.iface {
+                    "interface {}".to_string()
+                } else {
+                    other.type_name()
+                };
+                Err(self.error(
+                    At::Arg(node),
+                    format!("can't evaluate field {name} in type {type_name}"),
+                ))
             }
         }
     }
 
-    fn map_result(&self, node: &Arg, name: &str, found: Option<Value>, elem: &crate::value::ElemType) -> Res<Ev> {
+    fn map_result(
+        &self,
+        node: &Arg,
+        name: &str,
+        found: Option<Value>,
+        elem: &crate::value::ElemType,
+    ) -> Res<Ev> {
         match found {
             Some(value) => Ok(Ev::held(value)),
             None => match self.set.missing_key() {
                 MissingKey::Default => Ok(Ev::plain(Value::Nil)),
                 MissingKey::Zero => Ok(Ev::held(zero_of(elem))),
-                MissingKey::Error => Err(self.error(At::Arg(node), format!("map has no entry for key {}", quote_go(name)))),
+                MissingKey::Error => Err(self.error(
+                    At::Arg(node),
+                    format!("map has no entry for key {}", quote_go(name)),
+                )),
             },
         }
     }
 
-    fn eval_function(&mut self, dot: &Ev, node: &Arg, name: &str, command: At<'_>, args: &[Arg], final_value: Option<Ev>) -> Res<Ev> {
+    fn eval_function(
+        &mut self,
+        dot: &Ev,
+        node: &Arg,
+        name: &str,
+        command: At<'_>,
+        args: &[Arg],
+        final_value: Option<Ev>,
+    ) -> Res<Ev> {
         let Some(function) = self.set.funcs().get(name).cloned() else {
-            return Err(self.error(At::Arg(node), format!("{} is not a defined function", quote_go(name))));
+            return Err(self.error(
+                At::Arg(node),
+                format!("{} is not a defined function", quote_go(name)),
+            ));
         };
-        self.eval_call(dot, &function, At::Arg(node), command, name, args, final_value)
+        self.eval_call(
+            dot,
+            &function,
+            At::Arg(node),
+            command,
+            name,
+            args,
+            final_value,
+        )
     }
 
     /// `at` is where argument-count errors are reported, `call_at` where the function's own
     /// error is (Go reports the identifier, then the whole command).
     #[allow(clippy::too_many_arguments)]
-    fn eval_call(&mut self, dot: &Ev, function: &Function, at: At<'_>, call_at: At<'_>, name: &str, args: &[Arg], final_value: Option<Ev>) -> Res<Ev> {
+    fn eval_call(
+        &mut self,
+        dot: &Ev,
+        function: &Function,
+        at: At<'_>,
+        call_at: At<'_>,
+        name: &str,
+        args: &[Arg],
+        final_value: Option<Ev>,
+    ) -> Res<Ev> {
         let args = if args.is_empty() { args } else { &args[1..] };
         let params = function.params();
         let num_in = args.len() + usize::from(final_value.is_some());
-        let num_fixed = if function.variadic().is_some() { params.len() } else { args.len() };
+        let num_fixed = if function.variadic().is_some() {
+            params.len()
+        } else {
+            args.len()
+        };
         match function.variadic() {
             Some(_) => {
                 if num_in < params.len() {
-                    return Err(self.error(at, format!("wrong number of args for {name}: want at least {} got {}", params.len(), args.len())));
+                    return Err(self.error(
+                        at,
+                        format!(
+                            "wrong number of args for {name}: want at least {} got {}",
+                            params.len(),
+                            args.len()
+                        ),
+                    ));
                 }
             }
             None => {
                 if num_in != params.len() {
-                    return Err(self.error(at, format!("wrong number of args for {name}: want {} got {num_in}", params.len())));
+                    return Err(self.error(
+                        at,
+                        format!(
+                            "wrong number of args for {name}: want {} got {num_in}",
+                            params.len()
+                        ),
+                    ));
                 }
             }
         }
@@ -696,7 +864,9 @@ impl<'s, 'e> Exec<'s, 'e> {
         let mut i = 0;
         while i < num_fixed && i < args.len() {
             let value = self.eval_arg(dot, params.get(i).copied(), &args[i])?;
-            if let (Some(panic), Value::Nil, false) = (function.invalid_arg_panic, &value.value, value.iface) {
+            if let (Some(panic), Value::Nil, false) =
+                (function.invalid_arg_panic, &value.value, value.iface)
+            {
                 return Err(self.function_error(call_at, name, panic));
             }
             argv.push(value.value);
@@ -725,7 +895,10 @@ impl<'s, 'e> Exec<'s, 'e> {
         match function.call(&mut context, argv) {
             Ok(value) => Ok(Ev::held(value)),
             Err(FuncError::Nested(error)) => match *error {
-                Error::Exec(ExecError { kind: ExecErrorKind::Limit, .. }) => Err(*error),
+                Error::Exec(ExecError {
+                    kind: ExecErrorKind::Limit,
+                    ..
+                }) => Err(*error),
                 other => Err(self.function_error(call_at, name, &other.to_string())),
             },
             Err(FuncError::Failed(message)) => Err(self.function_error(call_at, name, &message)),
@@ -754,7 +927,14 @@ impl<'s, 'e> Exec<'s, 'e> {
                 };
             }
             Arg::Field { ident, .. } => {
-                let value = self.eval_field_chain(dot, dot.clone(), arg, ident, std::slice::from_ref(arg), None)?;
+                let value = self.eval_field_chain(
+                    dot,
+                    dot.clone(),
+                    arg,
+                    ident,
+                    std::slice::from_ref(arg),
+                    None,
+                )?;
                 return self.validate_type(at, value, param);
             }
             Arg::Variable(variable) => {
@@ -766,7 +946,14 @@ impl<'s, 'e> Exec<'s, 'e> {
                 return self.validate_type(at, value, param);
             }
             Arg::Identifier { name, .. } => {
-                let value = self.eval_function(dot, arg, name, At::Arg(arg), std::slice::from_ref(arg), None)?;
+                let value = self.eval_function(
+                    dot,
+                    arg,
+                    name,
+                    At::Arg(arg),
+                    std::slice::from_ref(arg),
+                    None,
+                )?;
                 return self.validate_type(at, value, param);
             }
             Arg::Chain { node, fields, .. } => {
@@ -782,20 +969,35 @@ impl<'s, 'e> Exec<'s, 'e> {
             (Param::Bool, Arg::Bool { value, .. }) => Ok(Ev::plain(Value::Bool(*value))),
             (Param::Bool, _) => Err(self.error(at, format!("expected bool; found {arg}"))),
             (Param::Int | Param::Int64, Arg::Number { number, .. }) if number.is_int => {
-                let kind = if param == Param::Int { IntKind::Int } else { IntKind::Int64 };
+                let kind = if param == Param::Int {
+                    IntKind::Int
+                } else {
+                    IntKind::Int64
+                };
                 Ok(Ev::plain(Value::Int(number.int, kind)))
             }
-            (Param::Int | Param::Int64, _) => Err(self.error(at, format!("expected integer; found {arg}"))),
-            (Param::Uint, Arg::Number { number, .. }) if number.is_uint => {
-                Ok(Ev::plain(Value::Uint(number.uint, crate::value::UintKind::Uint)))
+            (Param::Int | Param::Int64, _) => {
+                Err(self.error(at, format!("expected integer; found {arg}")))
             }
-            (Param::Uint, _) => Err(self.error(at, format!("expected unsigned integer; found {arg}"))),
-            (Param::Float64, Arg::Number { number, .. }) if number.is_float => Ok(Ev::plain(Value::float(number.float))),
+            (Param::Uint, Arg::Number { number, .. }) if number.is_uint => Ok(Ev::plain(
+                Value::Uint(number.uint, crate::value::UintKind::Uint),
+            )),
+            (Param::Uint, _) => {
+                Err(self.error(at, format!("expected unsigned integer; found {arg}")))
+            }
+            (Param::Float64, Arg::Number { number, .. }) if number.is_float => {
+                Ok(Ev::plain(Value::float(number.float)))
+            }
             (Param::Float64, _) => Err(self.error(at, format!("expected float; found {arg}"))),
-            (Param::String, Arg::String { text, .. }) => Ok(Ev::plain(Value::string(text.as_str()))),
+            (Param::String, Arg::String { text, .. }) => {
+                Ok(Ev::plain(Value::string(text.as_str())))
+            }
             (Param::String, _) => Err(self.error(at, format!("expected string; found {arg}"))),
             (Param::Any | Param::Reflect, _) => self.eval_empty_interface(dot, arg),
-            (other, _) => Err(self.error(at, format!("can't handle {arg} for arg of type {}", other.go_name()))),
+            (other, _) => Err(self.error(
+                at,
+                format!("can't handle {arg} for arg of type {}", other.go_name()),
+            )),
         }
     }
 
@@ -805,7 +1007,9 @@ impl<'s, 'e> Exec<'s, 'e> {
             Arg::Dot { .. } => Ok(dot.clone()),
             Arg::Number { number, .. } => Ok(Ev::plain(self.ideal_constant(arg, number)?)),
             Arg::String { text, .. } => Ok(Ev::plain(Value::string(text.as_str()))),
-            Arg::Nil { .. } => Err(self.error(At::Arg(arg), "evalEmptyInterface: nil (can't happen)")),
+            Arg::Nil { .. } => {
+                Err(self.error(At::Arg(arg), "evalEmptyInterface: nil (can't happen)"))
+            }
             other => self.eval_arg(dot, None, other),
         }
     }
@@ -823,14 +1027,27 @@ impl<'s, 'e> Exec<'s, 'e> {
                 return Ok(Ev::plain(Value::Nil));
             }
             if value.iface {
-                return Err(self.error(at, format!("wrong type for value; expected {}; got interface {{}}", param.go_name())));
+                return Err(self.error(
+                    at,
+                    format!(
+                        "wrong type for value; expected {}; got interface {{}}",
+                        param.go_name()
+                    ),
+                ));
             }
             return Err(self.error(at, format!("invalid value; expected {}", param.go_name())));
         }
         if param.accepts(&value.value) {
             return Ok(value);
         }
-        Err(self.error(at, format!("wrong type for value; expected {}; got {}", param.go_name(), value.value.type_name())))
+        Err(self.error(
+            at,
+            format!(
+                "wrong type for value; expected {}; got {}",
+                param.go_name(),
+                value.value.type_name()
+            ),
+        ))
     }
 }
 

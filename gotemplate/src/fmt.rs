@@ -232,7 +232,12 @@ fn parse_num(format: &str, start: usize) -> (usize, usize) {
 }
 
 /// Parses `[n]`; returns (new arg number, new position, Some(ok) when an index was present).
-fn arg_index(format: &str, i: usize, arg_num: usize, num_args: usize) -> (usize, usize, Option<bool>) {
+fn arg_index(
+    format: &str,
+    i: usize,
+    arg_num: usize,
+    num_args: usize,
+) -> (usize, usize, Option<bool>) {
     let bytes = format.as_bytes();
     if i >= bytes.len() || bytes[i] != b'[' {
         return (arg_num, i, None);
@@ -360,11 +365,11 @@ fn print_value(out: &mut String, value: &Value, verb: char, flags: &Flags, depth
                 }
                 return;
             }
-            if let Some(text) = object.display() {
-                if matches!(verb, 'v' | 's' | 'q' | 'x' | 'X') {
-                    fmt_string(out, &text, verb, flags, value);
-                    return;
-                }
+            if let Some(text) = object.display()
+                && matches!(verb, 'v' | 's' | 'q' | 'x' | 'X')
+            {
+                fmt_string(out, &text, verb, flags, value);
+                return;
             }
             if let Some(map) = object.map_view() {
                 let entries = map.entries.borrow();
@@ -395,7 +400,14 @@ fn print_value(out: &mut String, value: &Value, verb: char, flags: &Flags, depth
     }
 }
 
-fn print_list(out: &mut String, items: &[Value], type_name: &str, verb: char, flags: &Flags, depth: usize) {
+fn print_list(
+    out: &mut String,
+    items: &[Value],
+    type_name: &str,
+    verb: char,
+    flags: &Flags,
+    depth: usize,
+) {
     if flags.sharp_v {
         out.push_str(type_name);
         out.push('{');
@@ -499,7 +511,15 @@ fn pad_number(out: &mut String, text: &str, flags: &Flags) {
 }
 
 /// `bits` is the value as Go's `uint64(v)` sees it (for `%c`, `%q`, `%U`).
-fn fmt_integer(out: &mut String, magnitude: u64, negative: bool, bits: u64, verb: char, flags: &Flags, value: &Value) {
+fn fmt_integer(
+    out: &mut String,
+    magnitude: u64,
+    negative: bool,
+    bits: u64,
+    verb: char,
+    flags: &Flags,
+    value: &Value,
+) {
     let digits = match verb {
         'v' | 'd' => magnitude.to_string(),
         'b' => format!("{magnitude:b}"),
@@ -507,23 +527,28 @@ fn fmt_integer(out: &mut String, magnitude: u64, negative: bool, bits: u64, verb
         'x' => format!("{magnitude:x}"),
         'X' => format!("{magnitude:X}"),
         'c' => {
-            let c = u32::try_from(bits).ok().and_then(char::from_u32).unwrap_or('\u{fffd}');
+            let c = u32::try_from(bits)
+                .ok()
+                .and_then(char::from_u32)
+                .unwrap_or('\u{fffd}');
             pad(out, &c.to_string(), flags);
             return;
         }
         'q' => {
-            let c = u32::try_from(bits).ok().and_then(char::from_u32).unwrap_or('\u{fffd}');
+            let c = u32::try_from(bits)
+                .ok()
+                .and_then(char::from_u32)
+                .unwrap_or('\u{fffd}');
             pad(out, &quote_rune(c, flags.plus), flags);
             return;
         }
         'U' => {
             let mut text = format!("U+{bits:04X}");
-            if flags.sharp {
-                if let Some(c) = u32::try_from(bits).ok().and_then(char::from_u32) {
-                    if is_go_printable(c) {
-                        let _ = write!(text, " '{c}'");
-                    }
-                }
+            if flags.sharp
+                && let Some(c) = u32::try_from(bits).ok().and_then(char::from_u32)
+                && is_go_printable(c)
+            {
+                let _ = write!(text, " '{c}'");
             }
             pad(out, &text, flags);
             return;
@@ -670,12 +695,20 @@ fn format_hex_float(f: f64, is32: bool, upper: bool) -> String {
             let bits = (f as f32).to_bits();
             let exp = ((bits >> 23) & 0xff) as i32;
             let frac = u64::from(bits & 0x7f_ffff);
-            if exp == 0 { (frac, -126, 23u32) } else { (frac | 1 << 23, exp - 127, 23u32) }
+            if exp == 0 {
+                (frac, -126, 23u32)
+            } else {
+                (frac | 1 << 23, exp - 127, 23u32)
+            }
         } else {
             let bits = f.to_bits();
             let exp = ((bits >> 52) & 0x7ff) as i32;
             let frac = bits & 0xf_ffff_ffff_ffff;
-            if exp == 0 { (frac, -1022, 52u32) } else { (frac | 1 << 52, exp - 1023, 52u32) }
+            if exp == 0 {
+                (frac, -1022, 52u32)
+            } else {
+                (frac | 1 << 52, exp - 1023, 52u32)
+            }
         };
         // Normalise subnormals so the leading bit is set.
         while mantissa & (1 << fraction_bits) == 0 {
@@ -690,7 +723,11 @@ fn format_hex_float(f: f64, is32: bool, upper: bool) -> String {
         while hex.ends_with('0') {
             hex.pop();
         }
-        let point = if hex.is_empty() { String::new() } else { format!(".{hex}") };
+        let point = if hex.is_empty() {
+            String::new()
+        } else {
+            format!(".{hex}")
+        };
         let exp_sign = if exponent < 0 { '-' } else { '+' };
         format!("0x1{point}p{exp_sign}{:02}", exponent.unsigned_abs())
     };
@@ -705,12 +742,20 @@ fn format_binary_float(f: f64, is32: bool) -> String {
         let bits = (f as f32).to_bits();
         let exp = ((bits >> 23) & 0xff) as i64;
         let frac = u64::from(bits & 0x7f_ffff);
-        if exp == 0 { (frac, -149) } else { (frac | 1 << 23, exp - 150) }
+        if exp == 0 {
+            (frac, -149)
+        } else {
+            (frac | 1 << 23, exp - 150)
+        }
     } else {
         let bits = f.to_bits();
         let exp = ((bits >> 52) & 0x7ff) as i64;
         let frac = bits & 0xf_ffff_ffff_ffff;
-        if exp == 0 { (frac, -1074) } else { (frac | 1 << 52, exp - 1075) }
+        if exp == 0 {
+            (frac, -1074)
+        } else {
+            (frac | 1 << 52, exp - 1075)
+        }
     };
     let exp_sign = if exponent < 0 { '-' } else { '+' };
     format!("{sign}{mantissa}p{exp_sign}{}", exponent.unsigned_abs())
@@ -744,8 +789,20 @@ pub fn format_float(f: f64, verb: char, precision: Option<usize>, is32: bool) ->
             let e = exp - 1;
             let e_verb = if verb == 'g' { 'e' } else { 'E' };
             if e < -4 || e >= eprec {
-                let p = if shortest { None } else { Some(digits.len().saturating_sub(1)) };
-                format!("{sign}{}", format_e(&digits, exp, p.or(Some(digits.len().saturating_sub(1))), e_verb))
+                let p = if shortest {
+                    None
+                } else {
+                    Some(digits.len().saturating_sub(1))
+                };
+                format!(
+                    "{sign}{}",
+                    format_e(
+                        &digits,
+                        exp,
+                        p.or(Some(digits.len().saturating_sub(1))),
+                        e_verb
+                    )
+                )
             } else {
                 let p = (digits.len() as i32 - exp).max(0) as usize;
                 format!("{sign}{}", format_f(&digits, exp, Some(p)))

@@ -6,7 +6,6 @@ pub enum TokenKind {
     Error,
     Eof,
     Text,
-    Comment,
     LeftDelim,
     RightDelim,
     Space,
@@ -377,7 +376,11 @@ impl Lexer<'_> {
             if !ok {
                 return false;
             }
-            if self.tokens.last().is_some_and(|t| t.kind == TokenKind::RightDelim) {
+            if self
+                .tokens
+                .last()
+                .is_some_and(|t| t.kind == TokenKind::RightDelim)
+            {
                 return true;
             }
         }
@@ -532,7 +535,10 @@ impl Lexer<'_> {
     fn lex_number(&mut self) -> bool {
         if !self.scan_number() {
             let text = self.input[self.start..self.pos].to_string();
-            self.error(format!("bad number syntax: {}", crate::fmt::quote_go(&text)));
+            self.error(format!(
+                "bad number syntax: {}",
+                crate::fmt::quote_go(&text)
+            ));
             return false;
         }
         if let Some(sign @ ('+' | '-')) = self.peek() {
@@ -540,7 +546,10 @@ impl Lexer<'_> {
             let ok = self.scan_number() && self.input[..self.pos].ends_with('i');
             if !ok {
                 let text = self.input[self.start..self.pos].to_string();
-                self.error(format!("bad number syntax: {}", crate::fmt::quote_go(&text)));
+                self.error(format!(
+                    "bad number syntax: {}",
+                    crate::fmt::quote_go(&text)
+                ));
                 return false;
             }
             self.emit(TokenKind::Complex);

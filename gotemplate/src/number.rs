@@ -57,7 +57,10 @@ pub fn parse_number(text: &str, is_char: bool) -> Result<Number, String> {
         }
         number.is_float = true;
         number.float = f;
-        if !number.is_int && f.fract() == 0.0 && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 {
+        if !number.is_int
+            && f.fract() == 0.0
+            && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f)
+        {
             number.is_int = true;
             number.int = f as i64;
         }
@@ -67,7 +70,10 @@ pub fn parse_number(text: &str, is_char: bool) -> Result<Number, String> {
         }
     }
     if !number.is_int && !number.is_uint && !number.is_float {
-        return Err(format!("illegal number syntax: {}", crate::fmt::quote_go(text)));
+        return Err(format!(
+            "illegal number syntax: {}",
+            crate::fmt::quote_go(text)
+        ));
     }
     Ok(number)
 }
@@ -105,7 +111,7 @@ fn underscores_ok(digits: &str, prefixed: bool) -> bool {
     let mut previous_digit = prefixed;
     for (i, &b) in bytes.iter().enumerate() {
         if b == b'_' {
-            if !previous_digit && !(prefixed && i == 0) {
+            if !(previous_digit || prefixed && i == 0) {
                 return false;
             }
             previous_digit = false;
@@ -241,7 +247,11 @@ fn unescape(body: &str, quote: char) -> Option<String> {
                 }
                 // Octal and \x escapes are bytes; templates hold text, so a byte above 0x7f
                 // becomes the replacement character, as an invalid UTF-8 byte prints.
-                out.push(char::from_u32(value).filter(|c| c.is_ascii()).unwrap_or('\u{fffd}'));
+                out.push(
+                    char::from_u32(value)
+                        .filter(|c| c.is_ascii())
+                        .unwrap_or('\u{fffd}'),
+                );
             }
             'x' | 'u' | 'U' => {
                 let width = match escaped {
@@ -254,7 +264,11 @@ fn unescape(body: &str, quote: char) -> Option<String> {
                     value = value * 16 + chars.next()?.to_digit(16)?;
                 }
                 if escaped == 'x' {
-                    out.push(char::from_u32(value).filter(|c| c.is_ascii()).unwrap_or('\u{fffd}'));
+                    out.push(
+                        char::from_u32(value)
+                            .filter(|c| c.is_ascii())
+                            .unwrap_or('\u{fffd}'),
+                    );
                 } else {
                     out.push(char::from_u32(value)?);
                 }

@@ -60,7 +60,7 @@ type Parsed<T> = Result<T, ParseError>;
 /// What ended an item list.
 enum ListEnd {
     End,
-    Else { pos: usize },
+    Else,
 }
 
 impl Parser<'_> {
@@ -142,8 +142,7 @@ impl Parser<'_> {
             match self.text_or_action()? {
                 Item::Node(node) => root.push(node),
                 Item::End => return self.error("unexpected {{end}}"),
-                Item::Else { .. } => return self.error("unexpected {{else}}"),
-                Item::Nothing => {}
+                Item::Else => return self.error("unexpected {{else}}"),
             }
         }
         Ok(root)
@@ -184,7 +183,7 @@ impl Parser<'_> {
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
         let (list, end) = self.item_list()?;
         self.vars = saved_vars;
-        if let ListEnd::Else { .. } = end {
+        if let ListEnd::Else = end {
             return self.error(format!("unexpected {{{{else}}}} in {context}"));
         }
         self.add_tree(name, list)
@@ -196,8 +195,7 @@ impl Parser<'_> {
             match self.text_or_action()? {
                 Item::Node(node) => list.push(node),
                 Item::End => return Ok((list, ListEnd::End)),
-                Item::Else { pos } => return Ok((list, ListEnd::Else { pos })),
-                Item::Nothing => {}
+                Item::Else => return Ok((list, ListEnd::Else)),
             }
         }
         self.error("unexpected EOF")
@@ -211,7 +209,6 @@ impl Parser<'_> {
                 text: token.val,
             })),
             TokenKind::LeftDelim => self.action(),
-            TokenKind::Comment => Ok(Item::Nothing),
             _ => self.unexpected(&token, "input"),
         }
     }
@@ -222,7 +219,11 @@ impl Parser<'_> {
             TokenKind::Block => self.block_control()?,
             TokenKind::Break | TokenKind::Continue => {
                 let is_break = token.kind == TokenKind::Break;
-                let keyword = if is_break { "{{break}}" } else { "{{continue}}" };
+                let keyword = if is_break {
+                    "{{break}}"
+                } else {
+                    "{{continue}}"
+                };
                 let next = self.next_non_space();
                 if next.kind != TokenKind::RightDelim {
                     return self.unexpected(&next, keyword);
@@ -239,17 +240,19 @@ impl Parser<'_> {
             TokenKind::Else => {
                 let peek = self.peek_non_space();
                 if matches!(peek.kind, TokenKind::If | TokenKind::With) {
-                    return Ok(Item::Else { pos: peek.pos });
+                    return Ok(Item::Else);
                 }
-                let token = self.expect(TokenKind::RightDelim, "else")?;
-                return Ok(Item::Else { pos: token.pos });
+                self.expect(TokenKind::RightDelim, "else")?;
+                return Ok(Item::Else);
             }
             TokenKind::End => {
                 self.expect(TokenKind::RightDelim, "end")?;
                 return Ok(Item::End);
             }
             TokenKind::If => Node::If(crate::exec::grow_stack(|| self.parse_control("if"))?),
-            TokenKind::Range => Node::Range(crate::exec::grow_stack(|| self.parse_control("range"))?),
+            TokenKind::Range => {
+                Node::Range(crate::exec::grow_stack(|| self.parse_control("range"))?)
+            }
             TokenKind::With => Node::With(crate::exec::grow_stack(|| self.parse_control("with"))?),
             TokenKind::Template => self.template_control()?,
             _ => {
@@ -281,7 +284,7 @@ impl Parser<'_> {
         let (list, end) = listed?;
         let else_list = match end {
             ListEnd::End => None,
-            ListEnd::Else { .. } => {
+            ListEnd::Else => {
                 let peek = self.peek().kind;
                 if context == "if" && peek == TokenKind::If {
                     self.next();
@@ -291,7 +294,7 @@ impl Parser<'_> {
                     Some(vec![Node::With(self.parse_control("with")?)])
                 } else {
                     let (else_list, end) = self.item_list()?;
-                    if let ListEnd::Else { .. } = end {
+                    if let ListEnd::Else = end {
                         return self.error("expected end; found {{else}}");
                     }
                     Some(else_list)
@@ -344,7 +347,7 @@ impl Parser<'_> {
         self.vars = saved_vars;
         self.range_depth = saved_range;
         let (list, end) = listed?;
-        if let ListEnd::Else { .. } = end {
+        if let ListEnd::Else = end {
             return self.error(format!("unexpected {{{{else}}}} in {context}"));
         }
         self.add_tree(name.clone(), list)?;
@@ -454,7 +457,10 @@ impl Parser<'_> {
                         | Arg::String { .. }
                 )
             ) {
-                return self.error(format!("non executable command in pipeline stage {}", i + 1));
+                return self.error(format!(
+                    "non executable command in pipeline stage {}",
+                    i + 1
+                ));
             }
         }
         Ok(())
@@ -579,7 +585,9 @@ impl Parser<'_> {
                     return self.error("max expression depth exceeded");
                 }
                 self.stack_depth += 1;
-                let pipe = crate::exec::grow_stack(|| self.pipeline("parenthesized pipeline", TokenKind::RightParen));
+                let pipe = crate::exec::grow_stack(|| {
+                    self.pipeline("parenthesized pipeline", TokenKind::RightParen)
+                });
                 self.stack_depth -= 1;
                 Arg::Pipe(Box::new(pipe?))
             }
@@ -603,9 +611,5 @@ impl Parser<'_> {
 enum Item {
     Node(Node),
     End,
-    Else {
-        #[allow(dead_code)]
-        pos: usize,
-    },
-    Nothing,
+    Else,
 }

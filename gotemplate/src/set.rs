@@ -2,6 +2,7 @@
 //! `*template.Template` with its associated templates (Helm parses every chart file into one).
 
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,7 +60,7 @@ impl Default for Limits {
 pub struct TemplateSet {
     name: String,
     trees: HashMap<String, Arc<Tree>>,
-    funcs: Arc<FuncMap>,
+    funcs: Rc<FuncMap>,
     missing_key: MissingKey,
     limits: Limits,
 }
@@ -71,7 +72,7 @@ impl TemplateSet {
         TemplateSet {
             name: name.into(),
             trees: HashMap::new(),
-            funcs: Arc::new(funcs),
+            funcs: Rc::new(funcs),
             missing_key: MissingKey::Default,
             limits: Limits::default(),
         }
@@ -111,7 +112,10 @@ impl TemplateSet {
         let trees = parse(name, text, &|f| funcs.contains(f))?;
         for tree in trees {
             let keep_existing = tree.is_empty()
-                && self.trees.get(&tree.name).is_some_and(|existing| !existing.is_empty());
+                && self
+                    .trees
+                    .get(&tree.name)
+                    .is_some_and(|existing| !existing.is_empty());
             if !keep_existing {
                 self.trees.insert(tree.name.clone(), Arc::new(tree));
             }

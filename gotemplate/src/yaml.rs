@@ -35,7 +35,12 @@ fn to_yaml_value(v: &Value, depth: usize) -> Result<Yaml, String> {
             use base64::Engine;
             Yaml::String(base64::engine::general_purpose::STANDARD.encode(b))
         }
-        Value::List(list) => Yaml::Seq(list.items.iter().map(|i| to_yaml_value(i, depth + 1)).collect::<Result<_, _>>()?),
+        Value::List(list) => Yaml::Seq(
+            list.items
+                .iter()
+                .map(|i| to_yaml_value(i, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Map(map) => map_to_yaml(map.entries.borrow().iter(), depth)?,
         Value::Object(object) => {
             if object.is_nil() {
@@ -43,7 +48,12 @@ fn to_yaml_value(v: &Value, depth: usize) -> Result<Yaml, String> {
             } else if let Some(map) = object.map_view() {
                 map_to_yaml(map.entries.borrow().iter(), depth)?
             } else if let Some(list) = object.list_view() {
-                Yaml::Seq(list.items.iter().map(|i| to_yaml_value(i, depth + 1)).collect::<Result<_, _>>()?)
+                Yaml::Seq(
+                    list.items
+                        .iter()
+                        .map(|i| to_yaml_value(i, depth + 1))
+                        .collect::<Result<_, _>>()?,
+                )
             } else if let Some(text) = object.display().filter(|_| object.fields().is_empty()) {
                 Yaml::String(text)
             } else {
@@ -54,7 +64,10 @@ fn to_yaml_value(v: &Value, depth: usize) -> Result<Yaml, String> {
     })
 }
 
-fn map_to_yaml<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, depth: usize) -> Result<Yaml, String> {
+fn map_to_yaml<'a>(
+    entries: impl Iterator<Item = (&'a String, &'a Value)>,
+    depth: usize,
+) -> Result<Yaml, String> {
     let mut out = IndexMap::new();
     for (key, value) in entries {
         out.insert(key.clone(), to_yaml_value(value, depth + 1)?);
@@ -84,6 +97,9 @@ mod tests {
         m.insert("big".to_string(), Value::float(1e6));
         m.insert("half".to_string(), Value::float(0.5));
         m.insert("tiny".to_string(), Value::float(1e-7));
-        assert_eq!(marshal(&Value::map(m)).unwrap(), "big: 1000000\nhalf: 0.5\ntiny: 1e-07\n");
+        assert_eq!(
+            marshal(&Value::map(m)).unwrap(),
+            "big: 1000000\nhalf: 0.5\ntiny: 1e-07\n"
+        );
     }
 }

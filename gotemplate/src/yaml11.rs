@@ -35,7 +35,13 @@ pub fn parse(text: &str) -> Result<Value, String> {
                 };
                 (value, anchor)
             }
-            Event::Alias(id) => (anchors.get(&id).cloned().ok_or("error converting YAML to JSON: yaml: unknown anchor")?, 0),
+            Event::Alias(id) => (
+                anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or("error converting YAML to JSON: yaml: unknown anchor")?,
+                0,
+            ),
             Event::SequenceStart(_, anchor, _) => {
                 stack.push(Frame::Seq(Vec::new(), anchor));
                 continue;
@@ -97,9 +103,15 @@ fn key_text(key: &Value) -> String {
 fn resolve_plain(text: &str) -> Value {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Nil,
-        "true" | "True" | "TRUE" | "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => return Value::Bool(true),
-        "false" | "False" | "FALSE" | "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::float(f64::INFINITY),
+        "true" | "True" | "TRUE" | "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+            return Value::Bool(true);
+        }
+        "false" | "False" | "FALSE" | "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false);
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Value::float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Value::float(f64::NAN),
         _ => {}
@@ -110,10 +122,10 @@ fn resolve_plain(text: &str) -> Value {
         if let Some(i) = parse_yaml_int(&plain) {
             return Value::float(i);
         }
-        if is_yaml_float(&plain) {
-            if let Ok(f) = plain.parse::<f64>() {
-                return Value::float(f);
-            }
+        if is_yaml_float(&plain)
+            && let Ok(f) = plain.parse::<f64>()
+        {
+            return Value::float(f);
         }
         if let Some(stamp) = timestamp(text) {
             return Value::string(stamp);
@@ -147,7 +159,9 @@ fn is_yaml_float(text: &str) -> bool {
     let mantissa_ok = match mantissa.split_once('.') {
         Some((int, frac)) => {
             (int.is_empty() && !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit()))
-                || (!int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit()))
+                || (!int.is_empty()
+                    && int.bytes().all(|b| b.is_ascii_digit())
+                    && frac.bytes().all(|b| b.is_ascii_digit()))
         }
         None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
     };
@@ -161,7 +175,11 @@ fn is_yaml_float(text: &str) -> bool {
 /// A date-only YAML timestamp becomes the RFC 3339 text Go's JSON encoder writes for it.
 fn timestamp(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
-    if bytes.len() == 10 && bytes[4] == b'-' && bytes[7] == b'-' && text.bytes().filter(u8::is_ascii_digit).count() == 8 {
+    if bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && text.bytes().filter(u8::is_ascii_digit).count() == 8
+    {
         return Some(format!("{text}T00:00:00Z"));
     }
     None
@@ -173,7 +191,8 @@ mod tests {
 
     #[test]
     fn yaml_one_one_scalars() {
-        let v = parse("a: yes\nb: [x, y, n]\nc: 0777\nd: 1_000\ne: '1'\nf: 2024-01-02\ng: 1.5e3\n").unwrap();
+        let v = parse("a: yes\nb: [x, y, n]\nc: 0777\nd: 1_000\ne: '1'\nf: 2024-01-02\ng: 1.5e3\n")
+            .unwrap();
         assert_eq!(
             crate::fmt::to_string_v(&v),
             "map[a:true b:[x true false] c:511 d:1000 e:1 f:2024-01-02T00:00:00Z g:1500]"

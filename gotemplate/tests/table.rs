@@ -2,6 +2,8 @@
 //! (`gotemplate/oracle/regen.sh` regenerates them); when the oracle can be built, the same cases
 //! are also compared live.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use support::{Case, load_cases, mismatch, oracle, run_case, run_oracle};
@@ -22,7 +24,10 @@ fn committed_table_matches_go() {
     assert!(cases.len() > 50, "the table has only {} cases", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
-        let expected = case.expected.as_ref().expect("every committed case has an expected result");
+        let expected = case
+            .expected
+            .as_ref()
+            .expect("every committed case has an expected result");
         let got = run_case(case);
         if let Some(m) = mismatch(case, &got, expected) {
             failures.push(m);
@@ -47,8 +52,15 @@ fn committed_table_is_what_the_oracle_says_today() {
     let mut stale = Vec::new();
     for (case, live) in cases.iter().zip(&live) {
         if case.shape.is_none() && case.expected.as_ref() != Some(live) {
-            stale.push(format!("{}: committed {:?}, oracle {:?}", case.name, case.expected, live));
+            stale.push(format!(
+                "{}: committed {:?}, oracle {:?}",
+                case.name, case.expected, live
+            ));
         }
     }
-    assert!(stale.is_empty(), "regenerate the table:\n{}", stale.join("\n"));
+    assert!(
+        stale.is_empty(),
+        "regenerate the table:\n{}",
+        stale.join("\n")
+    );
 }

@@ -57,7 +57,9 @@ fn compile(pattern: &str) -> Regex {
 }
 
 static LOOSE_VERSION: LazyLock<Regex> = LazyLock::new(|| {
-    compile(r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$")
+    compile(
+        r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$",
+    )
 });
 static CONSTRAINT: LazyLock<Regex> =
     LazyLock::new(|| compile(&format!(r"^\s*({OPS})\s*({CV})\s*$")));
@@ -100,8 +102,16 @@ impl Version {
             })
         };
         let major = segment(group(1))?;
-        let minor = if group(2).is_empty() { 0 } else { segment(group(2))? };
-        let patch = if group(3).is_empty() { 0 } else { segment(group(3))? };
+        let minor = if group(2).is_empty() {
+            0
+        } else {
+            segment(group(2))?
+        };
+        let patch = if group(3).is_empty() {
+            0
+        } else {
+            segment(group(3))?
+        };
         let pre = group(5).to_string();
         let metadata = group(8).to_string();
         if !pre.is_empty() {
@@ -545,7 +555,10 @@ mod tests {
         let v = Version::parse("v1.2").unwrap();
         assert_eq!(v.to_string(), "1.2.0");
         assert_eq!(v.original(), "v1.2");
-        assert_eq!(Version::parse("1.2.3-01"), Err(SemverError::SegmentStartsZero));
+        assert_eq!(
+            Version::parse("1.2.3-01"),
+            Err(SemverError::SegmentStartsZero)
+        );
         assert_eq!(Version::parse("1.2.x"), Err(SemverError::InvalidSemVer));
         assert_eq!(
             Version::parse("1.2.3+a..b").unwrap_err(),
@@ -555,9 +568,21 @@ mod tests {
 
     #[test]
     fn orders_prereleases() {
-        let order = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0"];
+        let order = [
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-alpha.beta",
+            "1.0.0-beta",
+            "1.0.0-beta.2",
+            "1.0.0-beta.11",
+            "1.0.0-rc.1",
+            "1.0.0",
+        ];
         for pair in order.windows(2) {
-            assert!(Version::parse(pair[0]).unwrap() < Version::parse(pair[1]).unwrap(), "{pair:?}");
+            assert!(
+                Version::parse(pair[0]).unwrap() < Version::parse(pair[1]).unwrap(),
+                "{pair:?}"
+            );
         }
     }
 
@@ -593,7 +618,10 @@ mod tests {
 
     #[test]
     fn rejects_bad_constraints() {
-        assert!(matches!(Constraints::parse("not a version"), Err(SemverError::ImproperConstraint(_))));
+        assert!(matches!(
+            Constraints::parse("not a version"),
+            Err(SemverError::ImproperConstraint(_))
+        ));
         assert_eq!(
             Constraints::parse(&"1||".repeat(40)).unwrap_err(),
             SemverError::TooManyGroups

@@ -18,27 +18,57 @@ pub fn register(map: &mut FuncMap) {
     });
     or.short_circuit = Some(true);
     map.insert("or", or);
-    map.add("not", &[Param::Reflect], |_, args| Ok(Value::Bool(!args[0].truth())));
-    let mut len = Function::new(&[Param::Reflect], None, |_, args| length(&args[0]).map(Value::int));
+    map.add("not", &[Param::Reflect], |_, args| {
+        Ok(Value::Bool(!args[0].truth()))
+    });
+    let mut len = Function::new(&[Param::Reflect], None, |_, args| {
+        length(&args[0]).map(Value::int)
+    });
     len.invalid_arg_panic = Some("reflect: call of reflect.Value.Type on zero Value");
     map.insert("len", len);
-    map.add_variadic("index", &[Param::Reflect], Param::Reflect, |_, args| index(&args[0], &args[1..]));
-    map.add_variadic("slice", &[Param::Reflect], Param::Reflect, |_, args| slice(&args[0], &args[1..]));
-    map.add_variadic("print", &[], Param::Any, |_, args| Ok(Value::string(sprint(&args))));
-    map.add_variadic("println", &[], Param::Any, |_, args| Ok(Value::string(sprintln(&args))));
+    map.add_variadic("index", &[Param::Reflect], Param::Reflect, |_, args| {
+        index(&args[0], &args[1..])
+    });
+    map.add_variadic("slice", &[Param::Reflect], Param::Reflect, |_, args| {
+        slice(&args[0], &args[1..])
+    });
+    map.add_variadic("print", &[], Param::Any, |_, args| {
+        Ok(Value::string(sprint(&args)))
+    });
+    map.add_variadic("println", &[], Param::Any, |_, args| {
+        Ok(Value::string(sprintln(&args)))
+    });
     map.add_variadic("printf", &[Param::String], Param::Any, |_, args| {
         let format = args[0].as_str().unwrap_or("").to_string();
         Ok(Value::string(sprintf(&format, &args[1..])))
     });
-    map.add_variadic("html", &[], Param::Any, |_, args| Ok(Value::string(html_escape(&eval_args(&args)))));
-    map.add_variadic("js", &[], Param::Any, |_, args| Ok(Value::string(js_escape(&eval_args(&args)))));
-    map.add_variadic("urlquery", &[], Param::Any, |_, args| Ok(Value::string(query_escape(&eval_args(&args)))));
-    map.add_variadic("eq", &[Param::Reflect], Param::Reflect, |_, args| eq(&args[0], &args[1..]).map(Value::Bool));
-    map.add("ne", &[Param::Reflect, Param::Reflect], |_, args| eq(&args[0], &args[1..]).map(|b| Value::Bool(!b)));
-    map.add("lt", &[Param::Reflect, Param::Reflect], |_, args| lt(&args[0], &args[1]).map(Value::Bool));
-    map.add("le", &[Param::Reflect, Param::Reflect], |_, args| le(&args[0], &args[1]).map(Value::Bool));
-    map.add("gt", &[Param::Reflect, Param::Reflect], |_, args| le(&args[0], &args[1]).map(|b| Value::Bool(!b)));
-    map.add("ge", &[Param::Reflect, Param::Reflect], |_, args| lt(&args[0], &args[1]).map(|b| Value::Bool(!b)));
+    map.add_variadic("html", &[], Param::Any, |_, args| {
+        Ok(Value::string(html_escape(&eval_args(&args))))
+    });
+    map.add_variadic("js", &[], Param::Any, |_, args| {
+        Ok(Value::string(js_escape(&eval_args(&args))))
+    });
+    map.add_variadic("urlquery", &[], Param::Any, |_, args| {
+        Ok(Value::string(query_escape(&eval_args(&args))))
+    });
+    map.add_variadic("eq", &[Param::Reflect], Param::Reflect, |_, args| {
+        eq(&args[0], &args[1..]).map(Value::Bool)
+    });
+    map.add("ne", &[Param::Reflect, Param::Reflect], |_, args| {
+        eq(&args[0], &args[1..]).map(|b| Value::Bool(!b))
+    });
+    map.add("lt", &[Param::Reflect, Param::Reflect], |_, args| {
+        lt(&args[0], &args[1]).map(Value::Bool)
+    });
+    map.add("le", &[Param::Reflect, Param::Reflect], |_, args| {
+        le(&args[0], &args[1]).map(Value::Bool)
+    });
+    map.add("gt", &[Param::Reflect, Param::Reflect], |_, args| {
+        le(&args[0], &args[1]).map(|b| Value::Bool(!b))
+    });
+    map.add("ge", &[Param::Reflect, Param::Reflect], |_, args| {
+        lt(&args[0], &args[1]).map(|b| Value::Bool(!b))
+    });
     map.add_variadic("call", &[Param::Reflect], Param::Reflect, |_, args| {
         Err(match &args[0] {
             Value::Nil => FuncError::msg("call of nil"),
@@ -164,7 +194,10 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, FuncError> {
         return Err(FuncError::msg("slice of untyped nil"));
     }
     if indexes.len() > 3 {
-        return Err(FuncError::msg(format!("too many slice indexes: {}", indexes.len())));
+        return Err(FuncError::msg(format!(
+            "too many slice indexes: {}",
+            indexes.len()
+        )));
     }
     let len = match item {
         Value::String(s) => s.len(),
@@ -178,25 +211,33 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, FuncError> {
             }
         },
     };
-    if let Value::String(_) = item {
-        if indexes.len() == 3 {
-            return Err(FuncError::msg("cannot 3-index slice a string"));
-        }
+    if let Value::String(_) = item
+        && indexes.len() == 3
+    {
+        return Err(FuncError::msg("cannot 3-index slice a string"));
     }
     let mut bounds = [0usize, len, len];
     for (i, index) in indexes.iter().enumerate() {
         bounds[i] = index_arg(index, len)?;
     }
     if bounds[0] > bounds[1] {
-        return Err(FuncError::msg(format!("invalid slice index: {} > {}", bounds[0], bounds[1])));
+        return Err(FuncError::msg(format!(
+            "invalid slice index: {} > {}",
+            bounds[0], bounds[1]
+        )));
     }
     if indexes.len() == 3 && bounds[1] > bounds[2] {
-        return Err(FuncError::msg(format!("invalid slice index: {} > {}", bounds[1], bounds[2])));
+        return Err(FuncError::msg(format!(
+            "invalid slice index: {} > {}",
+            bounds[1], bounds[2]
+        )));
     }
     match item {
         Value::String(s) => match s.get(bounds[0]..bounds[1]) {
             Some(part) => Ok(Value::string(part)),
-            None => Ok(Value::string(String::from_utf8_lossy(&s.as_bytes()[bounds[0]..bounds[1]]).as_ref())),
+            None => Ok(Value::string(
+                String::from_utf8_lossy(&s.as_bytes()[bounds[0]..bounds[1]]).as_ref(),
+            )),
         },
         other => {
             let list = other.as_list().unwrap_or_default();
@@ -413,11 +454,12 @@ pub fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             other => out.push_str(&format!("%{other:02X}")),
         }
     }
     out
 }
-

@@ -20,7 +20,7 @@ pub fn to_int64(v: &Value) -> i64 {
 
 /// Go's float64→int64 conversion for in-range values; out-of-range gives the minimum, as amd64 does.
 fn float_to_int(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_776e18 || f < -9.223_372_036_854_776e18 {
+    if f.is_nan() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
         i64::MIN
     } else {
         f as i64
@@ -160,7 +160,12 @@ fn write_json(out: &mut String, v: &Value, style: JsonStyle, depth: usize) -> Re
     Ok(())
 }
 
-fn write_json_list(out: &mut String, items: &[Value], style: JsonStyle, depth: usize) -> Result<(), String> {
+fn write_json_list(
+    out: &mut String,
+    items: &[Value],
+    style: JsonStyle,
+    depth: usize,
+) -> Result<(), String> {
     out.push('[');
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
@@ -213,8 +218,7 @@ pub fn json_float(f: f64, is32: bool) -> Result<String, String> {
         ));
     }
     let abs = f.abs();
-    let (small, large) = if is32 { (1e-6, 1e21) } else { (1e-6, 1e21) };
-    if abs != 0.0 && (abs < small || abs >= large) {
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let text = crate::fmt::format_float(f, 'e', None, is32);
         // Go trims "e-07" to "e-7".
         if let Some(pos) = text.find("e-0") {

@@ -24,9 +24,15 @@ fn to_yaml(v: &Value) -> Result<String, String> {
 
 pub fn register(map: &mut FuncMap) {
     use Param::{Any, String as Str};
-    map.add("toYaml", &[Any], |_, a| Ok(Value::string(to_yaml(&a[0]).unwrap_or_default())));
-    map.add("mustToYaml", &[Any], |_, a| to_yaml(&a[0]).map(Value::string).map_err(FuncError::msg));
-    map.add("toYamlPretty", &[Any], |_, a| Ok(Value::string(to_yaml(&a[0]).unwrap_or_default())));
+    map.add("toYaml", &[Any], |_, a| {
+        Ok(Value::string(to_yaml(&a[0]).unwrap_or_default()))
+    });
+    map.add("mustToYaml", &[Any], |_, a| {
+        to_yaml(&a[0]).map(Value::string).map_err(FuncError::msg)
+    });
+    map.add("toYamlPretty", &[Any], |_, a| {
+        Ok(Value::string(to_yaml(&a[0]).unwrap_or_default()))
+    });
     map.add("fromYaml", &[Str], |_, a| {
         Ok(match crate::yaml::unmarshal(str_arg(&a, 0)) {
             Ok(v) if v.as_map().is_some() => v,
@@ -49,8 +55,14 @@ pub fn register(map: &mut FuncMap) {
             Err(e) => Value::list(vec![Value::string(e)]),
         })
     });
-    map.add("toJson", &[Any], |_, a| Ok(Value::string(to_json(&a[0], COMPACT).unwrap_or_default())));
-    map.add("mustToJson", &[Any], |_, a| to_json(&a[0], COMPACT).map(Value::string).map_err(FuncError::msg));
+    map.add("toJson", &[Any], |_, a| {
+        Ok(Value::string(to_json(&a[0], COMPACT).unwrap_or_default()))
+    });
+    map.add("mustToJson", &[Any], |_, a| {
+        to_json(&a[0], COMPACT)
+            .map(Value::string)
+            .map_err(FuncError::msg)
+    });
     map.add("fromJson", &[Str], |_, a| {
         Ok(match crate::funcs::convert::from_json(str_arg(&a, 0)) {
             Ok(v) if v.as_map().is_some() => v,
@@ -78,7 +90,9 @@ pub fn register(map: &mut FuncMap) {
         context.enter_include(&name)?;
         let result = context.execute_template(&name, a[1].clone());
         context.leave_include(&name);
-        result.map(Value::string).map_err(|e| FuncError::Nested(Box::new(e)))
+        result
+            .map(Value::string)
+            .map_err(|e| FuncError::Nested(Box::new(e)))
     });
     map.add("tpl", &[Str, Any], |context, a| {
         let text = str_arg(&a, 0).to_string();
@@ -104,12 +118,22 @@ pub fn register(map: &mut FuncMap) {
             _ => false,
         };
         if missing {
-            return Err(FuncError::msg(format!("{WARN_START}{}{WARN_END}", str_arg(&a, 0))));
+            return Err(FuncError::msg(format!(
+                "{WARN_START}{}{WARN_END}",
+                str_arg(&a, 0)
+            )));
         }
         Ok(a[1].clone())
     });
-    map.add("fail", &[Str], |_, a| Err(FuncError::msg(format!("{WARN_START}{}{WARN_END}", str_arg(&a, 0)))));
-    map.add("lookup", &[Str, Str, Str, Str], |_, _| Ok(Value::empty_map()));
+    map.add("fail", &[Str], |_, a| {
+        Err(FuncError::msg(format!(
+            "{WARN_START}{}{WARN_END}",
+            str_arg(&a, 0)
+        )))
+    });
+    map.add("lookup", &[Str, Str, Str, Str], |_, _| {
+        Ok(Value::empty_map())
+    });
     map.add("getHostByName", &[Str], |_, _| Ok(Value::string("")));
 }
 

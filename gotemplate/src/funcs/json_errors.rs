@@ -2,14 +2,20 @@
 
 /// Scans `text` as Go's decoder would and returns its first syntax error, if any.
 pub fn syntax_error(text: &str) -> Option<String> {
-    let mut scanner = Scanner { bytes: text.as_bytes(), pos: 0 };
+    let mut scanner = Scanner {
+        bytes: text.as_bytes(),
+        pos: 0,
+    };
     scanner.skip_space();
     if let Err(e) = scanner.value("looking for beginning of value", 0) {
         return Some(e);
     }
     scanner.skip_space();
     if let Some(&c) = scanner.bytes.get(scanner.pos) {
-        return Some(format!("invalid character {} after top-level value", quote_char(c)));
+        return Some(format!(
+            "invalid character {} after top-level value",
+            quote_char(c)
+        ));
     }
     None
 }
@@ -89,12 +95,22 @@ impl Scanner<'_> {
             self.skip_space();
             match self.next()? {
                 b'"' => self.string()?,
-                other => return Err(format!("invalid character {} looking for beginning of object key string", quote_char(other))),
+                other => {
+                    return Err(format!(
+                        "invalid character {} looking for beginning of object key string",
+                        quote_char(other)
+                    ));
+                }
             }
             self.skip_space();
             match self.next()? {
                 b':' => {}
-                other => return Err(format!("invalid character {} after object key", quote_char(other))),
+                other => {
+                    return Err(format!(
+                        "invalid character {} after object key",
+                        quote_char(other)
+                    ));
+                }
             }
             self.skip_space();
             self.value("looking for beginning of value", depth + 1)?;
@@ -102,7 +118,12 @@ impl Scanner<'_> {
             match self.next()? {
                 b',' => {}
                 b'}' => return Ok(()),
-                other => return Err(format!("invalid character {} after object key:value pair", quote_char(other))),
+                other => {
+                    return Err(format!(
+                        "invalid character {} after object key:value pair",
+                        quote_char(other)
+                    ));
+                }
             }
         }
     }
@@ -120,7 +141,12 @@ impl Scanner<'_> {
             match self.next()? {
                 b',' => {}
                 b']' => return Ok(()),
-                other => return Err(format!("invalid character {} after array element", quote_char(other))),
+                other => {
+                    return Err(format!(
+                        "invalid character {} after array element",
+                        quote_char(other)
+                    ));
+                }
             }
         }
     }
@@ -135,13 +161,26 @@ impl Scanner<'_> {
                         for _ in 0..4 {
                             let c = self.next()?;
                             if !c.is_ascii_hexdigit() {
-                                return Err(format!("invalid character {} in \\u hexadecimal character escape", quote_char(c)));
+                                return Err(format!(
+                                    "invalid character {} in \\u hexadecimal character escape",
+                                    quote_char(c)
+                                ));
                             }
                         }
                     }
-                    other => return Err(format!("invalid character {} in string escape code", quote_char(other))),
+                    other => {
+                        return Err(format!(
+                            "invalid character {} in string escape code",
+                            quote_char(other)
+                        ));
+                    }
                 },
-                c if c < 0x20 => return Err(format!("invalid character {} in string literal", quote_char(c))),
+                c if c < 0x20 => {
+                    return Err(format!(
+                        "invalid character {} in string literal",
+                        quote_char(c)
+                    ));
+                }
                 _ => {}
             }
         }
@@ -152,7 +191,10 @@ impl Scanner<'_> {
         if c == b'-' {
             c = self.next()?;
             if !c.is_ascii_digit() {
-                return Err(format!("invalid character {} in numeric literal", quote_char(c)));
+                return Err(format!(
+                    "invalid character {} in numeric literal",
+                    quote_char(c)
+                ));
             }
         }
         if c != b'0' {
@@ -164,7 +206,10 @@ impl Scanner<'_> {
             self.pos += 1;
             let c = self.next()?;
             if !c.is_ascii_digit() {
-                return Err(format!("invalid character {} after decimal point in numeric literal", quote_char(c)));
+                return Err(format!(
+                    "invalid character {} after decimal point in numeric literal",
+                    quote_char(c)
+                ));
             }
             while self.bytes.get(self.pos).is_some_and(u8::is_ascii_digit) {
                 self.pos += 1;
@@ -177,7 +222,10 @@ impl Scanner<'_> {
                 c = self.next()?;
             }
             if !c.is_ascii_digit() {
-                return Err(format!("invalid character {} in exponent of numeric literal", quote_char(c)));
+                return Err(format!(
+                    "invalid character {} in exponent of numeric literal",
+                    quote_char(c)
+                ));
             }
             while self.bytes.get(self.pos).is_some_and(u8::is_ascii_digit) {
                 self.pos += 1;
@@ -193,10 +241,22 @@ mod tests {
 
     #[test]
     fn go_texts() {
-        assert_eq!(syntax_error("bad").unwrap(), "invalid character 'b' looking for beginning of value");
-        assert_eq!(syntax_error("{\"a\":1").unwrap(), "unexpected end of JSON input");
-        assert_eq!(syntax_error("{\"a\" 1}").unwrap(), "invalid character '1' after object key");
-        assert_eq!(syntax_error("[1] x").unwrap(), "invalid character 'x' after top-level value");
+        assert_eq!(
+            syntax_error("bad").unwrap(),
+            "invalid character 'b' looking for beginning of value"
+        );
+        assert_eq!(
+            syntax_error("{\"a\":1").unwrap(),
+            "unexpected end of JSON input"
+        );
+        assert_eq!(
+            syntax_error("{\"a\" 1}").unwrap(),
+            "invalid character '1' after object key"
+        );
+        assert_eq!(
+            syntax_error("[1] x").unwrap(),
+            "invalid character 'x' after top-level value"
+        );
         assert_eq!(syntax_error("tru").unwrap(), "unexpected end of JSON input");
         assert!(syntax_error("{\"a\":[1,2.5e3,true,null,\"x\\n\"]}").is_none());
     }

@@ -85,7 +85,8 @@ impl Param {
     }
 }
 
-type SharedImpl = dyn Fn(&mut Context<'_, '_>, Vec<Value>) -> Result<Value, FuncError> + Send + Sync;
+type SharedImpl =
+    dyn Fn(&mut Context<'_, '_>, Vec<Value>) -> Result<Value, FuncError> + Send + Sync;
 type LocalImpl = dyn Fn(&mut Context<'_, '_>, Vec<Value>) -> Result<Value, FuncError>;
 
 #[derive(Clone)]
@@ -155,7 +156,11 @@ impl Function {
         self.variadic
     }
 
-    pub fn call(&self, context: &mut Context<'_, '_>, args: Vec<Value>) -> Result<Value, FuncError> {
+    pub fn call(
+        &self,
+        context: &mut Context<'_, '_>,
+        args: Vec<Value>,
+    ) -> Result<Value, FuncError> {
         match &self.callee {
             Callee::Shared(f) => f(context, args),
             Callee::Local(f) => f(context, args),

@@ -1,7 +1,7 @@
 //! Shared by the differential tests: the case format the Go oracle reads, typed JSON data, and
 //! running a case through eddy-gotemplate.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,7 +45,11 @@ pub fn typed_value(json: &serde_json::Value) -> Value {
             if let (Some(kind), serde_json::Value::Number(n)) = (key.strip_prefix('$'), inner) {
                 return typed_number(kind, n);
             }
-            Value::map(map.iter().map(|(k, v)| (k.clone(), typed_value(v))).collect())
+            Value::map(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), typed_value(v)))
+                    .collect(),
+            )
         }
         serde_json::Value::Object(map) => Value::map(
             map.iter()
@@ -131,7 +135,10 @@ pub fn mismatch(case: &Case, got: &Outcome, expected: &Outcome) -> Option<String
     if let Some(shape) = &case.shape {
         let re = regex::Regex::new(shape).unwrap();
         if got.failed || !re.is_match(&got.output) {
-            return Some(format!("{}: output {:?} does not match shape {shape}", case.name, got));
+            return Some(format!(
+                "{}: output {:?} does not match shape {shape}",
+                case.name, got
+            ));
         }
         return None;
     }
@@ -142,7 +149,10 @@ pub fn mismatch(case: &Case, got: &Outcome, expected: &Outcome) -> Option<String
         "case {:?} templates {:?}\n  data:     {}\n  expected: {:?}\n  got:      {:?}",
         case.name,
         case.templates,
-        case.data.as_ref().map(|d| d.to_string()).unwrap_or_default(),
+        case.data
+            .as_ref()
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
         expected,
         got
     ))

@@ -35,13 +35,35 @@ fn random_from(alphabet: &[u8], count: i64) -> Result<Value, FuncError> {
 
 pub fn register(map: &mut FuncMap) {
     use Param::{Int, String as Str};
-    map.add("sha1sum", &[Str], |_, a| Ok(Value::string(hex::encode(sha1::Sha1::digest(str_arg(&a, 0))))));
-    map.add("sha256sum", &[Str], |_, a| Ok(Value::string(hex::encode(sha2::Sha256::digest(str_arg(&a, 0))))));
-    map.add("sha512sum", &[Str], |_, a| Ok(Value::string(hex::encode(sha2::Sha512::digest(str_arg(&a, 0))))));
-    map.add("adler32sum", &[Str], |_, a| Ok(Value::string(adler32(str_arg(&a, 0).as_bytes()).to_string())));
-    map.add("randAlphaNum", &[Int], |_, a| random_from(ALPHANUMERIC, int_arg(&a, 0)));
-    map.add("randAlpha", &[Int], |_, a| random_from(ALPHA, int_arg(&a, 0)));
-    map.add("randNumeric", &[Int], |_, a| random_from(NUMERIC, int_arg(&a, 0)));
+    map.add("sha1sum", &[Str], |_, a| {
+        Ok(Value::string(hex::encode(sha1::Sha1::digest(str_arg(
+            &a, 0,
+        )))))
+    });
+    map.add("sha256sum", &[Str], |_, a| {
+        Ok(Value::string(hex::encode(sha2::Sha256::digest(str_arg(
+            &a, 0,
+        )))))
+    });
+    map.add("sha512sum", &[Str], |_, a| {
+        Ok(Value::string(hex::encode(sha2::Sha512::digest(str_arg(
+            &a, 0,
+        )))))
+    });
+    map.add("adler32sum", &[Str], |_, a| {
+        Ok(Value::string(
+            adler32(str_arg(&a, 0).as_bytes()).to_string(),
+        ))
+    });
+    map.add("randAlphaNum", &[Int], |_, a| {
+        random_from(ALPHANUMERIC, int_arg(&a, 0))
+    });
+    map.add("randAlpha", &[Int], |_, a| {
+        random_from(ALPHA, int_arg(&a, 0))
+    });
+    map.add("randNumeric", &[Int], |_, a| {
+        random_from(NUMERIC, int_arg(&a, 0))
+    });
     map.add("randAscii", &[Int], |_, a| {
         let printable: Vec<u8> = (32u8..=126).collect();
         random_from(&printable, int_arg(&a, 0))
@@ -54,15 +76,23 @@ pub fn register(map: &mut FuncMap) {
     map.add("randBytes", &[Int], |_, a| {
         let count = int_arg(&a, 0);
         if !(0..=MAX_RANDOM_LEN).contains(&count) {
-            return Err(FuncError::msg(format!("runtime error: makeslice: len out of range ({count})")));
+            return Err(FuncError::msg(format!(
+                "runtime error: makeslice: len out of range ({count})"
+            )));
         }
         let mut bytes = vec![0u8; count as usize];
         rand::thread_rng().fill(&mut bytes[..]);
-        Ok(Value::string(base64::engine::general_purpose::STANDARD.encode(bytes)))
+        Ok(Value::string(
+            base64::engine::general_purpose::STANDARD.encode(bytes),
+        ))
     });
     map.add("uuidv4", &[], |_, _| Ok(Value::string(uuid_v4())));
-    map.add("encryptAES", &[Str, Str], |_, a| encrypt_aes(str_arg(&a, 0), str_arg(&a, 1)).map(Value::string));
-    map.add("decryptAES", &[Str, Str], |_, a| decrypt_aes(str_arg(&a, 0), str_arg(&a, 1)).map(Value::string));
+    map.add("encryptAES", &[Str, Str], |_, a| {
+        encrypt_aes(str_arg(&a, 0), str_arg(&a, 1)).map(Value::string)
+    });
+    map.add("decryptAES", &[Str, Str], |_, a| {
+        decrypt_aes(str_arg(&a, 0), str_arg(&a, 1)).map(Value::string)
+    });
 }
 
 fn adler32(bytes: &[u8]) -> u32 {
@@ -80,7 +110,14 @@ fn uuid_v4() -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex = hex::encode(bytes);
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 fn aes_key(password: &str) -> [u8; 32] {
@@ -165,7 +202,10 @@ mod tests {
 
     #[test]
     fn uuid_has_version_four_shape() {
-        let re = regex::Regex::new("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$").unwrap();
+        let re = regex::Regex::new(
+            "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+        )
+        .unwrap();
         assert!(re.is_match(&uuid_v4()));
     }
 }

@@ -21,11 +21,19 @@ impl HostObject for GoTime {
     fn method(&self, name: &str) -> Option<Function> {
         let t = self.0.clone();
         let f = match name {
-            "Unix" => Function::local(&[], None, move |_, _| Ok(Value::Int(t.timestamp().as_second(), IntKind::Int64))),
-            "UTC" => Function::local(&[], None, move |_, _| Ok(time_value(t.with_time_zone(TimeZone::UTC)))),
+            "Unix" => Function::local(&[], None, move |_, _| {
+                Ok(Value::Int(t.timestamp().as_second(), IntKind::Int64))
+            }),
+            "UTC" => Function::local(&[], None, move |_, _| {
+                Ok(time_value(t.with_time_zone(TimeZone::UTC)))
+            }),
             "Year" => Function::local(&[], None, move |_, _| Ok(Value::int(i64::from(t.year())))),
-            "Format" => Function::local(&[Param::String], None, move |_, a| Ok(Value::string(format_go(&t, str_arg(&a, 0))))),
-            "String" => Function::local(&[], None, move |_, _| Ok(Value::string(go_time_string(&t)))),
+            "Format" => Function::local(&[Param::String], None, move |_, a| {
+                Ok(Value::string(format_go(&t, str_arg(&a, 0))))
+            }),
+            "String" => {
+                Function::local(&[], None, move |_, _| Ok(Value::string(go_time_string(&t))))
+            }
             _ => return None,
         };
         Some(f)
@@ -41,11 +49,11 @@ fn time_value(t: Zoned) -> Value {
 }
 
 fn as_time(v: &Value) -> Option<Zoned> {
-    if let Value::Object(o) = v {
-        if o.type_name() == "time.Time" {
-            let text = o.display()?;
-            return parse_go_string(&text);
-        }
+    if let Value::Object(o) = v
+        && o.type_name() == "time.Time"
+    {
+        let text = o.display()?;
+        return parse_go_string(&text);
     }
     None
 }
@@ -55,7 +63,11 @@ fn parse_go_string(text: &str) -> Option<Zoned> {
     let mut parts = text.split(' ');
     let (date, clock, offset) = (parts.next()?, parts.next()?, parts.next()?);
     let stamp: Timestamp = format!("{date}T{clock}{offset}").parse().ok()?;
-    let zone = if offset == "+0000" { TimeZone::UTC } else { TimeZone::system() };
+    let zone = if offset == "+0000" {
+        TimeZone::UTC
+    } else {
+        TimeZone::system()
+    };
     Some(stamp.to_zoned(zone))
 }
 
@@ -97,22 +109,50 @@ fn zone(name: &str) -> TimeZone {
 pub fn register(map: &mut FuncMap) {
     use Param::{Any, String as Str};
     map.add("now", &[], |_, _| Ok(time_value(now())));
-    map.add("date", &[Str, Any], |_, a| Ok(Value::string(format_go(&date_arg(&a[1]).with_time_zone(TimeZone::system()), str_arg(&a, 0)))));
+    map.add("date", &[Str, Any], |_, a| {
+        Ok(Value::string(format_go(
+            &date_arg(&a[1]).with_time_zone(TimeZone::system()),
+            str_arg(&a, 0),
+        )))
+    });
     for name in ["dateInZone", "date_in_zone"] {
         map.add(name, &[Str, Any, Str], |_, a| {
-            Ok(Value::string(format_go(&date_arg(&a[1]).with_time_zone(zone(str_arg(&a, 2))), str_arg(&a, 0))))
+            Ok(Value::string(format_go(
+                &date_arg(&a[1]).with_time_zone(zone(str_arg(&a, 2))),
+                str_arg(&a, 0),
+            )))
         });
     }
-    map.add("htmlDate", &[Any], |_, a| Ok(Value::string(format_go(&date_arg(&a[0]).with_time_zone(TimeZone::system()), "2006-01-02"))));
-    map.add("htmlDateInZone", &[Any, Str], |_, a| {
-        Ok(Value::string(format_go(&date_arg(&a[0]).with_time_zone(zone(str_arg(&a, 1))), "2006-01-02")))
+    map.add("htmlDate", &[Any], |_, a| {
+        Ok(Value::string(format_go(
+            &date_arg(&a[0]).with_time_zone(TimeZone::system()),
+            "2006-01-02",
+        )))
     });
-    for (name, must) in [("dateModify", false), ("date_modify", false), ("mustDateModify", true), ("must_date_modify", true)] {
+    map.add("htmlDateInZone", &[Any, Str], |_, a| {
+        Ok(Value::string(format_go(
+            &date_arg(&a[0]).with_time_zone(zone(str_arg(&a, 1))),
+            "2006-01-02",
+        )))
+    });
+    for (name, must) in [
+        ("dateModify", false),
+        ("date_modify", false),
+        ("mustDateModify", true),
+        ("must_date_modify", true),
+    ] {
         map.add(name, &[Str, Any], move |_, a| {
-            let t = as_time(&a[1]).ok_or_else(|| FuncError::msg("wrong type for value; expected time.Time"))?;
+            let t = as_time(&a[1])
+                .ok_or_else(|| FuncError::msg("wrong type for value; expected time.Time"))?;
             match parse_go_duration(str_arg(&a, 0)) {
-                Some(nanos) => Ok(time_value(t.checked_add(jiff::SignedDuration::from_nanos(nanos as i64)).unwrap_or(t))),
-                None if must => Err(FuncError::msg(format!("time: invalid duration {}", crate::fmt::quote_go(str_arg(&a, 0))))),
+                Some(nanos) => Ok(time_value(
+                    t.checked_add(jiff::SignedDuration::from_nanos(nanos as i64))
+                        .unwrap_or(t),
+                )),
+                None if must => Err(FuncError::msg(format!(
+                    "time: invalid duration {}",
+                    crate::fmt::quote_go(str_arg(&a, 0))
+                ))),
                 None => Ok(time_value(t)),
             }
         });
@@ -120,7 +160,14 @@ pub fn register(map: &mut FuncMap) {
     map.add("ago", &[Any], |_, a| {
         let t = date_arg(&a[0]);
         let nanos = now().timestamp().as_nanosecond() - t.timestamp().as_nanosecond();
-        let rounded = ((nanos + if nanos >= 0 { 500_000_000 } else { -500_000_000 }) / 1_000_000_000) * 1_000_000_000;
+        let rounded = ((nanos
+            + if nanos >= 0 {
+                500_000_000
+            } else {
+                -500_000_000
+            })
+            / 1_000_000_000)
+            * 1_000_000_000;
         Ok(Value::string(go_duration_string(rounded)))
     });
     map.add("duration", &[Any], |_, a| {
@@ -129,7 +176,9 @@ pub fn register(map: &mut FuncMap) {
             Value::Int(i, IntKind::Int64) => *i,
             _ => 0,
         };
-        Ok(Value::string(go_duration_string(i128::from(seconds) * 1_000_000_000)))
+        Ok(Value::string(go_duration_string(
+            i128::from(seconds) * 1_000_000_000,
+        )))
     });
     map.add("durationRound", &[Any], |_, a| {
         let nanos: i128 = match &a[0] {
@@ -143,18 +192,21 @@ pub fn register(map: &mut FuncMap) {
         Ok(Value::string(duration_round(nanos.unsigned_abs())))
     });
     for (name, must) in [("toDate", false), ("mustToDate", true)] {
-        map.add(name, &[Str, Str], move |_, a| match parse_go_layout(str_arg(&a, 0), str_arg(&a, 1)) {
-            Some(t) => Ok(time_value(t)),
-            None if must => Err(FuncError::msg(format!(
-                "parsing time {} as {}: cannot parse",
-                crate::fmt::quote_go(str_arg(&a, 1)),
-                crate::fmt::quote_go(str_arg(&a, 0))
-            ))),
-            None => Ok(time_value(go_zero_time())),
+        map.add(name, &[Str, Str], move |_, a| {
+            match parse_go_layout(str_arg(&a, 0), str_arg(&a, 1)) {
+                Some(t) => Ok(time_value(t)),
+                None if must => Err(FuncError::msg(format!(
+                    "parsing time {} as {}: cannot parse",
+                    crate::fmt::quote_go(str_arg(&a, 1)),
+                    crate::fmt::quote_go(str_arg(&a, 0))
+                ))),
+                None => Ok(time_value(go_zero_time())),
+            }
         });
     }
     map.add("unixEpoch", &[Any], |_, a| {
-        let t = as_time(&a[0]).ok_or_else(|| FuncError::msg("wrong type for value; expected time.Time"))?;
+        let t = as_time(&a[0])
+            .ok_or_else(|| FuncError::msg("wrong type for value; expected time.Time"))?;
         Ok(Value::string(t.timestamp().as_second().to_string()))
     });
 }
@@ -163,7 +215,14 @@ fn duration_round(u: u128) -> String {
     let second = 1_000_000_000u128;
     let (minute, hour) = (60 * second, 3600 * second);
     let (day, month, year) = (24 * hour, 30 * 24 * hour, 365 * 24 * hour);
-    for (unit, suffix) in [(year, "y"), (month, "mo"), (day, "d"), (hour, "h"), (minute, "m"), (second, "s")] {
+    for (unit, suffix) in [
+        (year, "y"),
+        (month, "mo"),
+        (day, "d"),
+        (hour, "h"),
+        (minute, "m"),
+        (second, "s"),
+    ] {
         if u > unit {
             return format!("{}{suffix}", u / unit);
         }
@@ -186,13 +245,17 @@ pub fn parse_go_duration(text: &str) -> Option<i128> {
     }
     let mut total: f64 = 0.0;
     while !rest.is_empty() {
-        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if number_end == 0 {
             return None;
         }
         let number: f64 = rest[..number_end].parse().ok()?;
         rest = &rest[number_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let scale = match &rest[..unit_end] {
             "ns" => 1.0,
             "us" | "µs" | "μs" => 1e3,
@@ -334,12 +397,23 @@ pub fn format_go(t: &Zoned, layout: &str) -> String {
 
 fn parse_go_layout(layout: &str, text: &str) -> Option<Zoned> {
     let format = layout_to_strftime(layout);
-    let text = if layout.contains("Z07:00") { text.replacen('Z', "+00:00", 1) } else { text.to_string() };
+    let text = if layout.contains("Z07:00") {
+        text.replacen('Z', "+00:00", 1)
+    } else {
+        text.to_string()
+    };
     let parsed = jiff::fmt::strtime::parse(&format, &text).ok()?;
     if let Ok(z) = parsed.to_zoned() {
         return Some(z);
     }
-    let datetime = parsed.to_datetime().or_else(|_| parsed.to_date().map(|d| d.to_datetime(jiff::civil::Time::midnight()))).ok()?;
+    let datetime = parsed
+        .to_datetime()
+        .or_else(|_| {
+            parsed
+                .to_date()
+                .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+        })
+        .ok()?;
     datetime.to_zoned(TimeZone::system()).ok()
 }
 

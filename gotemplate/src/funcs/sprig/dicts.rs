@@ -32,7 +32,9 @@ pub fn register(map: &mut FuncMap) {
         let Some(m) = map_arg(&a[0]) else {
             return Err(FuncError::msg("assignment to entry in nil map"));
         };
-        m.entries.borrow_mut().insert(str_arg(&a, 1).to_string(), a[2].clone());
+        m.entries
+            .borrow_mut()
+            .insert(str_arg(&a, 1).to_string(), a[2].clone());
         Ok(Value::Map(m))
     });
     map.add("unset", &[Map, Str], |_, a| {
@@ -43,7 +45,9 @@ pub fn register(map: &mut FuncMap) {
         Ok(Value::Nil)
     });
     map.add("hasKey", &[Map, Str], |_, a| {
-        Ok(Value::Bool(map_arg(&a[0]).is_some_and(|m| m.entries.borrow().contains_key(str_arg(&a, 1)))))
+        Ok(Value::Bool(map_arg(&a[0]).is_some_and(|m| {
+            m.entries.borrow().contains_key(str_arg(&a, 1))
+        })))
     });
     map.add_variadic("pluck", &[Str], Map, |_, a| {
         let key = str_arg(&a, 0);
@@ -56,7 +60,11 @@ pub fn register(map: &mut FuncMap) {
     });
     // Go iterates maps in random order; sorted keys are one of the orders Go may produce.
     map.add_variadic("keys", &[], Map, |_, a| {
-        let keys: Vec<String> = a.iter().filter_map(map_arg).flat_map(|m| m.entries.borrow().keys().cloned().collect::<Vec<_>>()).collect();
+        let keys: Vec<String> = a
+            .iter()
+            .filter_map(map_arg)
+            .flat_map(|m| m.entries.borrow().keys().cloned().collect::<Vec<_>>())
+            .collect();
         Ok(Value::string_list(keys))
     });
     map.add_variadic("pick", &[Map], Str, |_, a| {
@@ -86,7 +94,12 @@ pub fn register(map: &mut FuncMap) {
             .unwrap_or_default();
         Ok(Value::map(out))
     });
-    for (name, overwrite) in [("merge", false), ("mustMerge", false), ("mergeOverwrite", true), ("mustMergeOverwrite", true)] {
+    for (name, overwrite) in [
+        ("merge", false),
+        ("mustMerge", false),
+        ("mergeOverwrite", true),
+        ("mustMergeOverwrite", true),
+    ] {
         map.add_variadic(name, &[Map], Map, move |_, a| {
             let Some(dst) = map_arg(&a[0]) else {
                 return Ok(Value::Nil);
@@ -98,7 +111,9 @@ pub fn register(map: &mut FuncMap) {
         });
     }
     map.add("values", &[Map], |_, a| {
-        let values = map_arg(&a[0]).map(|m| m.entries.borrow().values().cloned().collect()).unwrap_or_default();
+        let values = map_arg(&a[0])
+            .map(|m| m.entries.borrow().values().cloned().collect())
+            .unwrap_or_default();
         Ok(Value::list(values))
     });
     for name in ["deepCopy", "mustDeepCopy"] {
@@ -155,7 +170,11 @@ pub fn deep_copy(v: &Value) -> Value {
     match v {
         Value::Map(m) => Value::typed_map(
             m.elem.clone(),
-            m.entries.borrow().iter().map(|(k, v)| (k.clone(), deep_copy(v))).collect(),
+            m.entries
+                .borrow()
+                .iter()
+                .map(|(k, v)| (k.clone(), deep_copy(v)))
+                .collect(),
         ),
         Value::List(l) => Value::List(std::rc::Rc::new(crate::value::List {
             elem: l.elem.clone(),
@@ -164,7 +183,11 @@ pub fn deep_copy(v: &Value) -> Value {
         Value::Object(o) => match o.map_view() {
             Some(m) => Value::typed_map(
                 ElemType::Any,
-                m.entries.borrow().iter().map(|(k, v)| (k.clone(), deep_copy(v))).collect(),
+                m.entries
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), deep_copy(v)))
+                    .collect(),
             ),
             None => v.clone(),
         },
@@ -182,7 +205,12 @@ pub fn merge_maps(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usize) {
     if std::rc::Rc::ptr_eq(dst, src) || depth > 100 {
         return;
     }
-    let src_entries: Vec<(String, Value)> = src.entries.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let src_entries: Vec<(String, Value)> = src
+        .entries
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (key, src_value) in src_entries {
         let dst_value = dst.entries.borrow().get(&key).cloned();
         if src_value.is_nil() {
@@ -193,20 +221,23 @@ pub fn merge_maps(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usize) {
         }
         let src_is_map = src_value.as_map().is_some() && !matches!(src_value, Value::Object(_));
         let src_is_list = matches!(src_value, Value::List(_));
-        if let (Some(src_map), Some(dst_map)) = (src_value.as_map(), dst_value.as_ref().and_then(Value::as_map)) {
+        if let (Some(src_map), Some(dst_map)) = (
+            src_value.as_map(),
+            dst_value.as_ref().and_then(Value::as_map),
+        ) {
             merge_maps(&dst_map, &src_map, overwrite, depth + 1);
         }
-        if let Some(existing) = &dst_value {
-            if !is_empty_value(existing) {
-                if src_is_list {
-                    if overwrite {
-                        dst.entries.borrow_mut().insert(key, src_value);
-                    }
-                    continue;
+        if let Some(existing) = &dst_value
+            && !is_empty_value(existing)
+        {
+            if src_is_list {
+                if overwrite {
+                    dst.entries.borrow_mut().insert(key, src_value);
                 }
-                if src_is_map && existing.as_map().is_some() {
-                    continue;
-                }
+                continue;
+            }
+            if src_is_map && existing.as_map().is_some() {
+                continue;
             }
         }
         let replace = overwrite || dst_value.as_ref().is_none_or(is_empty_value);

@@ -19,7 +19,10 @@ fn items(v: &Value, action: &str) -> Result<Vec<Value>, FuncError> {
             .map(|b| Value::Uint(u64::from(*b), crate::value::UintKind::Uint8))
             .collect()),
         Value::Nil => Err(nil_type_error()),
-        other => Err(FuncError::msg(format!("Cannot {action} on type {}", kind_for_error(other)))),
+        other => Err(FuncError::msg(format!(
+            "Cannot {action} on type {}",
+            kind_for_error(other)
+        ))),
     }
 }
 
@@ -57,7 +60,10 @@ pub fn register(map: &mut FuncMap) {
             if size <= 0 {
                 return Err(FuncError::msg("runtime error: integer divide by zero"));
             }
-            let chunks: Vec<Value> = all.chunks(size as usize).map(|c| Value::list(c.to_vec())).collect();
+            let chunks: Vec<Value> = all
+                .chunks(size as usize)
+                .map(|c| Value::list(c.to_vec()))
+                .collect();
             Ok(Value::List(Rc::new(List {
                 elem: ElemType::Named("[]interface {}".into()),
                 items: chunks,
@@ -65,10 +71,17 @@ pub fn register(map: &mut FuncMap) {
         });
     }
     for name in ["last", "mustLast"] {
-        map.add(name, &[Any], |_, a| Ok(items(&a[0], "find last")?.pop().unwrap_or_default()));
+        map.add(name, &[Any], |_, a| {
+            Ok(items(&a[0], "find last")?.pop().unwrap_or_default())
+        });
     }
     for name in ["first", "mustFirst"] {
-        map.add(name, &[Any], |_, a| Ok(items(&a[0], "find first")?.into_iter().next().unwrap_or_default()));
+        map.add(name, &[Any], |_, a| {
+            Ok(items(&a[0], "find first")?
+                .into_iter()
+                .next()
+                .unwrap_or_default())
+        });
     }
     for name in ["rest", "mustRest"] {
         map.add(name, &[Any], |_, a| {
@@ -96,7 +109,14 @@ pub fn register(map: &mut FuncMap) {
         });
     }
     for name in ["compact", "mustCompact"] {
-        map.add(name, &[Any], |_, a| list(items(&a[0], "compact")?.into_iter().filter(|v| !is_empty(v)).collect()));
+        map.add(name, &[Any], |_, a| {
+            list(
+                items(&a[0], "compact")?
+                    .into_iter()
+                    .filter(|v| !is_empty(v))
+                    .collect(),
+            )
+        });
     }
     for name in ["uniq", "mustUniq"] {
         map.add(name, &[Any], |_, a| {
@@ -112,7 +132,12 @@ pub fn register(map: &mut FuncMap) {
     for name in ["without", "mustWithout"] {
         map.add_variadic(name, &[Any], Any, |_, a| {
             let omit = &a[1..];
-            list(items(&a[0], "find without")?.into_iter().filter(|v| !omit.iter().any(|o| deep_equal(o, v))).collect())
+            list(
+                items(&a[0], "find without")?
+                    .into_iter()
+                    .filter(|v| !omit.iter().any(|o| deep_equal(o, v)))
+                    .collect(),
+            )
         });
     }
     for name in ["has", "mustHas"] {
@@ -142,9 +167,9 @@ pub fn register(map: &mut FuncMap) {
             let start = a.get(1).map_or(0, to_int64);
             let end = if a.len() < 3 { len } else { to_int64(&a[2]) };
             if start < 0 || end < start || end > len {
-                return Err(FuncError::msg(format!(
-                    "reflect: slice index out of range"
-                )));
+                return Err(FuncError::msg(
+                    "reflect: slice index out of range".to_string(),
+                ));
             }
             Ok(Value::List(Rc::new(List {
                 elem: source.elem.clone(),
@@ -160,7 +185,10 @@ pub fn register(map: &mut FuncMap) {
                 None => {
                     return Err(match v {
                         Value::Nil => nil_type_error(),
-                        other => FuncError::msg(format!("Cannot concat type {} as list", kind_for_error(other))),
+                        other => FuncError::msg(format!(
+                            "Cannot concat type {} as list",
+                            kind_for_error(other)
+                        )),
                     });
                 }
             }

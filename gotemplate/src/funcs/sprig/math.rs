@@ -25,7 +25,11 @@ fn int_list(items: Vec<i64>) -> Value {
 
 pub fn register(map: &mut FuncMap) {
     use Param::{Any, Int, String as Str};
-    map.add("atoi", &[Str], |_, a| Ok(Value::int(a[0].as_str().unwrap_or("").parse::<i64>().unwrap_or(0))));
+    map.add("atoi", &[Str], |_, a| {
+        Ok(Value::int(
+            a[0].as_str().unwrap_or("").parse::<i64>().unwrap_or(0),
+        ))
+    });
     map.add("int64", &[Any], |_, a| int64(to_int64(&a[0])));
     map.add("int", &[Any], |_, a| Ok(Value::int(to_int64(&a[0]))));
     map.add("float64", &[Any], |_, a| float(to_float64(&a[0])));
@@ -33,15 +37,36 @@ pub fn register(map: &mut FuncMap) {
         let text = crate::fmt::sprint(&a[..1]);
         int64(i64::from_str_radix(&text, 8).unwrap_or(0))
     });
-    map.add_variadic("seq", &[], Int, |_, a| Ok(Value::string(seq(&a.iter().map(|v| crate::funcs::int_arg(std::slice::from_ref(v), 0)).collect::<Vec<_>>()))));
+    map.add_variadic("seq", &[], Int, |_, a| {
+        Ok(Value::string(seq(&a
+            .iter()
+            .map(|v| crate::funcs::int_arg(std::slice::from_ref(v), 0))
+            .collect::<Vec<_>>())))
+    });
     map.add("until", &[Int], |_, a| {
         let count = int_arg(&a, 0);
-        Ok(int_list(until_step(0, count, if count < 0 { -1 } else { 1 })?))
+        Ok(int_list(until_step(
+            0,
+            count,
+            if count < 0 { -1 } else { 1 },
+        )?))
     });
-    map.add("untilStep", &[Int, Int, Int], |_, a| Ok(int_list(until_step(int_arg(&a, 0), int_arg(&a, 1), int_arg(&a, 2))?)));
-    map.add("add1", &[Any], |_, a| int64(to_int64(&a[0]).wrapping_add(1)));
-    map.add_variadic("add", &[], Any, |_, a| int64(a.iter().map(to_int64).fold(0i64, i64::wrapping_add)));
-    map.add("sub", &[Any, Any], |_, a| int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))));
+    map.add("untilStep", &[Int, Int, Int], |_, a| {
+        Ok(int_list(until_step(
+            int_arg(&a, 0),
+            int_arg(&a, 1),
+            int_arg(&a, 2),
+        )?))
+    });
+    map.add("add1", &[Any], |_, a| {
+        int64(to_int64(&a[0]).wrapping_add(1))
+    });
+    map.add_variadic("add", &[], Any, |_, a| {
+        int64(a.iter().map(to_int64).fold(0i64, i64::wrapping_add))
+    });
+    map.add("sub", &[Any, Any], |_, a| {
+        int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1])))
+    });
     map.add("div", &[Any, Any], |_, a| {
         let divisor = to_int64(&a[1]);
         if divisor == 0 {
@@ -56,7 +81,14 @@ pub fn register(map: &mut FuncMap) {
         }
         int64(to_int64(&a[0]).wrapping_rem(divisor))
     });
-    map.add_variadic("mul", &[Any], Any, |_, a| int64(a[1..].iter().map(to_int64).fold(to_int64(&a[0]), i64::wrapping_mul)));
+    map.add_variadic("mul", &[Any], Any, |_, a| {
+        int64(
+            a[1..]
+                .iter()
+                .map(to_int64)
+                .fold(to_int64(&a[0]), i64::wrapping_mul),
+        )
+    });
     map.add("randInt", &[Int, Int], |_, a| {
         use rand::Rng;
         let (min, max) = (int_arg(&a, 0), int_arg(&a, 1));
@@ -65,22 +97,48 @@ pub fn register(map: &mut FuncMap) {
         }
         Ok(Value::int(rand::thread_rng().gen_range(min..max)))
     });
-    map.add("add1f", &[Any], |_, a| float(decimal_op(&a[0], &[Value::int(1)], Op::Add)));
-    map.add_variadic("addf", &[], Any, |_, a| float(decimal_op(&Value::float(0.0), &a, Op::Add)));
-    map.add_variadic("subf", &[Any], Any, |_, a| float(decimal_op(&a[0], &a[1..], Op::Sub)));
+    map.add("add1f", &[Any], |_, a| {
+        float(decimal_op(&a[0], &[Value::int(1)], Op::Add))
+    });
+    map.add_variadic("addf", &[], Any, |_, a| {
+        float(decimal_op(&Value::float(0.0), &a, Op::Add))
+    });
+    map.add_variadic("subf", &[Any], Any, |_, a| {
+        float(decimal_op(&a[0], &a[1..], Op::Sub))
+    });
     map.add_variadic("divf", &[Any], Any, |_, a| {
         if a[1..].iter().any(|v| to_float64(v) == 0.0) {
             return Err(FuncError::msg("decimal division by 0"));
         }
         float(decimal_op(&a[0], &a[1..], Op::Div))
     });
-    map.add_variadic("mulf", &[Any], Any, |_, a| float(decimal_op(&a[0], &a[1..], Op::Mul)));
+    map.add_variadic("mulf", &[Any], Any, |_, a| {
+        float(decimal_op(&a[0], &a[1..], Op::Mul))
+    });
     for name in ["biggest", "max"] {
-        map.add_variadic(name, &[Any], Any, |_, a| int64(a.iter().map(to_int64).max().unwrap_or(0)));
+        map.add_variadic(name, &[Any], Any, |_, a| {
+            int64(a.iter().map(to_int64).max().unwrap_or(0))
+        });
     }
-    map.add_variadic("min", &[Any], Any, |_, a| int64(a.iter().map(to_int64).min().unwrap_or(0)));
-    map.add_variadic("maxf", &[Any], Any, |_, a| float(a[1..].iter().map(to_float64).fold(to_float64(&a[0]), go_max)));
-    map.add_variadic("minf", &[Any], Any, |_, a| float(a[1..].iter().map(to_float64).fold(to_float64(&a[0]), go_min)));
+    map.add_variadic("min", &[Any], Any, |_, a| {
+        int64(a.iter().map(to_int64).min().unwrap_or(0))
+    });
+    map.add_variadic("maxf", &[Any], Any, |_, a| {
+        float(
+            a[1..]
+                .iter()
+                .map(to_float64)
+                .fold(to_float64(&a[0]), go_max),
+        )
+    });
+    map.add_variadic("minf", &[Any], Any, |_, a| {
+        float(
+            a[1..]
+                .iter()
+                .map(to_float64)
+                .fold(to_float64(&a[0]), go_min),
+        )
+    });
     map.add("floor", &[Any], |_, a| float(to_float64(&a[0]).floor()));
     map.add("ceil", &[Any], |_, a| float(to_float64(&a[0]).ceil()));
     map.add_variadic("round", &[Any, Int], Param::Float64, |_, a| {
@@ -89,17 +147,29 @@ pub fn register(map: &mut FuncMap) {
         let pow = 10f64.powf(int_arg(&a, 1) as f64);
         let digit = pow * value;
         let fraction = digit.fract();
-        let rounded = if fraction >= round_on { digit.ceil() } else { digit.floor() };
+        let rounded = if fraction >= round_on {
+            digit.ceil()
+        } else {
+            digit.floor()
+        };
         float(rounded / pow)
     });
 }
 
 fn go_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
 }
 
 fn go_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.min(b) }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
 }
 
 const MAX_RANGE: usize = 1 << 20;
@@ -159,7 +229,11 @@ fn seq(params: &[i64]) -> String {
         }
         _ => return String::new(),
     };
-    list.unwrap_or_default().iter().map(i64::to_string).collect::<Vec<_>>().join(" ")
+    list.unwrap_or_default()
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Clone, Copy)]
@@ -232,19 +306,29 @@ impl Decimal {
                 let target = -PRECISION;
                 let shift = self.exponent - other.exponent - target + 1;
                 let scaled = if shift >= 0 {
-                    self.mantissa.checked_mul(10i128.checked_pow(shift as u32)?)?
+                    self.mantissa
+                        .checked_mul(10i128.checked_pow(shift as u32)?)?
                 } else {
                     self.mantissa / 10i128.checked_pow((-shift) as u32)?
                 };
                 let quotient = scaled / other.mantissa;
-                let rounded = if quotient >= 0 { (quotient + 5) / 10 } else { (quotient - 5) / 10 };
-                Some(Decimal { mantissa: rounded, exponent: target })
+                let rounded = if quotient >= 0 {
+                    (quotient + 5) / 10
+                } else {
+                    (quotient - 5) / 10
+                };
+                Some(Decimal {
+                    mantissa: rounded,
+                    exponent: target,
+                })
             }
         }
     }
 
     fn to_f64(self) -> f64 {
-        format!("{}e{}", self.mantissa, self.exponent).parse().unwrap_or(0.0)
+        format!("{}e{}", self.mantissa, self.exponent)
+            .parse()
+            .unwrap_or(0.0)
     }
 }
 

@@ -18,50 +18,104 @@ const COMPACT: JsonStyle = JsonStyle {
 
 pub fn register(map: &mut FuncMap) {
     use Param::{Any, Bool, Int, Map, String as Str};
-    map.add_variadic("default", &[Any], Any, |_, a| {
-        match a.get(1) {
-            Some(given) if !is_empty(given) => Ok(given.clone()),
-            _ => Ok(a[0].clone()),
-        }
+    map.add_variadic("default", &[Any], Any, |_, a| match a.get(1) {
+        Some(given) if !is_empty(given) => Ok(given.clone()),
+        _ => Ok(a[0].clone()),
     });
     map.add("empty", &[Any], |_, a| Ok(Value::Bool(is_empty(&a[0]))));
-    map.add_variadic("coalesce", &[], Any, |_, a| Ok(a.into_iter().find(|v| !is_empty(v)).unwrap_or_default()));
-    map.add_variadic("all", &[], Any, |_, a| Ok(Value::Bool(a.iter().all(|v| !is_empty(v)))));
-    map.add_variadic("any", &[], Any, |_, a| Ok(Value::Bool(a.iter().any(|v| !is_empty(v)))));
-    map.add("ternary", &[Any, Any, Bool], |_, a| Ok(if a[2].truth() { a[0].clone() } else { a[1].clone() }));
+    map.add_variadic("coalesce", &[], Any, |_, a| {
+        Ok(a.into_iter().find(|v| !is_empty(v)).unwrap_or_default())
+    });
+    map.add_variadic("all", &[], Any, |_, a| {
+        Ok(Value::Bool(a.iter().all(|v| !is_empty(v))))
+    });
+    map.add_variadic("any", &[], Any, |_, a| {
+        Ok(Value::Bool(a.iter().any(|v| !is_empty(v))))
+    });
+    map.add("ternary", &[Any, Any, Bool], |_, a| {
+        Ok(if a[2].truth() {
+            a[0].clone()
+        } else {
+            a[1].clone()
+        })
+    });
     map.add("fail", &[Str], |_, a| Err(FuncError::msg(str_arg(&a, 0))));
 
-    map.add("fromJson", &[Str], |_, a| Ok(from_json(str_arg(&a, 0)).unwrap_or_default()));
-    map.add("mustFromJson", &[Str], |_, a| from_json(str_arg(&a, 0)).map_err(FuncError::msg));
-    map.add("toJson", &[Any], |_, a| Ok(Value::string(to_json(&a[0], COMPACT).unwrap_or_default())));
-    map.add("mustToJson", &[Any], |_, a| to_json(&a[0], COMPACT).map(Value::string).map_err(FuncError::msg));
-    let pretty = JsonStyle { escape_html: true, indent: Some("  ") };
-    map.add("toPrettyJson", &[Any], move |_, a| Ok(Value::string(to_json(&a[0], pretty).unwrap_or_default())));
-    map.add("mustToPrettyJson", &[Any], move |_, a| to_json(&a[0], pretty).map(Value::string).map_err(FuncError::msg));
-    let raw = JsonStyle { escape_html: false, indent: None };
-    map.add("toRawJson", &[Any], move |_, a| Ok(Value::string(to_json(&a[0], raw).unwrap_or_default())));
-    map.add("mustToRawJson", &[Any], move |_, a| to_json(&a[0], raw).map(Value::string).map_err(FuncError::msg));
+    map.add("fromJson", &[Str], |_, a| {
+        Ok(from_json(str_arg(&a, 0)).unwrap_or_default())
+    });
+    map.add("mustFromJson", &[Str], |_, a| {
+        from_json(str_arg(&a, 0)).map_err(FuncError::msg)
+    });
+    map.add("toJson", &[Any], |_, a| {
+        Ok(Value::string(to_json(&a[0], COMPACT).unwrap_or_default()))
+    });
+    map.add("mustToJson", &[Any], |_, a| {
+        to_json(&a[0], COMPACT)
+            .map(Value::string)
+            .map_err(FuncError::msg)
+    });
+    let pretty = JsonStyle {
+        escape_html: true,
+        indent: Some("  "),
+    };
+    map.add("toPrettyJson", &[Any], move |_, a| {
+        Ok(Value::string(to_json(&a[0], pretty).unwrap_or_default()))
+    });
+    map.add("mustToPrettyJson", &[Any], move |_, a| {
+        to_json(&a[0], pretty)
+            .map(Value::string)
+            .map_err(FuncError::msg)
+    });
+    let raw = JsonStyle {
+        escape_html: false,
+        indent: None,
+    };
+    map.add("toRawJson", &[Any], move |_, a| {
+        Ok(Value::string(to_json(&a[0], raw).unwrap_or_default()))
+    });
+    map.add("mustToRawJson", &[Any], move |_, a| {
+        to_json(&a[0], raw)
+            .map(Value::string)
+            .map_err(FuncError::msg)
+    });
 
-    map.add("typeOf", &[Any], |_, a| Ok(Value::string(sprintf("%T", &a))));
-    map.add("typeIs", &[Str, Any], |_, a| Ok(Value::Bool(str_arg(&a, 0) == sprintf("%T", &a[1..]))));
+    map.add("typeOf", &[Any], |_, a| {
+        Ok(Value::string(sprintf("%T", &a)))
+    });
+    map.add("typeIs", &[Str, Any], |_, a| {
+        Ok(Value::Bool(str_arg(&a, 0) == sprintf("%T", &a[1..])))
+    });
     map.add("typeIsLike", &[Str, Any], |_, a| {
         let t = sprintf("%T", &a[1..]);
         let target = str_arg(&a, 0);
         Ok(Value::Bool(target == t || format!("*{target}") == t))
     });
     map.add("kindOf", &[Any], |_, a| Ok(Value::string(a[0].kind_name())));
-    map.add("kindIs", &[Str, Any], |_, a| Ok(Value::Bool(str_arg(&a, 0) == a[1].kind_name())));
-    map.add("deepEqual", &[Any, Any], |_, a| Ok(Value::Bool(crate::value::deep_equal(&a[0], &a[1]))));
+    map.add("kindIs", &[Str, Any], |_, a| {
+        Ok(Value::Bool(str_arg(&a, 0) == a[1].kind_name()))
+    });
+    map.add("deepEqual", &[Any, Any], |_, a| {
+        Ok(Value::Bool(crate::value::deep_equal(&a[0], &a[1])))
+    });
 
-    map.add("b64enc", &[Str], |_, a| Ok(Value::string(base64::engine::general_purpose::STANDARD.encode(str_arg(&a, 0)))));
+    map.add("b64enc", &[Str], |_, a| {
+        Ok(Value::string(
+            base64::engine::general_purpose::STANDARD.encode(str_arg(&a, 0)),
+        ))
+    });
     map.add("b64dec", &[Str], |_, a| {
         let text = str_arg(&a, 0);
-        Ok(Value::string(match base64::engine::general_purpose::STANDARD.decode(text) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(e) => base64_error(text, &e),
-        }))
+        Ok(Value::string(
+            match base64::engine::general_purpose::STANDARD.decode(text) {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(e) => base64_error(text, &e),
+            },
+        ))
     });
-    map.add("b32enc", &[Str], |_, a| Ok(Value::string(base32_encode(str_arg(&a, 0).as_bytes()))));
+    map.add("b32enc", &[Str], |_, a| {
+        Ok(Value::string(base32_encode(str_arg(&a, 0).as_bytes())))
+    });
     map.add("b32dec", &[Str], |_, a| {
         Ok(Value::string(match base32_decode(str_arg(&a, 0)) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
@@ -69,53 +123,116 @@ pub fn register(map: &mut FuncMap) {
         }))
     });
 
-    for (name, f) in [("base", path_base as fn(&str) -> String), ("osBase", path_base), ("dir", path_dir), ("osDir", path_dir), ("clean", path_clean), ("osClean", path_clean), ("ext", path_ext), ("osExt", path_ext)] {
-        map.add(name, &[Str], move |_, a| Ok(Value::string(f(str_arg(&a, 0)))));
+    for (name, f) in [
+        ("base", path_base as fn(&str) -> String),
+        ("osBase", path_base),
+        ("dir", path_dir),
+        ("osDir", path_dir),
+        ("clean", path_clean),
+        ("osClean", path_clean),
+        ("ext", path_ext),
+        ("osExt", path_ext),
+    ] {
+        map.add(name, &[Str], move |_, a| {
+            Ok(Value::string(f(str_arg(&a, 0))))
+        });
     }
-    map.add("isAbs", &[Str], |_, a| Ok(Value::Bool(str_arg(&a, 0).starts_with('/'))));
-    map.add("osIsAbs", &[Str], |_, a| Ok(Value::Bool(str_arg(&a, 0).starts_with('/'))));
+    map.add("isAbs", &[Str], |_, a| {
+        Ok(Value::Bool(str_arg(&a, 0).starts_with('/')))
+    });
+    map.add("osIsAbs", &[Str], |_, a| {
+        Ok(Value::Bool(str_arg(&a, 0).starts_with('/')))
+    });
 
     for must in [false, true] {
-        let prefix = |name: &str| if must { format!("must{}{}", name[..1].to_uppercase(), &name[1..]) } else { name.to_string() };
-        map.add(&prefix("regexMatch"), &[Str, Str], move |_, a| match compile(str_arg(&a, 0)) {
-            Ok(re) => Ok(Value::Bool(re.is_match(str_arg(&a, 1)))),
-            Err(e) if must => Err(e),
-            Err(_) => Ok(Value::Bool(false)),
-        });
-        map.add(&prefix("regexFindAll"), &[Str, Str, Int], move |_, a| match compile(str_arg(&a, 0)) {
-            Ok(re) => {
-                let n = int_arg(&a, 2);
-                let limit = if n < 0 { usize::MAX } else { n as usize };
-                Ok(Value::string_list(re.find_iter(str_arg(&a, 1)).take(limit).map(|m| m.as_str().to_string())))
+        let prefix = |name: &str| {
+            if must {
+                format!("must{}{}", name[..1].to_uppercase(), &name[1..])
+            } else {
+                name.to_string()
             }
-            Err(e) if must => Err(e),
-            Err(_) => Ok(Value::string_list(Vec::new())),
-        });
-        map.add(&prefix("regexFind"), &[Str, Str], move |_, a| match compile(str_arg(&a, 0)) {
-            Ok(re) => Ok(Value::string(re.find(str_arg(&a, 1)).map_or("", |m| m.as_str()))),
-            Err(e) if must => Err(e),
-            Err(_) => Ok(Value::string("")),
-        });
-        map.add(&prefix("regexReplaceAll"), &[Str, Str, Str], move |_, a| match compile(str_arg(&a, 0)) {
-            Ok(re) => Ok(Value::string(re.replace_all(str_arg(&a, 1), str_arg(&a, 2)).into_owned())),
-            Err(e) if must => Err(e),
-            Err(_) => Ok(Value::string("")),
-        });
-        map.add(&prefix("regexReplaceAllLiteral"), &[Str, Str, Str], move |_, a| match compile(str_arg(&a, 0)) {
-            Ok(re) => Ok(Value::string(re.replace_all(str_arg(&a, 1), regex::NoExpand(str_arg(&a, 2))).into_owned())),
-            Err(e) if must => Err(e),
-            Err(_) => Ok(Value::string("")),
-        });
-        map.add(&prefix("regexSplit"), &[Str, Str, Int], move |_, a| match compile(str_arg(&a, 0)) {
-            Ok(re) => Ok(Value::string_list(regex_split(&re, str_arg(&a, 1), int_arg(&a, 2)))),
-            Err(e) if must => Err(e),
-            Err(_) => Ok(Value::string_list(Vec::new())),
-        });
+        };
+        map.add(
+            &prefix("regexMatch"),
+            &[Str, Str],
+            move |_, a| match compile(str_arg(&a, 0)) {
+                Ok(re) => Ok(Value::Bool(re.is_match(str_arg(&a, 1)))),
+                Err(e) if must => Err(e),
+                Err(_) => Ok(Value::Bool(false)),
+            },
+        );
+        map.add(
+            &prefix("regexFindAll"),
+            &[Str, Str, Int],
+            move |_, a| match compile(str_arg(&a, 0)) {
+                Ok(re) => {
+                    let n = int_arg(&a, 2);
+                    let limit = if n < 0 { usize::MAX } else { n as usize };
+                    Ok(Value::string_list(
+                        re.find_iter(str_arg(&a, 1))
+                            .take(limit)
+                            .map(|m| m.as_str().to_string()),
+                    ))
+                }
+                Err(e) if must => Err(e),
+                Err(_) => Ok(Value::string_list(Vec::new())),
+            },
+        );
+        map.add(
+            &prefix("regexFind"),
+            &[Str, Str],
+            move |_, a| match compile(str_arg(&a, 0)) {
+                Ok(re) => Ok(Value::string(
+                    re.find(str_arg(&a, 1)).map_or("", |m| m.as_str()),
+                )),
+                Err(e) if must => Err(e),
+                Err(_) => Ok(Value::string("")),
+            },
+        );
+        map.add(
+            &prefix("regexReplaceAll"),
+            &[Str, Str, Str],
+            move |_, a| match compile(str_arg(&a, 0)) {
+                Ok(re) => Ok(Value::string(
+                    re.replace_all(str_arg(&a, 1), str_arg(&a, 2)).into_owned(),
+                )),
+                Err(e) if must => Err(e),
+                Err(_) => Ok(Value::string("")),
+            },
+        );
+        map.add(
+            &prefix("regexReplaceAllLiteral"),
+            &[Str, Str, Str],
+            move |_, a| match compile(str_arg(&a, 0)) {
+                Ok(re) => Ok(Value::string(
+                    re.replace_all(str_arg(&a, 1), regex::NoExpand(str_arg(&a, 2)))
+                        .into_owned(),
+                )),
+                Err(e) if must => Err(e),
+                Err(_) => Ok(Value::string("")),
+            },
+        );
+        map.add(
+            &prefix("regexSplit"),
+            &[Str, Str, Int],
+            move |_, a| match compile(str_arg(&a, 0)) {
+                Ok(re) => Ok(Value::string_list(regex_split(
+                    &re,
+                    str_arg(&a, 1),
+                    int_arg(&a, 2),
+                ))),
+                Err(e) if must => Err(e),
+                Err(_) => Ok(Value::string_list(Vec::new())),
+            },
+        );
     }
-    map.add("regexQuoteMeta", &[Str], |_, a| Ok(Value::string(quote_meta(str_arg(&a, 0)))));
+    map.add("regexQuoteMeta", &[Str], |_, a| {
+        Ok(Value::string(quote_meta(str_arg(&a, 0))))
+    });
 
     map.add("semver", &[Str], |_, a| {
-        let version = eddy_semver::Version::parse(str_arg(&a, 0)).map_err(|e| FuncError::msg(e.to_string()))?;
+        let version = eddy_semver::Version::parse(str_arg(&a, 0))
+            .map_err(|e| FuncError::msg(e.to_string()))?;
         Ok(Value::Object(Rc::new(SemverVersion(version))))
     });
     map.add("semverCompare", &[Str, Str], |_, a| {
@@ -127,8 +244,14 @@ pub fn register(map: &mut FuncMap) {
     map.add("urlParse", &[Str], |_, a| url_parse(str_arg(&a, 0)));
     map.add("urlJoin", &[Map], |_, a| Ok(Value::string(url_join(&a[0]))));
     map.add("getHostByName", &[Str], |_, _| Ok(Value::string("")));
-    map.add("env", &[Str], |_, a| Ok(Value::string(std::env::var(str_arg(&a, 0)).unwrap_or_default())));
-    map.add("expandenv", &[Str], |_, a| Ok(Value::string(expand_env(str_arg(&a, 0)))));
+    map.add("env", &[Str], |_, a| {
+        Ok(Value::string(
+            std::env::var(str_arg(&a, 0)).unwrap_or_default(),
+        ))
+    });
+    map.add("expandenv", &[Str], |_, a| {
+        Ok(Value::string(expand_env(str_arg(&a, 0))))
+    });
 }
 
 fn base64_error(text: &str, error: &base64::DecodeError) -> String {
@@ -148,7 +271,9 @@ fn base32_encode(bytes: &[u8]) -> String {
     for chunk in bytes.chunks(5) {
         let mut buffer = [0u8; 5];
         buffer[..chunk.len()].copy_from_slice(chunk);
-        let bits = u64::from_be_bytes([0, 0, 0, buffer[0], buffer[1], buffer[2], buffer[3], buffer[4]]);
+        let bits = u64::from_be_bytes([
+            0, 0, 0, buffer[0], buffer[1], buffer[2], buffer[3], buffer[4],
+        ]);
         let symbols = (chunk.len() * 8).div_ceil(5);
         for i in 0..8 {
             if i < symbols {
@@ -175,7 +300,7 @@ fn base32_decode(text: &str) -> Result<Vec<u8>, usize> {
             out.push((bits >> count) as u8);
         }
     }
-    if text.len() % 8 != 0 {
+    if !text.len().is_multiple_of(8) {
         return Err(text.len() / 8 * 8);
     }
     Ok(out)
@@ -241,11 +366,18 @@ fn path_ext(path: &str) -> String {
 }
 
 fn compile(pattern: &str) -> Result<regex::Regex, FuncError> {
-    regex::Regex::new(pattern).map_err(|e| FuncError::msg(format!("error parsing regexp: {}", regex_error_text(&e))))
+    regex::Regex::new(pattern)
+        .map_err(|e| FuncError::msg(format!("error parsing regexp: {}", regex_error_text(&e))))
 }
 
 fn regex_error_text(error: &regex::Error) -> String {
-    error.to_string().lines().last().unwrap_or("invalid pattern").trim().to_string()
+    error
+        .to_string()
+        .lines()
+        .last()
+        .unwrap_or("invalid pattern")
+        .trim()
+        .to_string()
 }
 
 fn regex_split(re: &regex::Regex, text: &str, n: i64) -> Vec<String> {
@@ -297,10 +429,18 @@ impl HostObject for SemverVersion {
     fn method(&self, name: &str) -> Option<Function> {
         let v = self.0.clone();
         let f = match name {
-            "Major" => Function::local(&[], None, move |_, _| Ok(Value::Uint(v.major(), crate::value::UintKind::Uint64))),
-            "Minor" => Function::local(&[], None, move |_, _| Ok(Value::Uint(v.minor(), crate::value::UintKind::Uint64))),
-            "Patch" => Function::local(&[], None, move |_, _| Ok(Value::Uint(v.patch(), crate::value::UintKind::Uint64))),
-            "Prerelease" => Function::local(&[], None, move |_, _| Ok(Value::string(v.prerelease()))),
+            "Major" => Function::local(&[], None, move |_, _| {
+                Ok(Value::Uint(v.major(), crate::value::UintKind::Uint64))
+            }),
+            "Minor" => Function::local(&[], None, move |_, _| {
+                Ok(Value::Uint(v.minor(), crate::value::UintKind::Uint64))
+            }),
+            "Patch" => Function::local(&[], None, move |_, _| {
+                Ok(Value::Uint(v.patch(), crate::value::UintKind::Uint64))
+            }),
+            "Prerelease" => {
+                Function::local(&[], None, move |_, _| Ok(Value::string(v.prerelease())))
+            }
             "Metadata" => Function::local(&[], None, move |_, _| Ok(Value::string(v.metadata()))),
             "Original" => Function::local(&[], None, move |_, _| Ok(Value::string(v.original()))),
             "String" => Function::local(&[], None, move |_, _| Ok(Value::string(v.to_string()))),
@@ -310,7 +450,8 @@ impl HostObject for SemverVersion {
                     let Value::Object(other) = &a[0] else {
                         return Err(FuncError::msg("expected a *semver.Version"));
                     };
-                    let other = eddy_semver::Version::parse(&other.display().unwrap_or_default()).map_err(|e| FuncError::msg(e.to_string()))?;
+                    let other = eddy_semver::Version::parse(&other.display().unwrap_or_default())
+                        .map_err(|e| FuncError::msg(e.to_string()))?;
                     let order = v.compare(&other);
                     Ok(match method.as_str() {
                         "Compare" => Value::int(order as i64),
@@ -331,7 +472,12 @@ impl HostObject for SemverVersion {
 }
 
 fn url_parse(text: &str) -> Result<Value, FuncError> {
-    let parsed = url::Url::parse(text).map_err(|e| FuncError::msg(format!("unable to parse url: parse {}: {e}", crate::fmt::quote_go(text))))?;
+    let parsed = url::Url::parse(text).map_err(|e| {
+        FuncError::msg(format!(
+            "unable to parse url: parse {}: {e}",
+            crate::fmt::quote_go(text)
+        ))
+    })?;
     let mut entries = BTreeMap::new();
     let userinfo = match (parsed.username(), parsed.password()) {
         ("", None) => String::new(),
@@ -344,11 +490,20 @@ fn url_parse(text: &str) -> Result<Value, FuncError> {
     };
     entries.insert("scheme".to_string(), Value::string(parsed.scheme()));
     entries.insert("host".to_string(), Value::string(host));
-    entries.insert("hostname".to_string(), Value::string(parsed.host_str().unwrap_or("")));
+    entries.insert(
+        "hostname".to_string(),
+        Value::string(parsed.host_str().unwrap_or("")),
+    );
     entries.insert("path".to_string(), Value::string(parsed.path()));
-    entries.insert("query".to_string(), Value::string(parsed.query().unwrap_or("")));
+    entries.insert(
+        "query".to_string(),
+        Value::string(parsed.query().unwrap_or("")),
+    );
     entries.insert("opaque".to_string(), Value::string(""));
-    entries.insert("fragment".to_string(), Value::string(parsed.fragment().unwrap_or("")));
+    entries.insert(
+        "fragment".to_string(),
+        Value::string(parsed.fragment().unwrap_or("")),
+    );
     entries.insert("userinfo".to_string(), Value::string(userinfo));
     Ok(Value::map(entries))
 }
@@ -404,7 +559,10 @@ fn expand_env(text: &str) -> String {
     match re {
         Some(re) => re
             .replace_all(text, |caps: &regex::Captures<'_>| {
-                let name = caps.get(2).or_else(|| caps.get(1)).map_or("", |m| m.as_str());
+                let name = caps
+                    .get(2)
+                    .or_else(|| caps.get(1))
+                    .map_or("", |m| m.as_str());
                 std::env::var(name).unwrap_or_default()
             })
             .into_owned(),

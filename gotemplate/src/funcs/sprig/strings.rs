@@ -14,17 +14,25 @@ fn s(text: impl Into<std::rc::Rc<str>>) -> Result<Value, FuncError> {
 pub fn register(map: &mut FuncMap) {
     use Param::{Any, Int, String as Str};
     map.add("hello", &[], |_, _| s("Hello!"));
-    map.add("abbrev", &[Int, Str], |_, a| s(abbrev(int_arg(&a, 0), str_arg(&a, 1))));
+    map.add("abbrev", &[Int, Str], |_, a| {
+        s(abbrev(int_arg(&a, 0), str_arg(&a, 1)))
+    });
     map.add("abbrevboth", &[Int, Int, Str], |_, a| {
         s(abbrevboth(int_arg(&a, 0), int_arg(&a, 1), str_arg(&a, 2)))
     });
-    map.add("trunc", &[Int, Str], |_, a| s(trunc(int_arg(&a, 0), str_arg(&a, 1))));
-    map.add("trim", &[Str], |_, a| s(str_arg(&a, 0).trim_matches(go_space)));
+    map.add("trunc", &[Int, Str], |_, a| {
+        s(trunc(int_arg(&a, 0), str_arg(&a, 1)))
+    });
+    map.add("trim", &[Str], |_, a| {
+        s(str_arg(&a, 0).trim_matches(go_space))
+    });
     map.add("upper", &[Str], |_, a| s(str_arg(&a, 0).to_uppercase()));
     map.add("lower", &[Str], |_, a| s(str_arg(&a, 0).to_lowercase()));
     map.add("title", &[Str], |_, a| s(title(str_arg(&a, 0))));
     map.add("untitle", &[Str], |_, a| s(untitle(str_arg(&a, 0))));
-    map.add("substr", &[Int, Int, Str], |_, a| substr(int_arg(&a, 0), int_arg(&a, 1), str_arg(&a, 2)));
+    map.add("substr", &[Int, Int, Str], |_, a| {
+        substr(int_arg(&a, 0), int_arg(&a, 1), str_arg(&a, 2))
+    });
     map.add("repeat", &[Int, Str], |_, a| {
         let count = int_arg(&a, 0);
         if count < 0 {
@@ -36,8 +44,12 @@ pub fn register(map: &mut FuncMap) {
         }
         s(text.repeat(count as usize))
     });
-    map.add("trimall", &[Str, Str], |_, a| s(trim_set(str_arg(&a, 1), str_arg(&a, 0))));
-    map.add("trimAll", &[Str, Str], |_, a| s(trim_set(str_arg(&a, 1), str_arg(&a, 0))));
+    map.add("trimall", &[Str, Str], |_, a| {
+        s(trim_set(str_arg(&a, 1), str_arg(&a, 0)))
+    });
+    map.add("trimAll", &[Str, Str], |_, a| {
+        s(trim_set(str_arg(&a, 1), str_arg(&a, 0)))
+    });
     map.add("trimSuffix", &[Str, Str], |_, a| {
         let (suffix, text) = (str_arg(&a, 0), str_arg(&a, 1));
         s(text.strip_suffix(suffix).unwrap_or(text))
@@ -46,19 +58,42 @@ pub fn register(map: &mut FuncMap) {
         let (prefix, text) = (str_arg(&a, 0), str_arg(&a, 1));
         s(text.strip_prefix(prefix).unwrap_or(text))
     });
-    map.add("nospace", &[Str], |_, a| s(str_arg(&a, 0).chars().filter(|c| !c.is_whitespace()).collect::<String>()));
+    map.add("nospace", &[Str], |_, a| {
+        s(str_arg(&a, 0)
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>())
+    });
     map.add("initials", &[Str], |_, a| s(initials(str_arg(&a, 0))));
     map.add("swapcase", &[Str], |_, a| s(swapcase(str_arg(&a, 0))));
-    map.add("snakecase", &[Str], |_, a| s(delimited_case(str_arg(&a, 0), '_')));
-    map.add("kebabcase", &[Str], |_, a| s(delimited_case(str_arg(&a, 0), '-')));
+    map.add("snakecase", &[Str], |_, a| {
+        s(delimited_case(str_arg(&a, 0), '_'))
+    });
+    map.add("kebabcase", &[Str], |_, a| {
+        s(delimited_case(str_arg(&a, 0), '-'))
+    });
     map.add("camelcase", &[Str], |_, a| s(pascal_case(str_arg(&a, 0))));
-    map.add("wrap", &[Int, Str], |_, a| s(wrap(str_arg(&a, 1), int_arg(&a, 0), "\n", true)));
-    map.add("wrapWith", &[Int, Str, Str], |_, a| s(wrap(str_arg(&a, 2), int_arg(&a, 0), str_arg(&a, 1), true)));
-    map.add("contains", &[Str, Str], |_, a| Ok(Value::Bool(str_arg(&a, 1).contains(str_arg(&a, 0)))));
-    map.add("hasPrefix", &[Str, Str], |_, a| Ok(Value::Bool(str_arg(&a, 1).starts_with(str_arg(&a, 0)))));
-    map.add("hasSuffix", &[Str, Str], |_, a| Ok(Value::Bool(str_arg(&a, 1).ends_with(str_arg(&a, 0)))));
+    map.add("wrap", &[Int, Str], |_, a| {
+        s(wrap(str_arg(&a, 1), int_arg(&a, 0), "\n", true))
+    });
+    map.add("wrapWith", &[Int, Str, Str], |_, a| {
+        s(wrap(str_arg(&a, 2), int_arg(&a, 0), str_arg(&a, 1), true))
+    });
+    map.add("contains", &[Str, Str], |_, a| {
+        Ok(Value::Bool(str_arg(&a, 1).contains(str_arg(&a, 0))))
+    });
+    map.add("hasPrefix", &[Str, Str], |_, a| {
+        Ok(Value::Bool(str_arg(&a, 1).starts_with(str_arg(&a, 0))))
+    });
+    map.add("hasSuffix", &[Str, Str], |_, a| {
+        Ok(Value::Bool(str_arg(&a, 1).ends_with(str_arg(&a, 0))))
+    });
     map.add_variadic("quote", &[], Any, |_, a| {
-        let parts: Vec<String> = a.iter().filter(|v| !matches!(v, Value::Nil)).map(|v| quote_go(&strval(v))).collect();
+        let parts: Vec<String> = a
+            .iter()
+            .filter(|v| !matches!(v, Value::Nil))
+            .map(|v| quote_go(&strval(v)))
+            .collect();
         s(parts.join(" "))
     });
     map.add_variadic("squote", &[], Any, |_, a| {
@@ -74,20 +109,42 @@ pub fn register(map: &mut FuncMap) {
         let format = "%v ".repeat(parts.len());
         s(sprintf(format.trim_matches(go_space), &parts))
     });
-    map.add("indent", &[Int, Str], |_, a| s(indent(int_arg(&a, 0), str_arg(&a, 1))));
-    map.add("nindent", &[Int, Str], |_, a| s(format!("\n{}", indent(int_arg(&a, 0), str_arg(&a, 1)))));
-    map.add("replace", &[Str, Str, Str], |_, a| s(str_arg(&a, 2).replace(str_arg(&a, 0), str_arg(&a, 1))));
+    map.add("indent", &[Int, Str], |_, a| {
+        s(indent(int_arg(&a, 0), str_arg(&a, 1)))
+    });
+    map.add("nindent", &[Int, Str], |_, a| {
+        s(format!("\n{}", indent(int_arg(&a, 0), str_arg(&a, 1))))
+    });
+    map.add("replace", &[Str, Str, Str], |_, a| {
+        s(str_arg(&a, 2).replace(str_arg(&a, 0), str_arg(&a, 1)))
+    });
     map.add("plural", &[Str, Str, Int], |_, a| {
-        s(if int_arg(&a, 2) == 1 { str_arg(&a, 0) } else { str_arg(&a, 1) })
+        s(if int_arg(&a, 2) == 1 {
+            str_arg(&a, 0)
+        } else {
+            str_arg(&a, 1)
+        })
     });
     map.add("toString", &[Any], |_, a| s(strval(&a[0])));
-    map.add("split", &[Str, Str], |_, a| Ok(split_map(str_arg(&a, 1), str_arg(&a, 0), -1)));
-    map.add("splitList", &[Str, Str], |_, a| {
-        Ok(Value::string_list(go_split(str_arg(&a, 1), str_arg(&a, 0), -1)))
+    map.add("split", &[Str, Str], |_, a| {
+        Ok(split_map(str_arg(&a, 1), str_arg(&a, 0), -1))
     });
-    map.add("splitn", &[Str, Int, Str], |_, a| Ok(split_map(str_arg(&a, 2), str_arg(&a, 0), int_arg(&a, 1))));
-    map.add("toStrings", &[Any], |_, a| Ok(Value::string_list(strslice(&a[0]))));
-    map.add("join", &[Str, Any], |_, a| s(strslice(&a[1]).join(str_arg(&a, 0))));
+    map.add("splitList", &[Str, Str], |_, a| {
+        Ok(Value::string_list(go_split(
+            str_arg(&a, 1),
+            str_arg(&a, 0),
+            -1,
+        )))
+    });
+    map.add("splitn", &[Str, Int, Str], |_, a| {
+        Ok(split_map(str_arg(&a, 2), str_arg(&a, 0), int_arg(&a, 1)))
+    });
+    map.add("toStrings", &[Any], |_, a| {
+        Ok(Value::string_list(strslice(&a[0])))
+    });
+    map.add("join", &[Str, Any], |_, a| {
+        s(strslice(&a[1]).join(str_arg(&a, 0)))
+    });
     map.add("sortAlpha", &[Any], |_, a| {
         let mut items = match a[0].as_list() {
             Some(_) => strslice(&a[0]),
@@ -100,7 +157,10 @@ pub fn register(map: &mut FuncMap) {
 
 /// Go's `unicode.IsSpace` (what `strings.TrimSpace` trims).
 pub(crate) fn go_space(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\x0b' | '\x0c' | '\r' | ' ' | '\u{85}' | '\u{a0}') || (c as u32 > 0xff && c.is_whitespace())
+    matches!(
+        c,
+        '\t' | '\n' | '\x0b' | '\x0c' | '\r' | ' ' | '\u{85}' | '\u{a0}'
+    ) || (c as u32 > 0xff && c.is_whitespace())
 }
 
 fn trim_set<'a>(text: &'a str, set: &str) -> &'a str {
@@ -137,10 +197,14 @@ fn substr(start: i64, end: i64, text: &str) -> Result<Value, FuncError> {
         (start, end)
     };
     if to < 0 || to > len {
-        return Err(FuncError::msg(format!("runtime error: slice bounds out of range [:{to}] with length {len}")));
+        return Err(FuncError::msg(format!(
+            "runtime error: slice bounds out of range [:{to}] with length {len}"
+        )));
     }
     if from > to {
-        return Err(FuncError::msg(format!("runtime error: slice bounds out of range [{from}:{to}]")));
+        return Err(FuncError::msg(format!(
+            "runtime error: slice bounds out of range [{from}:{to}]"
+        )));
     }
     s(byte_slice(text, from as usize, to as usize))
 }
@@ -246,21 +310,12 @@ fn initials(text: &str) -> String {
 
 fn swapcase(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut whitespace = true;
     for c in text.chars() {
         if c.is_uppercase() {
             out.extend(c.to_lowercase());
-            whitespace = false;
         } else if c.is_lowercase() {
-            // goutils title-cases a lower-case letter that follows whitespace.
-            if whitespace {
-                out.extend(c.to_uppercase());
-            } else {
-                out.extend(c.to_uppercase());
-            }
-            whitespace = false;
+            out.extend(c.to_uppercase());
         } else {
-            whitespace = c.is_whitespace();
             out.push(c);
         }
     }
@@ -293,13 +348,18 @@ fn abbreviate_full(text: &str, offset: i64, max_width: i64) -> String {
         offset = len - (max_width - 3);
     }
     let collect = |from: i64, to: i64| -> String {
-        chars[from.clamp(0, len) as usize..to.clamp(0, len) as usize].iter().collect()
+        chars[from.clamp(0, len) as usize..to.clamp(0, len) as usize]
+            .iter()
+            .collect()
     };
     if offset <= 4 {
         return format!("{}...", collect(0, max_width - 3));
     }
     if offset + max_width - 3 < len {
-        return format!("...{}", abbreviate_full(&collect(offset, len), 0, max_width - 3));
+        return format!(
+            "...{}",
+            abbreviate_full(&collect(offset, len), 0, max_width - 3)
+        );
     }
     format!("...{}", collect(len - (max_width - 3), len))
 }
@@ -410,7 +470,9 @@ fn delimited_case(text: &str, connector: char) -> String {
         if c.is_uppercase() && i > 0 {
             let previous = chars[i - 1];
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if (previous.is_lowercase() || previous.is_ascii_digit() || (previous.is_uppercase() && next_lower))
+            if (previous.is_lowercase()
+                || previous.is_ascii_digit()
+                || (previous.is_uppercase() && next_lower))
                 && !out.ends_with(connector)
             {
                 out.push(connector);
