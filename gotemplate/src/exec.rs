@@ -884,7 +884,7 @@ impl<'s, 'e> Exec<'s, 'e> {
             } else {
                 function.variadic()
             };
-            let last_at = args.last().map_or(at, At::Arg);
+            let last_at = args.last().map_or(at, last_evaluated_arg);
             argv.push(self.validate_type(last_at, final_value, param)?.value);
         }
         let mut context = Context {
@@ -943,7 +943,7 @@ impl<'s, 'e> Exec<'s, 'e> {
             }
             Arg::Pipe(pipe) => {
                 let value = grow_stack(|| self.eval_pipeline(dot, pipe))?;
-                return self.validate_type(at, value, param);
+                return self.validate_type(last_evaluated(pipe), value, param);
             }
             Arg::Identifier { name, .. } => {
                 let value = self.eval_function(
@@ -1020,10 +1020,10 @@ impl<'s, 'e> Exec<'s, 'e> {
             return Ok(value);
         };
         if let Value::Nil = value.value {
-            if param == Param::Reflect {
+            if matches!(param, Param::Reflect | Param::Any) {
                 return Ok(value);
             }
-            if param.can_be_nil() {
+            if param.can_be_nil() && !value.iface {
                 return Ok(Ev::plain(Value::Nil));
             }
             if value.iface {
@@ -1065,6 +1065,13 @@ fn last_evaluated(pipe: &Pipe) -> At<'_> {
     };
     match arg {
         Arg::Pipe(inner) => last_evaluated(inner),
+        other => At::Arg(other),
+    }
+}
+
+fn last_evaluated_arg(arg: &Arg) -> At<'_> {
+    match arg {
+        Arg::Pipe(pipe) => last_evaluated(pipe),
         other => At::Arg(other),
     }
 }

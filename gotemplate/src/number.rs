@@ -155,16 +155,14 @@ pub fn parse_float(text: &str) -> Option<f64> {
         Some(b'+') => (false, &text[1..]),
         _ => (false, text),
     };
-    let value = if body.len() > 2 && body[..2].eq_ignore_ascii_case("0x") {
+    let value = if body.len() > 2 && body.as_bytes()[..2].eq_ignore_ascii_case(b"0x") {
         parse_hex_float(&body[2..])?
     } else {
+        // Go accepts `_` in a float only after a base prefix.
         if body.contains('_') {
-            let mantissa_end = body.find(['e', 'E']).unwrap_or(body.len());
-            if !underscores_ok(&body[..mantissa_end].replace('.', "_"), false) {
-                return None;
-            }
+            return None;
         }
-        let clean: String = body.chars().filter(|&c| c != '_').collect();
+        let clean = body.to_string();
         if clean.is_empty() || !clean.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
             return None;
         }

@@ -332,35 +332,27 @@ pub fn eq(arg1: &Value, rest: &[Value]) -> Result<bool, FuncError> {
 }
 
 fn compare_composite(a: &Value, b: &Value) -> Result<bool, FuncError> {
+    let (k1, k2) = (a.kind_name(), b.kind_name());
+    if k1 != k2 && k1 != "invalid" && k2 != "invalid" {
+        return Err(FuncError::msg(format!(
+            "non-comparable types {}: {}, {}: {}",
+            sprintf("%s", std::slice::from_ref(a)),
+            a.type_name(),
+            b.type_name(),
+            sprintf("%v", std::slice::from_ref(b))
+        )));
+    }
     if a.is_nil() || b.is_nil() {
         return Ok(a.is_nil() == b.is_nil());
     }
-    match b {
-        Value::Map(_) | Value::List(_) | Value::Bytes(_) => Err(FuncError::msg(format!(
+    if matches!(k2, "map" | "slice") {
+        return Err(FuncError::msg(format!(
             "non-comparable type {}: {}",
             sprintf("%s", std::slice::from_ref(b)),
             b.type_name()
-        ))),
-        Value::Object(o) if o.map_view().is_some() || o.list_view().is_some() => {
-            Err(FuncError::msg(format!(
-                "non-comparable type {}: {}",
-                sprintf("%s", std::slice::from_ref(b)),
-                b.type_name()
-            )))
-        }
-        _ => {
-            if a.type_name() != b.type_name() {
-                return Err(FuncError::msg(format!(
-                    "non-comparable types {}: {}, {}: {}",
-                    crate::fmt::to_string_v(a),
-                    a.type_name(),
-                    b.type_name(),
-                    crate::fmt::to_string_v(b)
-                )));
-            }
-            Ok(crate::value::deep_equal(a, b))
-        }
+        )));
     }
+    Ok(crate::value::deep_equal(a, b))
 }
 
 pub fn lt(arg1: &Value, arg2: &Value) -> Result<bool, FuncError> {

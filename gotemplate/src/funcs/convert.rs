@@ -58,10 +58,25 @@ pub fn to_float64(v: &Value) -> f64 {
         Value::Float(f, _) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::String(s) => crate::number::parse_float(s)
-            .or_else(|| s.trim().parse::<f64>().ok().filter(|_| !s.starts_with(' ')))
+            .or_else(|| parse_special_float(s))
             .unwrap_or(0.0),
         _ => 0.0,
     }
+}
+
+/// `strconv.ParseFloat`'s words: `inf`, `infinity` and `nan` in any case, with a sign.
+fn parse_special_float(s: &str) -> Option<f64> {
+    let (negative, word) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let value = match word.to_ascii_lowercase().as_str() {
+        "inf" | "infinity" => f64::INFINITY,
+        "nan" => f64::NAN,
+        _ => return None,
+    };
+    Some(if negative { -value } else { value })
 }
 
 /// Sprig's `strval`: strings as they are, `[]byte` as text, stringers via their method,

@@ -61,7 +61,12 @@ impl Param {
     pub fn can_be_nil(self) -> bool {
         matches!(
             self,
-            Param::Any | Param::Map | Param::List | Param::StringList | Param::Bytes
+            Param::Any
+                | Param::Map
+                | Param::List
+                | Param::StringList
+                | Param::Bytes
+                | Param::Reflect
         )
     }
 
