@@ -5,6 +5,7 @@ pub mod error;
 mod exec;
 pub mod fmt;
 pub mod funcs;
+pub mod fuzzing;
 mod lex;
 mod number;
 mod parse;
