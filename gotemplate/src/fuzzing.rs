@@ -20,9 +20,11 @@ pub fn parse_and_execute(data: &[u8]) -> Result<String, String> {
         .with_missing_key(MissingKey::Zero)
         .with_limits(limits);
     for (i, part) in text.split('\0').take(8).enumerate() {
-        set.parse(&format!("t{i}"), part).map_err(|e| e.to_string())?;
+        set.parse(&format!("t{i}"), part)
+            .map_err(|e| e.to_string())?;
     }
-    set.execute("t0", sample_values()).map_err(|e| e.to_string())
+    set.execute("t0", sample_values())
+        .map_err(|e| e.to_string())
 }
 
 fn sample_values() -> Value {

@@ -10,7 +10,8 @@ fn past_crashes_no_longer_panic() {
     for entry in std::fs::read_dir(&dir).expect("crash directory exists") {
         let path = entry.expect("readable entry").path();
         let data = std::fs::read(&path).expect("readable crash file");
-        let result = std::panic::catch_unwind(|| eddy_gotemplate::fuzzing::parse_and_execute(&data));
+        let result =
+            std::panic::catch_unwind(|| eddy_gotemplate::fuzzing::parse_and_execute(&data));
         assert!(result.is_ok(), "{} panics", path.display());
         count += 1;
     }

@@ -3,6 +3,7 @@
 
 use super::FuncMap;
 
+mod certs;
 mod crypto;
 mod dates;
 mod dicts;
@@ -18,6 +19,7 @@ pub fn register(map: &mut FuncMap) {
     math::register(map);
     misc::register(map);
     crypto::register(map);
+    certs::register(map);
     dates::register(map);
 }
 
