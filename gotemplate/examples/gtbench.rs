@@ -12,15 +12,15 @@ use eddy_gotemplate::{FuncMap, IntKind, MissingKey, TemplateSet, UintKind, Value
 fn typed(json: &serde_json::Value) -> Value {
     match json {
         serde_json::Value::Object(map) if map.len() == 1 => {
-            if let Some((key, serde_json::Value::Number(n))) = map.iter().next() {
-                if let Some(kind) = key.strip_prefix('$') {
-                    return match kind {
-                        "int" => Value::Int(n.as_i64().unwrap_or(0), IntKind::Int),
-                        "int64" => Value::Int(n.as_i64().unwrap_or(0), IntKind::Int64),
-                        "uint" => Value::Uint(n.as_u64().unwrap_or(0), UintKind::Uint),
-                        _ => Value::float(n.as_f64().unwrap_or(0.0)),
-                    };
-                }
+            if let Some((key, serde_json::Value::Number(n))) = map.iter().next()
+                && let Some(kind) = key.strip_prefix('$')
+            {
+                return match kind {
+                    "int" => Value::Int(n.as_i64().unwrap_or(0), IntKind::Int),
+                    "int64" => Value::Int(n.as_i64().unwrap_or(0), IntKind::Int64),
+                    "uint" => Value::Uint(n.as_u64().unwrap_or(0), UintKind::Uint),
+                    _ => Value::float(n.as_f64().unwrap_or(0.0)),
+                };
             }
             Value::map(map.iter().map(|(k, v)| (k.clone(), typed(v))).collect())
         }
