@@ -979,10 +979,17 @@ impl<'s, 'e> Exec<'s, 'e> {
             (Param::Int | Param::Int64, _) => {
                 Err(self.error(at, format!("expected integer; found {arg}")))
             }
+            (Param::IntOf(kind), Arg::Number { number, .. }) if number.is_int => {
+                Ok(Ev::plain(Value::Int(truncate_int(number.int, kind), kind)))
+            }
+            (Param::IntOf(_), _) => Err(self.error(at, format!("expected integer; found {arg}"))),
             (Param::Uint, Arg::Number { number, .. }) if number.is_uint => Ok(Ev::plain(
                 Value::Uint(number.uint, crate::value::UintKind::Uint),
             )),
-            (Param::Uint, _) => {
+            (Param::UintOf(kind), Arg::Number { number, .. }) if number.is_uint => Ok(Ev::plain(
+                Value::Uint(truncate_uint(number.uint, kind), kind),
+            )),
+            (Param::Uint | Param::UintOf(_), _) => {
                 Err(self.error(at, format!("expected unsigned integer; found {arg}")))
             }
             (Param::Float64, Arg::Number { number, .. }) if number.is_float => {
@@ -1076,6 +1083,26 @@ fn last_evaluated_arg(arg: &Arg) -> At<'_> {
     }
 }
 
+/// Go's `reflect.Value.SetInt` on a narrower type keeps the low bits.
+fn truncate_int(value: i64, kind: IntKind) -> i64 {
+    match kind {
+        IntKind::Int8 => i64::from(value as i8),
+        IntKind::Int16 => i64::from(value as i16),
+        IntKind::Int32 => i64::from(value as i32),
+        IntKind::Int | IntKind::Int64 => value,
+    }
+}
+
+fn truncate_uint(value: u64, kind: crate::value::UintKind) -> u64 {
+    use crate::value::UintKind;
+    match kind {
+        UintKind::Uint8 => u64::from(value as u8),
+        UintKind::Uint16 => u64::from(value as u16),
+        UintKind::Uint32 => u64::from(value as u32),
+        _ => value,
+    }
+}
+
 /// The zero value of a map's element type (what `missingkey=zero` yields).
 fn zero_of(elem: &crate::value::ElemType) -> Value {
     use crate::value::ElemType;
@@ -1094,7 +1121,7 @@ fn printable(value: &Value) -> String {
     match value {
         Value::Nil => "<no value>".to_string(),
         Value::String(s) => s.to_string(),
-        other => to_string_v(other),
+        other => crate::fmt::to_string_action(other),
     }
 }
 

@@ -31,6 +31,21 @@ pub fn sprintln(args: &[Value]) -> String {
     out
 }
 
+/// What a template action prints for a value: `%v`, except that a pointer to a struct is
+/// printed as the struct (text/template dereferences pointers before printing).
+pub fn to_string_action(value: &Value) -> String {
+    if let Value::Object(object) = value
+        && object.type_name().starts_with('*')
+        && !object.is_nil()
+        && object.display().is_none()
+    {
+        let mut out = String::new();
+        print_value(&mut out, value, 'v', &Flags::default(), 1);
+        return out;
+    }
+    to_string_v(value)
+}
+
 /// `%v` of one value.
 pub fn to_string_v(value: &Value) -> String {
     let mut out = String::new();
@@ -357,18 +372,19 @@ fn print_value(out: &mut String, value: &Value, verb: char, flags: &Flags, depth
             print_map(out, entries.iter(), &value.type_name(), verb, flags, depth);
         }
         Value::Object(object) => {
+            if let Some(text) = object.display()
+                && matches!(verb, 'v' | 's' | 'q' | 'x' | 'X')
+                && !flags.sharp_v
+            {
+                fmt_string(out, &text, verb, flags, value);
+                return;
+            }
             if object.is_nil() {
                 if flags.sharp_v {
                     let _ = write!(out, "({})(nil)", object.type_name());
                 } else {
                     pad(out, "<nil>", flags);
                 }
-                return;
-            }
-            if let Some(text) = object.display()
-                && matches!(verb, 'v' | 's' | 'q' | 'x' | 'X')
-            {
-                fmt_string(out, &text, verb, flags, value);
                 return;
             }
             if let Some(map) = object.map_view() {

@@ -148,6 +148,36 @@ pub fn parse_int(text: &str) -> Option<i64> {
     }
 }
 
+/// Go's rule for `_` in number literals: only between digits, or after a base prefix.
+fn go_underscores_ok(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut saw = b'^';
+    let hex = bytes.len() >= 2 && bytes[0] == b'0' && matches!(bytes[1] | 0x20, b'x');
+    if bytes.len() >= 2 && bytes[0] == b'0' && matches!(bytes[1] | 0x20, b'b' | b'o' | b'x') {
+        i = 2;
+        saw = b'0';
+    }
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_digit() || (hex && (c | 0x20).is_ascii_hexdigit()) {
+            saw = b'0';
+        } else if c == b'_' {
+            if saw != b'0' {
+                return false;
+            }
+            saw = b'_';
+        } else {
+            if saw == b'_' {
+                return false;
+            }
+            saw = b'!';
+        }
+        i += 1;
+    }
+    saw != b'_'
+}
+
 /// `strconv.ParseFloat(text, 64)` for the literal forms the lexer produces.
 pub fn parse_float(text: &str) -> Option<f64> {
     let (negative, body) = match text.as_bytes().first() {
@@ -158,11 +188,10 @@ pub fn parse_float(text: &str) -> Option<f64> {
     let value = if body.len() > 2 && body.as_bytes()[..2].eq_ignore_ascii_case(b"0x") {
         parse_hex_float(&body[2..])?
     } else {
-        // Go accepts `_` in a float only after a base prefix.
-        if body.contains('_') {
+        if body.contains('_') && !go_underscores_ok(body) {
             return None;
         }
-        let clean = body.to_string();
+        let clean: String = body.chars().filter(|&c| c != '_').collect();
         if clean.is_empty() || !clean.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
             return None;
         }

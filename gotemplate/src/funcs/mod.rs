@@ -37,6 +37,10 @@ pub enum Param {
     Bytes,
     /// `reflect.Value`: the raw argument, an untyped nil included (Go's builtins).
     Reflect,
+    /// Any other signed integer type (`int8`, `int32`, …).
+    IntOf(crate::value::IntKind),
+    /// Any other unsigned integer type (`uint8`, `uint16`, …).
+    UintOf(crate::value::UintKind),
 }
 
 impl Param {
@@ -54,6 +58,8 @@ impl Param {
             Param::StringList => "[]string",
             Param::Bytes => "[]uint8",
             Param::Reflect => "reflect.Value",
+            Param::IntOf(kind) => crate::value::int_kind_name(kind),
+            Param::UintOf(kind) => crate::value::uint_kind_name(kind),
         }
     }
 
@@ -85,6 +91,8 @@ impl Param {
             (Param::List, Value::List(l)) => l.elem == ElemType::Any,
             (Param::StringList, Value::List(l)) => l.elem == ElemType::String,
             (Param::Bytes, Value::Bytes(_)) => true,
+            (Param::IntOf(k), Value::Int(_, kind)) => k == *kind,
+            (Param::UintOf(k), Value::Uint(_, kind)) => k == *kind,
             _ => false,
         }
     }
