@@ -165,9 +165,11 @@ pub fn oracle() -> Option<PathBuf> {
         return Some(PathBuf::from(path));
     }
     let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("oracle");
-    let sum = std::fs::read(module.join("go.sum")).ok()?;
-    let main = std::fs::read(module.join("main.go")).ok()?;
-    let key = fnv(&[sum, main].concat());
+    let mut sources = std::fs::read(module.join("go.sum")).ok()?;
+    for file in ["go.mod", "main.go", "exectests.go"] {
+        sources.extend(std::fs::read(module.join(file)).ok()?);
+    }
+    let key = fnv(&sources);
     let home = std::env::var("HOME").ok()?;
     let dir = Path::new(&home).join(format!(".cache/eddy/gotemplate-oracle/{key:016x}"));
     let binary = dir.join("oracle");
