@@ -9,7 +9,10 @@ mkdir -p "$(dirname "$bin")"
 (cd "$here" && go build -o "$bin" .)
 tables=("$@")
 if [ ${#tables[@]} -eq 0 ]; then
-  tables=("$data"/semantics.json "$data"/fmt.json "$data"/sprig.json "$data"/helm.json)
+  # Sprig's own tests are collected afresh from the module cache first.
+  (cd "$here" && go mod download github.com/Masterminds/sprig/v3)
+  "$bin" sprigtests "$(go env GOMODCACHE)/github.com/!masterminds/sprig/v3@v3.3.0" > "$data/sprig_tests.json"
+  tables=("$data"/semantics.json "$data"/fmt.json "$data"/sprig.json "$data"/sprig_tests.json)
 fi
 for table in "${tables[@]}"; do
   [ -f "$table" ] || continue

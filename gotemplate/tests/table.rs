@@ -8,7 +8,12 @@ mod support;
 
 use support::{Case, load_cases, mismatch, oracle, run_case, run_oracle};
 
-const TABLES: &[&str] = &["semantics.json", "fmt.json", "sprig.json", "helm.json"];
+const TABLES: &[&str] = &[
+    "semantics.json",
+    "fmt.json",
+    "sprig.json",
+    "sprig_tests.json",
+];
 
 fn all_cases() -> Vec<Case> {
     TABLES
