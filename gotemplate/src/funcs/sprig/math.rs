@@ -183,7 +183,10 @@ fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, FuncError> {
         let mut i = start;
         while i > stop {
             out.push(i);
-            i += step;
+            i = match i.checked_add(step) {
+                Some(next) => next,
+                None => break,
+            };
             if out.len() > MAX_RANGE {
                 return Err(FuncError::msg("range too large"));
             }
@@ -211,11 +214,11 @@ fn seq(params: &[i64]) -> String {
     let list = match *params {
         [end] => {
             let increment = if end < 1 { -1 } else { 1 };
-            until_step(1, end + increment, increment)
+            until_step(1, end.saturating_add(increment), increment)
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            until_step(start, end + step, step)
+            until_step(start, end.saturating_add(step), step)
         }
         [start, step, end] => {
             let mut increment = 1;
@@ -225,7 +228,7 @@ fn seq(params: &[i64]) -> String {
                     return String::new();
                 }
             }
-            until_step(start, end + increment, step)
+            until_step(start, end.saturating_add(increment), step)
         }
         _ => return String::new(),
     };

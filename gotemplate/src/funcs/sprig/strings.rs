@@ -210,7 +210,9 @@ fn substr(start: i64, end: i64, text: &str) -> Result<Value, FuncError> {
 }
 
 fn indent(spaces: i64, text: &str) -> String {
-    let pad = " ".repeat(spaces.max(0) as usize);
+    // Beyond this the result could not be written within any sensible output limit.
+    let spaces = spaces.clamp(0, 1 << 20);
+    let pad = " ".repeat(spaces as usize);
     format!("{pad}{}", text.replace('\n', &format!("\n{pad}")))
 }
 
