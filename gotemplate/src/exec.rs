@@ -72,6 +72,7 @@ impl Context<'_, '_> {
             tree,
             vars: Vec::new(),
             depth: self.depth + 1,
+            last_pos: 0,
         };
         grow_stack(|| exec.run(data, &mut out))?;
         Ok(out)
@@ -198,6 +199,9 @@ pub(crate) struct Exec<'s, 'e> {
     pub(crate) tree: Arc<Tree>,
     vars: Vec<Var>,
     pub(crate) depth: usize,
+    /// Byte offset of the node evaluated last (Go's `state.at`): where a type error on a
+    /// parenthesised argument is reported.
+    last_pos: usize,
 }
 
 impl<'s, 'e> Exec<'s, 'e> {
@@ -208,6 +212,7 @@ impl<'s, 'e> Exec<'s, 'e> {
             tree,
             vars: Vec::new(),
             depth: 0,
+            last_pos: 0,
         }
     }
 
@@ -482,6 +487,7 @@ impl<'s, 'e> Exec<'s, 'e> {
             tree,
             vars: Vec::new(),
             depth: self.depth + 1,
+            last_pos: 0,
         };
         nested.vars.push(Var {
             name: "$".to_string(),
@@ -783,6 +789,7 @@ impl<'s, 'e> Exec<'s, 'e> {
         args: &[Arg],
         final_value: Option<Ev>,
     ) -> Res<Ev> {
+        self.last_pos = node.pos();
         let Some(function) = self.set.funcs().get(name).cloned() else {
             return Err(self.error(
                 At::Arg(node),
@@ -813,6 +820,7 @@ impl<'s, 'e> Exec<'s, 'e> {
         args: &[Arg],
         final_value: Option<Ev>,
     ) -> Res<Ev> {
+        let all_args = args;
         let args = if args.is_empty() { args } else { &args[1..] };
         let params = function.params();
         let num_in = args.len() + usize::from(final_value.is_some());
@@ -884,7 +892,7 @@ impl<'s, 'e> Exec<'s, 'e> {
             } else {
                 function.variadic()
             };
-            let last_at = args.last().map_or(at, last_evaluated_arg);
+            let last_at = find_at(all_args, self.last_pos).unwrap_or(at);
             argv.push(self.validate_type(last_at, final_value, param)?.value);
         }
         let mut context = Context {
@@ -916,6 +924,7 @@ impl<'s, 'e> Exec<'s, 'e> {
     }
 
     fn eval_arg(&mut self, dot: &Ev, param: Option<Param>, arg: &Arg) -> Res<Ev> {
+        self.last_pos = arg.pos();
         let at = At::Arg(arg);
         match arg {
             Arg::Dot { .. } => return self.validate_type(at, dot.clone(), param),
@@ -943,7 +952,9 @@ impl<'s, 'e> Exec<'s, 'e> {
             }
             Arg::Pipe(pipe) => {
                 let value = grow_stack(|| self.eval_pipeline(dot, pipe))?;
-                return self.validate_type(last_evaluated(pipe), value, param);
+                let at = find_at(std::slice::from_ref(arg), self.last_pos)
+                    .unwrap_or_else(|| last_evaluated(pipe));
+                return self.validate_type(at, value, param);
             }
             Arg::Identifier { name, .. } => {
                 let value = self.eval_function(
@@ -1076,11 +1087,28 @@ fn last_evaluated(pipe: &Pipe) -> At<'_> {
     }
 }
 
-fn last_evaluated_arg(arg: &Arg) -> At<'_> {
-    match arg {
-        Arg::Pipe(pipe) => last_evaluated(pipe),
-        other => At::Arg(other),
+/// The argument node starting at `pos` within `args` (searching parenthesised pipelines).
+fn find_at(args: &[Arg], pos: usize) -> Option<At<'_>> {
+    for arg in args {
+        match arg {
+            Arg::Pipe(pipe) => {
+                if let Some(found) = pipe.cmds.iter().find_map(|c| find_at(&c.args, pos)) {
+                    return Some(found);
+                }
+            }
+            Arg::Chain { node, .. } => {
+                if arg.pos() == pos {
+                    return Some(At::Arg(arg));
+                }
+                if let Some(found) = find_at(std::slice::from_ref(node), pos) {
+                    return Some(found);
+                }
+            }
+            other if other.pos() == pos => return Some(At::Arg(other)),
+            _ => {}
+        }
     }
+    None
 }
 
 /// Go's `reflect.Value.SetInt` on a narrower type keeps the low bits.

@@ -181,10 +181,8 @@ impl Gen {
             22 => format!("add {a} {b}"),
             23 => format!("eq {a} {b}"),
             24 => format!("lt {a} {b}"),
-            // and/or as the outermost call: a wrong-type error on an argument that went through
-            // a short-circuiting and/or is reported at a different node than Go's (known gap).
-            25 if depth == 0 => format!("and {a} {b}"),
-            26 if depth == 0 => format!("or {a} {b}"),
+            25 => format!("and {a} {b}"),
+            26 => format!("or {a} {b}"),
             27 => format!("not {a}"),
             28 => format!("include \"helper\" {a}"),
             29 => "tpl \"{{ .name }}/{{ .tag | default \\\"latest\\\" }}\" $".to_string(),
