@@ -173,11 +173,15 @@ pub fn oracle() -> Option<PathBuf> {
     let home = std::env::var("HOME").ok()?;
     let dir = Path::new(&home).join(format!(".cache/eddy/gotemplate-oracle/{key:016x}"));
     let binary = dir.join("oracle");
+    // Test threads of one process build it once; other test processes use their own temporary
+    // name and the atomic rename decides.
+    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if binary.exists() {
         return Some(binary);
     }
     std::fs::create_dir_all(&dir).ok()?;
-    let temporary = dir.join("oracle.partial");
+    let temporary = dir.join(format!("oracle.partial.{}", std::process::id()));
     let status = Command::new("go")
         .args(["build", "-o"])
         .arg(&temporary)
