@@ -202,10 +202,9 @@ pub fn parse_float(text: &str) -> Option<f64> {
 
 fn parse_hex_float(body: &str) -> Option<f64> {
     let clean: String = body.chars().filter(|&c| c != '_').collect();
-    let (mantissa, exponent) = match clean.find(['p', 'P']) {
-        Some(i) => (&clean[..i], clean[i + 1..].parse::<i32>().ok()?),
-        None => (clean.as_str(), 0),
-    };
+    // Go requires the binary exponent of a hexadecimal float.
+    let i = clean.find(['p', 'P'])?;
+    let (mantissa, exponent) = (&clean[..i], clean[i + 1..].parse::<i32>().ok()?);
     let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
