@@ -176,7 +176,9 @@ pub fn oracle() -> Option<PathBuf> {
     // Test threads of one process build it once; other test processes use their own temporary
     // name and the atomic rename decides.
     static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _guard = BUILD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if binary.exists() {
         return Some(binary);
     }

@@ -124,20 +124,40 @@ fn measure(program: &Path, iterations: usize, case: &serde_json::Value) -> anyho
     child.stdin.take().context("stdin")?.write_all(&input)?;
     let output = child.wait_with_output()?;
     if !output.status.success() {
-        bail!("{} failed: {}", program.display(), String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "{} failed: {}",
+            program.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     Ok(Sample {
-        nanos_per_op: stdout.trim().parse().with_context(|| format!("bad timing output {stdout:?}"))?,
-        peak_rss_kib: stderr.lines().last().unwrap_or("0").trim().parse().unwrap_or(0),
+        nanos_per_op: stdout
+            .trim()
+            .parse()
+            .with_context(|| format!("bad timing output {stdout:?}"))?,
+        peak_rss_kib: stderr
+            .lines()
+            .last()
+            .unwrap_or("0")
+            .trim()
+            .parse()
+            .unwrap_or(0),
     })
 }
 
 fn build_engine() -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(cargo)
-        .args(["build", "--release", "-p", "eddy-gotemplate", "--example", "gtbench"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "eddy-gotemplate",
+            "--example",
+            "gtbench",
+        ])
         .current_dir(crate::workspace::root())
         .status()?;
     if !status.success() {
@@ -169,7 +189,10 @@ fn build_oracle() -> anyhow::Result<PathBuf> {
 /// The engine binary takes the iteration count as its first argument; the oracle as `bench N`.
 fn engine_wrapper(engine: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
     let wrapper = dir.join("gtbench");
-    std::fs::write(&wrapper, format!("#!/bin/sh\nexec {} \"$2\"\n", engine.display()))?;
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\nexec {} \"$2\"\n", engine.display()),
+    )?;
     let mut permissions = std::fs::metadata(&wrapper)?.permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
     std::fs::set_permissions(&wrapper, permissions)?;
@@ -192,8 +215,13 @@ pub fn run(rest: &[String]) -> anyhow::Result<()> {
     let oracle = build_oracle()?;
     let temp = tempfile::tempdir()?;
     let engine = engine_wrapper(&engine, temp.path())?;
-    println!("gotemplate: {iterations} executions per workload, timed inside each process (parse excluded)");
-    println!("  {:<52} {:>12} {:>12} {:>7} {:>10} {:>10}", "workload", "eddy µs/op", "go µs/op", "go/eddy", "eddy RSS", "go RSS");
+    println!(
+        "gotemplate: {iterations} executions per workload, timed inside each process (parse excluded)"
+    );
+    println!(
+        "  {:<52} {:>12} {:>12} {:>7} {:>10} {:>10}",
+        "workload", "eddy µs/op", "go µs/op", "go/eddy", "eddy RSS", "go RSS"
+    );
     for workload in workloads() {
         let ours = measure(&engine, iterations, &workload.case)?;
         let theirs = measure(&oracle, iterations, &workload.case)?;
