@@ -87,12 +87,124 @@ pub fn register(map: &mut FuncMap) {
         ))
     });
     map.add("uuidv4", &[], |_, _| Ok(Value::string(uuid_v4())));
+    map.add(
+        "derivePassword",
+        &[
+            Param::UintOf(crate::value::UintKind::Uint32),
+            Str,
+            Str,
+            Str,
+            Str,
+        ],
+        |_, a| {
+            let counter = match a[0] {
+                Value::Uint(n, _) => n as u32,
+                _ => 0,
+            };
+            Ok(Value::string(derive_password(
+                counter,
+                str_arg(&a, 1),
+                str_arg(&a, 2),
+                str_arg(&a, 3),
+                str_arg(&a, 4),
+            )))
+        },
+    );
     map.add("encryptAES", &[Str, Str], |_, a| {
         encrypt_aes(str_arg(&a, 0), str_arg(&a, 1)).map(Value::string)
     });
     map.add("decryptAES", &[Str, Str], |_, a| {
         decrypt_aes(str_arg(&a, 0), str_arg(&a, 1)).map(Value::string)
     });
+}
+
+const MASTER_PASSWORD_SEED: &str = "com.lyndir.masterpassword";
+
+/// The Master Password templates per password type (Sprig's table).
+fn password_templates(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "maximum" => &["anoxxxxxxxxxxxxxxxxx", "axxxxxxxxxxxxxxxxxno"],
+        "long" => &[
+            "CvcvnoCvcvCvcv",
+            "CvcvCvcvnoCvcv",
+            "CvcvCvcvCvcvno",
+            "CvccnoCvcvCvcv",
+            "CvccCvcvnoCvcv",
+            "CvccCvcvCvcvno",
+            "CvcvnoCvccCvcv",
+            "CvcvCvccnoCvcv",
+            "CvcvCvccCvcvno",
+            "CvcvnoCvcvCvcc",
+            "CvcvCvcvnoCvcc",
+            "CvcvCvcvCvccno",
+            "CvccnoCvccCvcv",
+            "CvccCvccnoCvcv",
+            "CvccCvccCvcvno",
+            "CvcvnoCvccCvcc",
+            "CvcvCvccnoCvcc",
+            "CvcvCvccCvccno",
+            "CvccnoCvcvCvcc",
+            "CvccCvcvnoCvcc",
+            "CvccCvcvCvccno",
+        ],
+        "medium" => &["CvcnoCvc", "CvcCvcno"],
+        "short" => &["Cvcn"],
+        "basic" => &["aaanaaan", "aannaaan", "aaannaaa"],
+        "pin" => &["nnnn"],
+        _ => return None,
+    })
+}
+
+fn template_characters(class: u8) -> &'static [u8] {
+    match class {
+        b'V' => b"AEIOU",
+        b'C' => b"BCDFGHJKLMNPQRSTVWXYZ",
+        b'v' => b"aeiou",
+        b'c' => b"bcdfghjklmnpqrstvwxyz",
+        b'A' => b"AEIOUBCDFGHJKLMNPQRSTVWXYZ",
+        b'a' => b"AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz",
+        b'n' => b"0123456789",
+        b'o' => b"@&%?,=[]_:-+*$#!'^~;()/.",
+        _ => b"AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz0123456789!@#$%^&*()",
+    }
+}
+
+/// Sprig's `derivePassword`: the Master Password algorithm (scrypt key, HMAC-SHA256 seed).
+fn derive_password(counter: u32, kind: &str, password: &str, user: &str, site: &str) -> String {
+    use hmac::Mac;
+    let Some(templates) = password_templates(kind) else {
+        return format!("cannot find password template {kind}");
+    };
+    let mut salt = MASTER_PASSWORD_SEED.as_bytes().to_vec();
+    salt.extend((user.len() as u32).to_be_bytes());
+    salt.extend(user.as_bytes());
+    let mut key = [0u8; 64];
+    let derived = scrypt::Params::new(15, 8, 2, 64)
+        .map_err(|e| e.to_string())
+        .and_then(|params| {
+            scrypt::scrypt(password.as_bytes(), &salt, &params, &mut key).map_err(|e| e.to_string())
+        });
+    if let Err(e) = derived {
+        return format!("failed to derive password: {e}");
+    }
+    let mut message = MASTER_PASSWORD_SEED.as_bytes().to_vec();
+    message.extend((site.len() as u32).to_be_bytes());
+    message.extend(site.as_bytes());
+    message.extend(counter.to_be_bytes());
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key) else {
+        return "failed to derive password".to_string();
+    };
+    mac.update(&message);
+    let seed = mac.finalize().into_bytes();
+    let template = templates[usize::from(seed[0]) % templates.len()];
+    template
+        .bytes()
+        .enumerate()
+        .map(|(i, class)| {
+            let chars = template_characters(class);
+            chars[usize::from(seed[i + 1]) % chars.len()] as char
+        })
+        .collect()
 }
 
 fn adler32(bytes: &[u8]) -> u32 {
