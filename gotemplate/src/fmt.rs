@@ -238,7 +238,8 @@ fn parse_num(format: &str, start: usize) -> (usize, usize) {
     let mut n = 0usize;
     while i < bytes.len() && bytes[i].is_ascii_digit() {
         if n > 1_000_000 {
-            return (0, start);
+            // Go gives up on an absurd number and skips the rest of the format.
+            return (0, format.len());
         }
         n = n * 10 + usize::from(bytes[i] - b'0');
         i += 1;
