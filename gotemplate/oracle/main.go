@@ -54,6 +54,13 @@ type result struct {
 }
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "helmtests" {
+		if err := extractHelmTests(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "oracle:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) == 3 && os.Args[1] == "sprigtests" {
 		if err := extractSprigTests(os.Args[2]); err != nil {
 			fmt.Fprintln(os.Stderr, "oracle:", err)
