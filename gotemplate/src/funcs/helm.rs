@@ -30,9 +30,6 @@ pub fn register(map: &mut FuncMap) {
     map.add("mustToYaml", &[Any], |_, a| {
         to_yaml(&a[0]).map(Value::string).map_err(FuncError::msg)
     });
-    map.add("toYamlPretty", &[Any], |_, a| {
-        Ok(Value::string(to_yaml(&a[0]).unwrap_or_default()))
-    });
     map.add("fromYaml", &[Str], |_, a| {
         Ok(match crate::yaml::unmarshal(str_arg(&a, 0)) {
             Ok(v) if v.as_map().is_some() => v,
