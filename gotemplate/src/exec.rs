@@ -191,7 +191,7 @@ impl At<'_> {
 type Res<T> = Result<T, Error>;
 
 /// How often (in evaluation steps) the deadline is checked.
-const STEPS_PER_CLOCK_CHECK: u64 = 256;
+const STEPS_PER_CLOCK_CHECK: u64 = 64;
 
 pub(crate) struct Exec<'s, 'e> {
     pub(crate) set: &'s TemplateSet,
@@ -410,6 +410,8 @@ impl<'s, 'e> Exec<'s, 'e> {
             }
         };
         for (index, element) in iterations {
+            // An empty body walks no node, so each iteration counts towards the time limit.
+            self.step()?;
             ran = true;
             self.set_range_vars(branch, mark, index, &element);
             let flow = self.walk_list(&element, &branch.list, out);
@@ -895,6 +897,7 @@ impl<'s, 'e> Exec<'s, 'e> {
             let last_at = find_at(all_args, self.last_pos).unwrap_or(at);
             argv.push(self.validate_type(last_at, final_value, param)?.value);
         }
+        self.step()?;
         let mut context = Context {
             set: self.set,
             session: self.session,
