@@ -10,6 +10,7 @@ mod lex;
 mod number;
 mod parse;
 mod set;
+mod toml;
 pub mod value;
 pub mod yaml;
 mod yaml11;

@@ -30,6 +30,16 @@ pub fn register(map: &mut FuncMap) {
     map.add("mustToYaml", &[Any], |_, a| {
         to_yaml(&a[0]).map(Value::string).map_err(FuncError::msg)
     });
+    map.add("toToml", &[Any], |_, a| {
+        Ok(Value::string(
+            crate::toml::encode(&a[0]).unwrap_or_else(|e| e),
+        ))
+    });
+    map.add("mustToToml", &[Any], |_, a| {
+        crate::toml::encode(&a[0])
+            .map(Value::string)
+            .map_err(FuncError::msg)
+    });
     map.add("fromYaml", &[Str], |_, a| {
         Ok(match crate::yaml::unmarshal(str_arg(&a, 0)) {
             Ok(v) if v.as_map().is_some() => v,
