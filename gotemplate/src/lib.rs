@@ -11,6 +11,7 @@ mod number;
 mod parse;
 mod set;
 mod toml;
+mod toml_parse;
 pub mod value;
 pub mod yaml;
 mod yaml11;

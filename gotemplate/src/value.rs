@@ -120,6 +120,11 @@ pub trait HostObject {
     fn fields(&self) -> Vec<(String, Value)> {
         Vec::new()
     }
+    /// The JSON text of a type with its own `MarshalJSON` (such as `time.Time`), used by
+    /// `toJson` and `toYaml` instead of the fields.
+    fn marshal_json(&self) -> Option<String> {
+        None
+    }
 }
 
 /// One Go value.

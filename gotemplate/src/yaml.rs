@@ -43,7 +43,12 @@ fn to_yaml_value(v: &Value, depth: usize) -> Result<Yaml, String> {
         ),
         Value::Map(map) => map_to_yaml(map.entries.borrow().iter(), depth)?,
         Value::Object(object) => {
-            if object.is_nil() {
+            if let Some(json) = object.marshal_json() {
+                match serde_json::from_str::<serde_json::Value>(&json) {
+                    Ok(serde_json::Value::String(text)) => Yaml::String(text),
+                    _ => Yaml::String(json),
+                }
+            } else if object.is_nil() {
                 Yaml::Null
             } else if let Some(map) = object.map_view() {
                 map_to_yaml(map.entries.borrow().iter(), depth)?

@@ -160,7 +160,9 @@ fn write_json(out: &mut String, v: &Value, style: JsonStyle, depth: usize) -> Re
         Value::List(list) => write_json_list(out, &list.items, style, depth)?,
         Value::Map(map) => write_json_map(out, map.entries.borrow().iter(), style, depth)?,
         Value::Object(object) => {
-            if object.is_nil() {
+            if let Some(json) = object.marshal_json() {
+                out.push_str(&json);
+            } else if object.is_nil() {
                 out.push_str("null");
             } else if let Some(map) = object.map_view() {
                 write_json_map(out, map.entries.borrow().iter(), style, depth)?;

@@ -40,6 +40,9 @@ pub fn register(map: &mut FuncMap) {
             .map(Value::string)
             .map_err(FuncError::msg)
     });
+    map.add("fromToml", &[Str], |_, a| {
+        Ok(crate::toml_parse::parse(str_arg(&a, 0)).unwrap_or_else(error_map))
+    });
     map.add("fromYaml", &[Str], |_, a| {
         Ok(match crate::yaml::unmarshal(str_arg(&a, 0)) {
             Ok(v) if v.as_map().is_some() => v,

@@ -42,6 +42,11 @@ impl HostObject for GoTime {
     fn display(&self) -> Option<String> {
         Some(go_time_string(&self.0))
     }
+
+    fn marshal_json(&self) -> Option<String> {
+        let text = format_go(&self.0, "2006-01-02T15:04:05.999999999Z07:00");
+        Some(format!("\"{text}\""))
+    }
 }
 
 fn time_value(t: Zoned) -> Value {

@@ -6,6 +6,7 @@ use super::FuncMap;
 mod certs;
 mod crypto;
 mod dates;
+pub(crate) use dates::GoTime;
 mod dicts;
 mod lists;
 mod math;
