@@ -1,13 +1,4 @@
-//! Semantic versions and constraints with the semantics of Masterminds/semver v3.5 — the library
-//! behind Sprig's `semver`/`semverCompare`, Helm's `kubeVersion` checks and Flux's `semver`
-//! ranges — so that every part of Eddy that compares versions agrees with Flux and Helm.
-//!
-//! Parsing is the library's default "coerce" mode: a leading `v`, missing minor/patch parts and
-//! leading zeros in numeric parts are accepted (`v1.2` is 1.2.0), pre-release and build parts are
-//! checked. Constraints accept `||` alternatives, `,`/space-separated conjunctions, hyphen
-//! ranges (`1.2 - 1.4`), wildcards (`1.x`, `*`), and the operators `=`, `!=`, `>`, `<`, `>=`,
-//! `=>`, `<=`, `=<`, `~`, `~>`, `^`. A pre-release version only satisfies a conjunction group
-//! that itself mentions a pre-release (`>=1.19-0` admits `1.20.0-rc.1`).
+#![doc = include_str!("../README.md")]
 
 use std::cmp::Ordering;
 use std::fmt;
