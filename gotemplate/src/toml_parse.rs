@@ -314,7 +314,8 @@ impl Parser {
                         Some(',') => {}
                         Some('}') => return Ok(table),
                         _ => {
-                            return self.error("expected a comma or an inline table terminator '}'");
+                            return self
+                                .error("expected a comma or an inline table terminator '}'");
                         }
                     }
                 }
