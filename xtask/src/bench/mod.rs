@@ -3,6 +3,7 @@
 
 use anyhow::bail;
 
+mod gotemplate;
 mod kustomize;
 mod kustomize_controller;
 mod process;
@@ -22,6 +23,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     #[allow(clippy::match_single_binding, reason = "benchmarks add arms here")]
     match args.what.as_str() {
         "source" => source::run(&args.rest),
+        "gotemplate" => gotemplate::run(&args.rest),
         "kustomize" => kustomize::run(&args.rest),
         "kustomize-controller" => kustomize_controller::run(&args.rest),
         other => bail!("no benchmark named '{other}'"),
