@@ -64,7 +64,9 @@ pub fn build_directory(
     let mut spec = kustomization.spec.clone();
     build::drop_missing_components(&dir, &mut spec);
     build::write_wrapper(&wrapper_dir, &from_wrapper, &dir, &spec)?;
-    let mut objects = build::kustomize(&wrapper_dir)?;
+    // Local builds read what the user running them can read, as before the build root existed;
+    // confining them to the repository root is the CLI's part of issue #12.
+    let mut objects = build::kustomize(&wrapper_dir, Path::new("/"))?;
     origin::relocate_origins(&mut objects, &wrapper_dir, &dir);
     if let Some(post_build) = &kustomization.spec.post_build {
         substitute::substitute_post_build(&mut objects, post_build, variables, strict)?;

@@ -69,7 +69,8 @@ fn random_overlay_trees_match_kubectl() {
         let temp = tempfile::tempdir().unwrap();
         let target = random_tree::write_tree(temp.path(), seed);
         let ours = std::panic::catch_unwind(|| {
-            eddy_kustomize::build(&target, &BuildOptions::default()).map_err(|e| e.to_string())
+            eddy_kustomize::build(&target, &BuildOptions::new(temp.path()).unwrap())
+                .map_err(|e| e.to_string())
         })
         .unwrap_or_else(|_| Err("PANIC".to_string()));
         let theirs = kubectl_build(&target);

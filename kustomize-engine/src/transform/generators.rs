@@ -86,7 +86,11 @@ fn generate_one(
             ));
         }
     };
-    let pairs = collect_pairs(loader, args)?;
+    let field = match kind {
+        GeneratedKind::ConfigMap => "configMapGenerator",
+        GeneratedKind::Secret => "secretGenerator",
+    };
+    let pairs = collect_pairs(loader, field, args)?;
 
     let mut metadata = Mapping::new();
     metadata.insert("name".to_string(), Value::String(name.clone()));
@@ -194,8 +198,13 @@ fn merged_options(
     merged
 }
 
-/// Reads all key/value sources of a generator: env files, then literals, then files.
-fn collect_pairs(loader: &Loader, args: &GeneratorArgs) -> Result<Vec<(String, Vec<u8>)>, Error> {
+/// Reads all key/value sources of a generator: env files, then literals, then files. `field` is
+/// the generator's field name, for messages.
+fn collect_pairs(
+    loader: &Loader,
+    field: &str,
+    args: &GeneratorArgs,
+) -> Result<Vec<(String, Vec<u8>)>, Error> {
     let mut pairs: Vec<(String, Vec<u8>)> = Vec::new();
     let mut push = |key: String, value: Vec<u8>, origin: &str| -> Result<(), Error> {
         if pairs.iter().any(|(k, _)| *k == key) {
@@ -209,7 +218,7 @@ fn collect_pairs(loader: &Loader, args: &GeneratorArgs) -> Result<Vec<(String, V
     };
     let generator = args.name.clone().unwrap_or_default();
     for env in &args.envs {
-        let (path, text) = loader.read_text(env)?;
+        let (path, text) = loader.read_text(&format!("{field} envs"), env)?;
         for (key, value) in parse_env_file(&path, &text)? {
             push(key, value.into_bytes(), &path.display().to_string())?;
         }
@@ -238,7 +247,7 @@ fn collect_pairs(loader: &Loader, args: &GeneratorArgs) -> Result<Vec<(String, V
                 (key, file.clone())
             }
         };
-        let (resolved, bytes) = loader.read_bytes(&path)?;
+        let (resolved, bytes) = loader.read_bytes(&format!("{field} files"), &path)?;
         if resolved.is_dir() {
             return Err(Error::invalid(
                 resolved,

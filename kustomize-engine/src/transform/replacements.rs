@@ -69,7 +69,7 @@ pub fn apply(
         let parsed: Replacement = serde_json::from_value(entry.to_json())
             .map_err(|e| Error::invalid(kustomization_path, format!("invalid replacement: {e}")))?;
         if let Some(path) = &parsed.path {
-            let (file, text) = loader.read_text(path)?;
+            let (file, text) = loader.read_text("replacements path", path)?;
             let mut items = Vec::new();
             for document in yaml::parse_documents(&text).map_err(|m| Error::invalid(&file, m))? {
                 match document {
