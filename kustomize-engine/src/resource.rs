@@ -159,12 +159,14 @@ impl Resource {
             .and_then(Value::scalar_text)
     }
 
-    /// Drops `metadata.annotations` when it is an empty map.
+    /// Drops `metadata.annotations` when it is an empty map or null (kustomize's internal
+    /// annotations were written into it and removed again).
     pub fn remove_empty_annotations(&mut self) {
-        let empty = matches!(
-            self.value.get_path_mut(&["metadata", "annotations"]),
-            Some(Value::Map(annotations)) if annotations.is_empty()
-        );
+        let empty = match self.value.get_path_mut(&["metadata", "annotations"]) {
+            Some(Value::Map(annotations)) => annotations.is_empty(),
+            Some(Value::Null) => true,
+            _ => false,
+        };
         if empty && let Some(Value::Map(metadata)) = self.value.get_mut("metadata") {
             metadata.shift_remove("annotations");
         }

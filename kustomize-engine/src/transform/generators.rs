@@ -75,16 +75,11 @@ fn generate_one(
             "a generator needs a 'name'",
         ));
     }
+    // kustomize reads any other spelling (`Merge`, a typo) as unspecified, which creates.
     let behavior = match args.behavior.as_deref() {
-        None | Some("") | Some("create") => GeneratorBehavior::Create,
         Some("merge") => GeneratorBehavior::Merge,
         Some("replace") => GeneratorBehavior::Replace,
-        Some(other) => {
-            return Err(Error::invalid(
-                kustomization_path,
-                format!("generator '{name}': unknown behavior '{other}'"),
-            ));
-        }
+        _ => GeneratorBehavior::Create,
     };
     let field = match kind {
         GeneratedKind::ConfigMap => "configMapGenerator",
@@ -136,7 +131,8 @@ fn generate_one(
     }
     data.sort_keys();
     binary_data.sort_keys();
-    if !data.is_empty() {
+    // kustomize makes a Secret's `data` whatever it holds, and a ConfigMap's only when it has keys.
+    if !data.is_empty() || kind == GeneratedKind::Secret {
         object.insert("data".to_string(), Value::Map(data));
     }
     if !binary_data.is_empty() {
