@@ -265,7 +265,7 @@ fn commit_and_push(
 fn build_flux_system(plan: &Plan, working_copy: &WorkingCopy) -> anyhow::Result<Vec<Value>> {
     let root = working_copy.root()?;
     let dir = root.join(plan.path.flux_system_dir());
-    let options = eddy_kustomize::BuildOptions::new(&root)
+    let options = eddy_kustomize::BuildOptions::new(root)
         .with_context(|| format!("cannot build {}", plan.path.flux_system_dir()))?;
     let built = eddy_kustomize::build(&dir, &options)
         .with_context(|| format!("cannot build {}", plan.path.flux_system_dir()))?;
