@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::Reorder;
-use crate::config::TransformerConfig;
+use crate::config::{ConfigHandle, TransformerConfig};
 use crate::error::Error;
 use crate::kustomization::{KUSTOMIZATION_FILE_NAMES, Kustomization, Var};
 use crate::loader::{Confinement, LoadRestrictions, Loader, ReadFilter};
@@ -17,7 +17,7 @@ use crate::yaml::{self, Value};
 /// What accumulating one kustomization directory produces.
 pub struct Accumulated {
     pub resources: ResMap,
-    pub config: TransformerConfig,
+    pub config: ConfigHandle,
     pub vars: Vec<Var>,
     /// A custom OpenAPI schema (`openapi: {path: ...}`), which applies to the whole build.
     pub schema: Option<Value>,
@@ -89,7 +89,7 @@ impl Builder {
         }
         let mut accumulated = Accumulated {
             resources: ResMap::default(),
-            config: TransformerConfig::defaults(),
+            config: ConfigHandle::default(),
             vars: Vec::new(),
             schema: None,
         };
@@ -143,7 +143,7 @@ impl Builder {
         }
         let mut accumulated = Accumulated {
             resources: ResMap::default(),
-            config: TransformerConfig::defaults(),
+            config: ConfigHandle::default(),
             vars: Vec::new(),
             schema: None,
         };
@@ -193,6 +193,9 @@ impl Builder {
         for entry in &kustomization.resources {
             self.accumulate_resource(loader, kustomization_path, entry, acc)?;
         }
+        acc.resources
+            .check_unique_ids()
+            .map_err(|message| Error::build(kustomization_path.display().to_string(), message))?;
         for entry in &kustomization.configurations {
             let (path, text) = loader.read_text("configurations", entry)?;
             let config: TransformerConfig = serde_yaml_ng::from_str(&text).map_err(|e| {
@@ -281,10 +284,8 @@ impl Builder {
         })?;
         if path.is_dir() {
             let sub = self.accumulate_dir(&path, false)?;
-            acc.resources
-                .append_all(sub.resources)
-                .map_err(|message| Error::build(path.display().to_string(), message))?;
-            acc.config.merge(sub.config);
+            acc.resources.append_unchecked(sub.resources.resources);
+            acc.config.merge_handle(sub.config);
             acc.vars.extend(sub.vars);
             if acc.schema.is_none() {
                 acc.schema = sub.schema;
@@ -295,8 +296,7 @@ impl Builder {
         let text = String::from_utf8(loader.read_resolved(&path)?)
             .map_err(|_| Error::invalid(&path, "file is not UTF-8 text"))?;
         acc.resources
-            .append_many(resources_from_text(&path, &text)?)
-            .map_err(|message| Error::build(path.display().to_string(), message))?;
+            .append_unchecked(resources_from_text(&path, &text)?);
         Ok(())
     }
 }
