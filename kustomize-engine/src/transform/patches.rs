@@ -248,8 +248,10 @@ fn apply_json_to_selection(
             drop_empty_annotations(&mut value);
         }
         resource.value = value;
-        // kustomize re-reads the patched object from JSON: no node is shared any more.
+        // kustomize re-reads the patched object from JSON: no node is shared any more, and no
+        // node is untagged.
         resource.forget_shared();
+        resource.untyped_scalars.clear();
         if resource.cur_id() != before {
             resource.prev_ids.push(before);
         }
@@ -315,6 +317,7 @@ fn apply_smp_to(
     schema: Option<&Value>,
 ) -> Result<(), Error> {
     let resource = &mut resources.resources[index];
+    resource.settle_untyped_scalars_as_strings();
     let before = resource.cur_id();
     let mut patch = document.clone();
     if let Some(map) = patch.as_map_mut() {
