@@ -35,10 +35,9 @@ pub fn run(args: KustomizeArgs) -> anyhow::Result<()> {
             } else {
                 eddy_kustomize::LoadRestrictions::RootOnly
             };
-            let options = eddy_kustomize::BuildOptions {
-                load_restrictions: restrictions,
-                ..eddy_kustomize::BuildOptions::default()
-            };
+            // `kubectl kustomize` has no outer root, and this command mimics it.
+            let mut options = eddy_kustomize::BuildOptions::unconfined();
+            options.load_restrictions = restrictions;
             let output = eddy_kustomize::build(&dir, &options)
                 .with_context(|| format!("kustomize build {} failed", dir.display()))?;
             std::io::stdout()

@@ -33,7 +33,9 @@ pub fn render() -> anyhow::Result<String> {
     let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
     write_config(scratch.path())?;
     let default = scratch.path().join("default");
-    eddy_kustomize::build(&default, &eddy_kustomize::BuildOptions::default())
+    let options = eddy_kustomize::BuildOptions::new(scratch.path())
+        .context("cannot render the embedded install manifests")?;
+    eddy_kustomize::build(&default, &options)
         .context("cannot render the embedded install manifests")
 }
 

@@ -29,7 +29,7 @@ const CONTROLLERS: &[&str] = &[
 fn render_native() -> String {
     eddy_kustomize::build(
         &workspace().join("config/default"),
-        &eddy_kustomize::BuildOptions::default(),
+        &eddy_kustomize::BuildOptions::new(&workspace()).unwrap(),
     )
     .unwrap()
 }

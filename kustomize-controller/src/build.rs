@@ -270,7 +270,7 @@ pub fn build_artifact_path(
     drop_missing_components(&path, &mut spec);
     write_wrapper(wrapper_dir, &from_wrapper, &path, &spec)?;
     let prefix = format!("{}/", root.display());
-    let mut objects = kustomize_filtered(wrapper_dir, filter).map_err(|e| match e {
+    let mut objects = kustomize_filtered(wrapper_dir, root, filter).map_err(|e| match e {
         BuildError::Kustomize(message) => BuildError::Kustomize(message.replace(&prefix, "")),
         other => other,
     })?;
@@ -278,22 +278,24 @@ pub fn build_artifact_path(
     Ok(objects)
 }
 
-/// Runs the Kustomize engine on `dir` and returns the objects as JSON, in build order.
-pub fn kustomize(dir: &Path) -> Result<Vec<Value>, BuildError> {
-    kustomize_filtered(dir, None)
+/// Runs the Kustomize engine on `dir` and returns the objects as JSON, in build order. Every
+/// file the build reads must resolve inside `root` (see `eddy_kustomize::BuildOptions::new`).
+pub fn kustomize(dir: &Path, root: &Path) -> Result<Vec<Value>, BuildError> {
+    kustomize_filtered(dir, root, None)
 }
 
 /// [`kustomize`] with every file the engine reads passed through `filter` first: SOPS
 /// decryption happens there, in memory (see [`crate::sops`]).
 pub fn kustomize_filtered(
     dir: &Path,
+    root: &Path,
     filter: Option<eddy_kustomize::ReadFilter>,
 ) -> Result<Vec<Value>, BuildError> {
-    let options = eddy_kustomize::BuildOptions {
-        load_restrictions: eddy_kustomize::LoadRestrictions::None,
-        // Input order, as Flux builds; the apply order is decided by staging anyway.
-        reorder: eddy_kustomize::Reorder::None,
-    };
+    let mut options = eddy_kustomize::BuildOptions::new(root)
+        .map_err(|e| BuildError::Kustomize(e.to_string()))?;
+    options.load_restrictions = eddy_kustomize::LoadRestrictions::None;
+    // Input order, as Flux builds; the apply order is decided by staging anyway.
+    options.reorder = eddy_kustomize::Reorder::None;
     let resources = eddy_kustomize::build_resources_with_filter(dir, &options, filter)
         .map_err(|e| BuildError::Kustomize(e.to_string()))?;
     let mut objects = Vec::with_capacity(resources.len());
@@ -404,7 +406,7 @@ mod tests {
         std::fs::write(dir.join("README.md"), "# hi\n").unwrap();
         std::fs::write(dir.join(".sourceignore"), "ignored/\n").unwrap();
         write_wrapper(&wrapper, "../../artifacts/abc", &dir, &spec(json!({}))).unwrap();
-        let objects = kustomize(&wrapper).unwrap();
+        let objects = kustomize(&wrapper, &dir).unwrap();
         let names: Vec<_> = objects
             .iter()
             .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned())
@@ -432,7 +434,7 @@ mod tests {
             "patchesStrategicMerge": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"legacy": "yes"}}],
         }));
         write_wrapper(&wrapper, "../../artifacts/abc", &dir, &spec).unwrap();
-        let objects = kustomize(&wrapper).unwrap();
+        let objects = kustomize(&wrapper, &dir).unwrap();
         assert_eq!(objects.len(), 1);
         assert_eq!(objects[0]["metadata"]["name"], "p-cm");
         assert_eq!(objects[0]["metadata"]["namespace"], "target");

@@ -6,7 +6,10 @@
 //! labels. Only the inputs differ: a local directory instead of an unpacked artifact, and
 //! variables the caller gathered (from the cluster, or only the inline ones in a dry run).
 
-use std::{collections::BTreeMap, path::Path};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 use eddy_api::kustomize::Kustomization;
 use kube::ResourceExt;
@@ -64,7 +67,7 @@ pub fn build_directory(
     let mut spec = kustomization.spec.clone();
     build::drop_missing_components(&dir, &mut spec);
     build::write_wrapper(&wrapper_dir, &from_wrapper, &dir, &spec)?;
-    let mut objects = build::kustomize(&wrapper_dir)?;
+    let mut objects = build::kustomize(&wrapper_dir, &build_root_for(&dir))?;
     origin::relocate_origins(&mut objects, &wrapper_dir, &dir);
     if let Some(post_build) = &kustomization.spec.post_build {
         substitute::substitute_post_build(&mut objects, post_build, variables, strict)?;
@@ -72,6 +75,21 @@ pub fn build_directory(
     let (labels, annotations) = metadata_for(kustomization);
     build::add_metadata(&mut objects, &labels, &annotations);
     Ok(objects)
+}
+
+/// The root a local build is confined to: the Git working copy holding `dir` (what the
+/// controller would unpack from the repository), else the current directory when `dir` is
+/// inside it, else `dir` itself. A local build thus reads what a pushed commit could, and a
+/// kustomization from an untrusted repository cannot make `eddy build` read `~/.ssh`.
+pub fn build_root_for(dir: &Path) -> PathBuf {
+    if let Some(working_copy) = dir.ancestors().find(|ancestor| ancestor.join(".git").exists()) {
+        return working_copy.to_path_buf();
+    }
+    std::env::current_dir()
+        .and_then(|cwd| cwd.canonicalize())
+        .ok()
+        .filter(|cwd| dir.starts_with(cwd))
+        .unwrap_or_else(|| dir.to_path_buf())
 }
 
 /// The inline `postBuild.substitute` variables only: what a dry run, which may not read
@@ -198,5 +216,35 @@ mod tests {
         let error =
             build_directory(Path::new("/no/such/dir"), &ks, &BTreeMap::new(), true).unwrap_err();
         assert!(error.to_string().contains("/no/such/dir"), "{error}");
+    }
+
+    #[test]
+    fn a_local_build_reads_across_its_working_copy_but_nothing_outside_it() {
+        let repo = tempfile::tempdir().unwrap();
+        let repo_root = repo.path().canonicalize().unwrap();
+        std::fs::create_dir_all(repo_root.join(".git")).unwrap();
+        std::fs::create_dir_all(repo_root.join("shared")).unwrap();
+        std::fs::create_dir_all(repo_root.join("apps/web")).unwrap();
+        std::fs::write(repo_root.join("shared/settings.env"), "mode=fast\n").unwrap();
+        let app = repo_root.join("apps/web");
+        assert_eq!(build_root_for(&app), repo_root);
+
+        let ks = kustomization(json!({}));
+        let write_generator = |entry: &str| {
+            std::fs::write(
+                app.join("kustomization.yaml"),
+                format!("configMapGenerator:\n- name: settings\n  envs: [{entry}]\n"),
+            )
+            .unwrap();
+        };
+        write_generator("../../shared/settings.env");
+        let objects = build_directory(&app, &ks, &BTreeMap::new(), true).unwrap();
+        assert_eq!(objects[0]["data"]["mode"], "fast");
+
+        write_generator("/etc/passwd");
+        let error = build_directory(&app, &ks, &BTreeMap::new(), true).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("/etc/passwd"), "{message}");
+        assert!(message.contains("outside the build root"), "{message}");
     }
 }

@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::Reorder;
-use crate::config::TransformerConfig;
+use crate::config::{ConfigHandle, TransformerConfig};
 use crate::error::Error;
 use crate::kustomization::{KUSTOMIZATION_FILE_NAMES, Kustomization, Var};
-use crate::loader::{LoadRestrictions, Loader, ReadFilter};
+use crate::loader::{Confinement, LoadRestrictions, Loader, ReadFilter};
 use crate::resmap::ResMap;
 use crate::resource::{Origin, Resource};
 use crate::transform;
@@ -17,7 +17,7 @@ use crate::yaml::{self, Value};
 /// What accumulating one kustomization directory produces.
 pub struct Accumulated {
     pub resources: ResMap,
-    pub config: TransformerConfig,
+    pub config: ConfigHandle,
     pub vars: Vec<Var>,
     /// A custom OpenAPI schema (`openapi: {path: ...}`), which applies to the whole build.
     pub schema: Option<Value>,
@@ -31,6 +31,10 @@ pub struct Builder {
     stack: Vec<PathBuf>,
     /// Passed to every loader of the build.
     filter: Option<ReadFilter>,
+    /// The canonical build root every file must resolve into; `None` reads anywhere.
+    build_root: Option<PathBuf>,
+    /// Set by [`Builder::build_root`] from `build_root` and the directory being built.
+    confinement: Confinement,
 }
 
 impl Builder {
@@ -40,7 +44,15 @@ impl Builder {
             reorder,
             stack: Vec::new(),
             filter: None,
+            build_root: None,
+            confinement: Confinement::unconfined(),
         }
+    }
+
+    /// This builder with every file read confined to the canonical directory `root`.
+    pub fn confined_to(mut self, root: Option<PathBuf>) -> Builder {
+        self.build_root = root;
+        self
     }
 
     /// This builder with `filter` applied to every file the build reads.
@@ -49,14 +61,26 @@ impl Builder {
         self
     }
 
+    /// A loader for `dir`, which came from [`Loader::resolve`] (or is the directory being built).
     fn loader(&self, dir: &Path) -> Result<Loader, Error> {
-        Ok(Loader::new(dir, self.restrictions)?.with_filter(self.filter.clone()))
+        Ok(
+            Loader::new(dir, self.restrictions, self.confinement.clone())?
+                .with_filter(self.filter.clone()),
+        )
     }
 
     /// Builds `dir` as the top-level kustomization.
     pub fn build_root(&mut self, dir: &Path) -> Result<ResMap, Error> {
-        let loader = self.loader(dir)?;
-        let (kustomization_path, kustomization) = load_kustomization(&loader)?;
+        let dir = crate::loader::canonical(dir)?;
+        if let Some(root) = &self.build_root {
+            let mut roots = vec![root.clone()];
+            if !dir.starts_with(root) {
+                roots.push(dir.clone());
+            }
+            self.confinement = Confinement::within(roots);
+        }
+        let mut loader = self.loader(&dir)?;
+        let (kustomization_path, kustomization) = load_kustomization(&mut loader)?;
         if kustomization.is_component() {
             return Err(Error::invalid(
                 &kustomization_path,
@@ -65,7 +89,7 @@ impl Builder {
         }
         let mut accumulated = Accumulated {
             resources: ResMap::default(),
-            config: TransformerConfig::defaults(),
+            config: ConfigHandle::default(),
             vars: Vec::new(),
             schema: None,
         };
@@ -107,8 +131,8 @@ impl Builder {
 
     /// Accumulates a kustomization directory used as a resource of another one.
     fn accumulate_dir(&mut self, dir: &Path, into_component: bool) -> Result<Accumulated, Error> {
-        let loader = self.loader(dir)?;
-        let (kustomization_path, kustomization) = load_kustomization(&loader)?;
+        let mut loader = self.loader(dir)?;
+        let (kustomization_path, kustomization) = load_kustomization(&mut loader)?;
         if kustomization.is_component() != into_component {
             let message = if into_component {
                 "expected kind 'Component' for a path listed under components"
@@ -119,7 +143,7 @@ impl Builder {
         }
         let mut accumulated = Accumulated {
             resources: ResMap::default(),
-            config: TransformerConfig::defaults(),
+            config: ConfigHandle::default(),
             vars: Vec::new(),
             schema: None,
         };
@@ -169,8 +193,11 @@ impl Builder {
         for entry in &kustomization.resources {
             self.accumulate_resource(loader, kustomization_path, entry, acc)?;
         }
+        acc.resources
+            .check_unique_ids()
+            .map_err(|message| Error::build(kustomization_path.display().to_string(), message))?;
         for entry in &kustomization.configurations {
-            let (path, text) = loader.read_text(entry)?;
+            let (path, text) = loader.read_text("configurations", entry)?;
             let config: TransformerConfig = serde_yaml_ng::from_str(&text).map_err(|e| {
                 Error::invalid(&path, format!("invalid transformer configuration: {e}"))
             })?;
@@ -213,9 +240,9 @@ impl Builder {
                     feature: format!("remote component '{entry}'"),
                 });
             }
-            let dir = loader.resolve(entry)?;
-            let component_loader = self.loader(&dir)?;
-            let (component_path, component) = load_kustomization(&component_loader)?;
+            let dir = loader.resolve("components", entry)?;
+            let mut component_loader = self.loader(&dir)?;
+            let (component_path, component) = load_kustomization(&mut component_loader)?;
             if !component.is_component() {
                 return Err(Error::invalid(
                     &component_path,
@@ -248,7 +275,7 @@ impl Builder {
                 feature: format!("remote resource '{entry}'"),
             });
         }
-        let path = loader.resolve(entry).map_err(|e| match e {
+        let path = loader.resolve("resources", entry).map_err(|e| match e {
             Error::Io { path, message } => Error::Io {
                 path,
                 message: format!("{message} (listed in {})", kustomization_path.display()),
@@ -257,10 +284,8 @@ impl Builder {
         })?;
         if path.is_dir() {
             let sub = self.accumulate_dir(&path, false)?;
-            acc.resources
-                .append_all(sub.resources)
-                .map_err(|message| Error::build(path.display().to_string(), message))?;
-            acc.config.merge(sub.config);
+            acc.resources.append_unchecked(sub.resources.resources);
+            acc.config.merge_handle(sub.config);
             acc.vars.extend(sub.vars);
             if acc.schema.is_none() {
                 acc.schema = sub.schema;
@@ -271,38 +296,15 @@ impl Builder {
         let text = String::from_utf8(loader.read_resolved(&path)?)
             .map_err(|_| Error::invalid(&path, "file is not UTF-8 text"))?;
         acc.resources
-            .append_many(resources_from_text(&path, &text)?)
-            .map_err(|message| Error::build(path.display().to_string(), message))?;
+            .append_unchecked(resources_from_text(&path, &text)?);
         Ok(())
     }
 }
 
 /// Finds and parses the kustomization file of a directory.
-pub fn load_kustomization(loader: &Loader) -> Result<(PathBuf, Kustomization), Error> {
-    let found: Vec<PathBuf> = KUSTOMIZATION_FILE_NAMES
-        .iter()
-        .map(|name| loader.root.join(name))
-        .filter(|path| path.is_file())
-        .collect();
-    let path = match found.as_slice() {
-        [] => {
-            return Err(Error::invalid(
-                &loader.root,
-                "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory",
-            ));
-        }
-        [one] => one.clone(),
-        _ => {
-            return Err(Error::invalid(
-                &loader.root,
-                "found multiple kustomization files in directory",
-            ));
-        }
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+pub fn load_kustomization(loader: &mut Loader) -> Result<(PathBuf, Kustomization), Error> {
+    let path = loader.find_kustomization_file(&KUSTOMIZATION_FILE_NAMES)?;
+    let text = loader.read_kustomization_file()?;
     let kustomization =
         Kustomization::parse(&text).map_err(|message| Error::invalid(&path, message))?;
     Ok((path, kustomization))

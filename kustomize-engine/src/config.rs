@@ -44,10 +44,51 @@ pub struct TransformerConfig {
     pub replicas: Vec<FieldSpec>,
 }
 
+/// Appends the specs of `more` that `into` lacks. Linear: every kustomization directory merges its
+/// configuration into its parent's, so a quadratic merge made time grow with the tree squared.
 fn merge_specs(into: &mut Vec<FieldSpec>, more: Vec<FieldSpec>) {
+    if more.is_empty() {
+        return;
+    }
+    let mut known: std::collections::HashSet<FieldSpec> = into.iter().cloned().collect();
     for spec in more {
-        if !into.contains(&spec) {
+        if !known.contains(&spec) {
+            known.insert(spec.clone());
             into.push(spec);
+        }
+    }
+}
+
+/// The fieldspec configuration of one accumulation: the defaults, shared by every directory until
+/// a `configurations`/`crds` entry (or a base that had one) adds to them. Building and merging the
+/// full default tables per kustomization directory cost about as much as the directory's objects.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigHandle(Option<Box<TransformerConfig>>);
+
+impl ConfigHandle {
+    /// Adds fieldspecs read from a file.
+    pub fn merge(&mut self, other: TransformerConfig) {
+        self.0
+            .get_or_insert_with(|| Box::new(TransformerConfig::defaults()))
+            .merge(other);
+    }
+
+    /// Adds a base's configuration; a base with only the defaults adds nothing.
+    pub fn merge_handle(&mut self, other: ConfigHandle) {
+        if let Some(other) = other.0 {
+            self.merge(*other);
+        }
+    }
+}
+
+impl std::ops::Deref for ConfigHandle {
+    type Target = TransformerConfig;
+
+    fn deref(&self) -> &TransformerConfig {
+        static DEFAULTS: std::sync::OnceLock<TransformerConfig> = std::sync::OnceLock::new();
+        match &self.0 {
+            Some(config) => config,
+            None => DEFAULTS.get_or_init(TransformerConfig::defaults),
         }
     }
 }

@@ -13,6 +13,14 @@ pub enum Error {
     /// A path points outside the directory the load restrictions allow.
     #[error("security: file '{path}' is not in or below '{root}'")]
     OutsideRoot { path: PathBuf, root: PathBuf },
+    /// An entry of a kustomization resolves (after symlinks) outside the build root the caller
+    /// confined the build to ([`crate::BuildOptions::new`]).
+    #[error("{kustomization}: {field} entry \"{entry}\": resolves outside the build root")]
+    OutsideBuildRoot {
+        kustomization: PathBuf,
+        field: String,
+        entry: String,
+    },
     /// A directory is (indirectly) a resource of itself.
     #[error("cycle detected: {path} is already being built")]
     Cycle { path: PathBuf },

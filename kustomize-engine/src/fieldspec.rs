@@ -10,7 +10,7 @@ use crate::resid::Gvk;
 use crate::shared::PathStep;
 use crate::yaml::{Mapping, Value};
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldSpec {
     #[serde(default)]

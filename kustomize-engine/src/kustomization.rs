@@ -254,6 +254,9 @@ impl Kustomization {
         if !has_content {
             return Err(EMPTY.to_string());
         }
+        // kustomize decodes through Go's JSON decoder, for which a null field is an absent one
+        // (`patches:` with every item commented out, as scaffolding tools write it).
+        drop_null_fields(&mut document);
         let mut kustomization: Kustomization = serde_json::from_value(document.to_json())
             .map_err(|e| format!("invalid Kustomization: {e}"))?;
         kustomization.fix_deprecated_fields();
@@ -412,6 +415,19 @@ fn normalize_field_names(value: &mut crate::yaml::Value) {
             }
         }
         Value::Seq(items) => items.iter_mut().for_each(normalize_field_names),
+        _ => {}
+    }
+}
+
+/// Removes every map entry whose value is null, at any depth.
+fn drop_null_fields(value: &mut crate::yaml::Value) {
+    use crate::yaml::Value;
+    match value {
+        Value::Map(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_null_fields);
+        }
+        Value::Seq(items) => items.iter_mut().for_each(drop_null_fields),
         _ => {}
     }
 }

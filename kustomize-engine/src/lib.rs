@@ -18,16 +18,54 @@ mod shared;
 mod transform;
 pub mod yaml;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use error::Error;
 pub use loader::{LoadRestrictions, ReadFilter};
 
-/// Options of a build. The default is what `kubectl kustomize` does.
-#[derive(Debug, Clone, Default)]
+/// Options of a build.
+///
+/// Every file the build reads (resources, bases, components, patches, generator sources,
+/// replacement sources, schemas, configurations, CRDs, plugin configurations, kustomization files)
+/// must resolve, after symlinks are followed, inside the build root given to
+/// [`BuildOptions::new`]; anything else fails the build with [`Error::OutsideBuildRoot`]. The
+/// directory being built is normally inside that root; when it is not (a kustomization the caller
+/// generated elsewhere that points into the root), its own directory is allowed as well.
+#[derive(Debug, Clone)]
 pub struct BuildOptions {
     pub load_restrictions: LoadRestrictions,
     pub reorder: Reorder,
+    /// The canonical build root; `None` only through [`BuildOptions::unconfined`].
+    build_root: Option<PathBuf>,
+}
+
+impl BuildOptions {
+    /// Options confining every read to `root` (which must exist), with kubectl's defaults for the
+    /// rest: [`LoadRestrictions::RootOnly`] and [`Reorder::Legacy`].
+    pub fn new(root: &Path) -> Result<BuildOptions, Error> {
+        let build_root = loader::canonical(root)?;
+        Ok(BuildOptions {
+            load_restrictions: LoadRestrictions::default(),
+            reorder: Reorder::default(),
+            build_root: Some(build_root),
+        })
+    }
+
+    /// Options with no build root: any file the process can read may be used. Only for
+    /// `eddy kustomize build`, which mimics `kubectl kustomize` and, like it, has no outer root;
+    /// anything building files from a source it does not trust uses [`BuildOptions::new`].
+    pub fn unconfined() -> BuildOptions {
+        BuildOptions {
+            load_restrictions: LoadRestrictions::default(),
+            reorder: Reorder::default(),
+            build_root: None,
+        }
+    }
+
+    /// The canonical build root, when confined.
+    pub fn build_root(&self) -> Option<&Path> {
+        self.build_root.as_deref()
+    }
 }
 
 /// Output order when the root kustomization has no `sortOptions`.
@@ -91,8 +129,9 @@ pub fn build_resources_with_filter(
     options: &BuildOptions,
     filter: Option<ReadFilter>,
 ) -> Result<Vec<Resource>, Error> {
-    let mut builder =
-        build::Builder::new(options.load_restrictions, options.reorder).with_filter(filter);
+    let mut builder = build::Builder::new(options.load_restrictions, options.reorder)
+        .with_filter(filter)
+        .confined_to(options.build_root.clone());
     let resources = builder.build_root(dir)?;
     Ok(resources
         .resources

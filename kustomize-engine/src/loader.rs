@@ -39,7 +39,42 @@ impl std::fmt::Debug for ReadFilter {
     }
 }
 
-/// Reads files on behalf of one kustomization directory.
+/// The directories every file of a build must resolve into, after symlinks are followed.
+///
+/// Usually one: the build root the caller named ([`crate::BuildOptions::new`]). When the directory
+/// being built lies outside it (a kustomization the caller generated next to the sources, as
+/// kustomize-controller's wrapper is), that directory is allowed too, so its kustomization file can
+/// be read; everything it names must still be inside the build root or that directory.
+#[derive(Debug, Clone, Default)]
+pub struct Confinement {
+    roots: Option<Arc<[PathBuf]>>,
+}
+
+impl Confinement {
+    /// No confinement: any readable file (what `kubectl kustomize` does).
+    pub fn unconfined() -> Confinement {
+        Confinement { roots: None }
+    }
+
+    /// Confined to the canonical directories `roots`.
+    pub fn within(roots: Vec<PathBuf>) -> Confinement {
+        Confinement {
+            roots: Some(roots.into()),
+        }
+    }
+
+    /// Whether the canonical `path` is inside one of the roots.
+    pub fn allows(&self, path: &Path) -> bool {
+        match &self.roots {
+            None => true,
+            Some(roots) => roots.iter().any(|root| path.starts_with(root)),
+        }
+    }
+}
+
+/// Reads files on behalf of one kustomization directory. Every path a kustomization names goes
+/// through [`Loader::resolve`], which follows symlinks and refuses anything outside the build's
+/// [`Confinement`]: no other code of the engine opens a file.
 #[derive(Debug, Clone)]
 pub struct Loader {
     /// The canonical kustomization directory.
@@ -47,11 +82,20 @@ pub struct Loader {
     pub restrictions: LoadRestrictions,
     /// Sees every file read through this loader (see [`ReadFilter`]).
     pub filter: Option<ReadFilter>,
+    confinement: Confinement,
+    /// The kustomization file of `root` once found, for messages about the entries it names.
+    kustomization_file: PathBuf,
 }
 
 impl Loader {
-    pub fn new(root: &Path, restrictions: LoadRestrictions) -> Result<Loader, Error> {
-        let root = canonical(root)?;
+    /// A loader for the directory `dir`, which the caller has resolved and checked against
+    /// `confinement` already.
+    pub fn new(
+        dir: &Path,
+        restrictions: LoadRestrictions,
+        confinement: Confinement,
+    ) -> Result<Loader, Error> {
+        let root = canonical(dir)?;
         if !root.is_dir() {
             return Err(Error::Io {
                 path: root,
@@ -59,9 +103,11 @@ impl Loader {
             });
         }
         Ok(Loader {
+            kustomization_file: root.clone(),
             root,
             restrictions,
             filter: None,
+            confinement,
         })
     }
 
@@ -80,15 +126,79 @@ impl Loader {
             || entry.starts_with("bitbucket.org/")
     }
 
-    /// Resolves `entry` against the root, following symlinks. Does not apply the restriction.
-    pub fn resolve(&self, entry: &str) -> Result<PathBuf, Error> {
+    /// Finds the kustomization file of this directory (refusing one that is a symlink out of the
+    /// build root) and remembers it for messages.
+    pub fn find_kustomization_file(&mut self, names: &[&str]) -> Result<PathBuf, Error> {
+        let found: Vec<PathBuf> = names
+            .iter()
+            .map(|name| self.root.join(name))
+            .filter(|path| path.is_file())
+            .collect();
+        let path = match found.as_slice() {
+            [] => {
+                return Err(Error::invalid(
+                    &self.root,
+                    "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory",
+                ));
+            }
+            [one] => one.clone(),
+            _ => {
+                return Err(Error::invalid(
+                    &self.root,
+                    "found multiple kustomization files in directory",
+                ));
+            }
+        };
+        let resolved = canonical(&path)?;
+        if !self.confinement.allows(&resolved) {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            return Err(Error::OutsideBuildRoot {
+                kustomization: self.root.clone(),
+                field: "kustomization file".to_string(),
+                entry: name.unwrap_or_default(),
+            });
+        }
+        self.kustomization_file = path.clone();
+        Ok(path)
+    }
+
+    /// Reads the kustomization file found by [`Loader::find_kustomization_file`]. It is not passed
+    /// through the read filter: a kustomization is never encrypted.
+    pub fn read_kustomization_file(&self) -> Result<String, Error> {
+        std::fs::read_to_string(&self.kustomization_file).map_err(|e| Error::Io {
+            path: self.kustomization_file.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Resolves `entry` of the kustomization field `field` against this directory, following
+    /// symlinks, and refuses it when it lands outside the build root. Does not apply the load
+    /// restriction (bases may live anywhere inside the build root).
+    pub fn resolve(&self, field: &str, entry: &str) -> Result<PathBuf, Error> {
         let joined = self.root.join(entry);
-        canonical(&joined)
+        match canonical(&joined) {
+            Ok(path) if self.confinement.allows(&path) => Ok(path),
+            Ok(_) => Err(self.outside(field, entry)),
+            // A missing file outside the root is reported as outside, so a build cannot probe
+            // which files exist on the host.
+            Err(_) if !self.confinement.allows(&normalize(&joined)) => {
+                Err(self.outside(field, entry))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn outside(&self, field: &str, entry: &str) -> Error {
+        Error::OutsideBuildRoot {
+            kustomization: self.kustomization_file.clone(),
+            field: field.to_string(),
+            entry: entry.to_string(),
+        }
     }
 
     /// Resolves a file that this kustomization reads, enforcing the load restriction.
-    pub fn resolve_file(&self, entry: &str) -> Result<PathBuf, Error> {
-        let path = self.resolve(entry)?;
+    pub fn resolve_file(&self, field: &str, entry: &str) -> Result<PathBuf, Error> {
+        let path = self.resolve(field, entry)?;
         self.check_restriction(&path)?;
         Ok(path)
     }
@@ -103,14 +213,15 @@ impl Loader {
         Ok(())
     }
 
-    /// Reads a file named by the kustomization as bytes.
-    pub fn read_bytes(&self, entry: &str) -> Result<(PathBuf, Vec<u8>), Error> {
-        let path = self.resolve_file(entry)?;
+    /// Reads a file named by the kustomization field `field` as bytes.
+    pub fn read_bytes(&self, field: &str, entry: &str) -> Result<(PathBuf, Vec<u8>), Error> {
+        let path = self.resolve_file(field, entry)?;
         let bytes = self.read_resolved(&path)?;
         Ok((path, bytes))
     }
 
-    /// Reads a file whose path is already resolved and checked, through the read filter.
+    /// Reads a file whose path came from [`Loader::resolve_file`] (or [`Loader::resolve`] plus
+    /// [`Loader::check_restriction`]), through the read filter.
     pub fn read_resolved(&self, path: &Path) -> Result<Vec<u8>, Error> {
         let bytes = std::fs::read(path).map_err(|e| Error::Io {
             path: path.to_path_buf(),
@@ -125,9 +236,9 @@ impl Loader {
         }
     }
 
-    /// Reads a text file named by the kustomization.
-    pub fn read_text(&self, entry: &str) -> Result<(PathBuf, String), Error> {
-        let (path, bytes) = self.read_bytes(entry)?;
+    /// Reads a text file named by the kustomization field `field`.
+    pub fn read_text(&self, field: &str, entry: &str) -> Result<(PathBuf, String), Error> {
+        let (path, bytes) = self.read_bytes(field, entry)?;
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::invalid(&path, "file is not UTF-8 text"))?;
         Ok((path, text))

@@ -20,24 +20,25 @@ pub struct ResMap {
 }
 
 impl ResMap {
-    /// Adds resources; no two objects may have the same current id.
-    pub fn append_many(&mut self, resources: Vec<Resource>) -> Result<(), String> {
+    /// Adds resources without checking ids: the caller runs [`ResMap::check_unique_ids`] once
+    /// after a batch, so appending many directories stays linear.
+    pub fn append_unchecked(&mut self, resources: Vec<Resource>) {
+        self.resources.extend(resources);
+    }
+
+    /// Fails on the first object whose current id an earlier object has.
+    pub fn check_unique_ids(&self) -> Result<(), String> {
         let mut known: HashSet<(Gvk, String, String)> =
-            self.resources.iter().map(|r| id_key(&r.cur_id())).collect();
-        for resource in resources {
+            HashSet::with_capacity(self.resources.len());
+        for resource in &self.resources {
             let id = resource.cur_id();
             if !known.insert(id_key(&id)) {
                 return Err(format!(
                     "may not add resource with an already registered id: {id}"
                 ));
             }
-            self.resources.push(resource);
         }
         Ok(())
-    }
-
-    pub fn append_all(&mut self, other: ResMap) -> Result<(), String> {
-        self.append_many(other.resources)
     }
 
     /// Adds a generated object, honouring its behaviour against an existing object of the same id.

@@ -49,6 +49,10 @@ pub struct Resource {
     pub transformations: Vec<(PathBuf, String)>,
     /// Label/annotation values kustomize shares between places of this object (see `shared`).
     pub shared: Vec<SharedScalar>,
+    /// Fields a delimited replacement wrote as an untagged node (path, text): printed as the plain
+    /// scalar they read as (`1.2` a number) until a strategic merge patch touches the object, after
+    /// which kustomize prints them as strings. A JSON patch fixes them as they read.
+    pub untyped_scalars: Vec<(Vec<String>, String)>,
 }
 
 impl Resource {
@@ -66,6 +70,33 @@ impl Resource {
             var_names: Vec::new(),
             transformations: Vec::new(),
             shared: Vec::new(),
+            untyped_scalars: Vec::new(),
+        }
+    }
+
+    /// Turns the fields in [`Resource::untyped_scalars`] that still hold a non-string scalar into
+    /// strings of their text, as a strategic merge patch leaves them, and forgets them.
+    pub fn settle_untyped_scalars_as_strings(&mut self) {
+        for (path, text) in std::mem::take(&mut self.untyped_scalars) {
+            let mut node = Some(&mut self.value);
+            for segment in &path {
+                node = match node {
+                    Some(Value::Map(map)) => map.get_mut(segment.as_str()),
+                    Some(Value::Seq(items)) => segment
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|index| items.get_mut(index)),
+                    _ => None,
+                };
+            }
+            if let Some(field) = node
+                && matches!(
+                    field,
+                    Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Null
+                )
+            {
+                *field = Value::String(text);
+            }
         }
     }
 
@@ -159,12 +190,14 @@ impl Resource {
             .and_then(Value::scalar_text)
     }
 
-    /// Drops `metadata.annotations` when it is an empty map.
+    /// Drops `metadata.annotations` when it is an empty map or null (kustomize's internal
+    /// annotations were written into it and removed again).
     pub fn remove_empty_annotations(&mut self) {
-        let empty = matches!(
-            self.value.get_path_mut(&["metadata", "annotations"]),
-            Some(Value::Map(annotations)) if annotations.is_empty()
-        );
+        let empty = match self.value.get_path_mut(&["metadata", "annotations"]) {
+            Some(Value::Map(annotations)) => annotations.is_empty(),
+            Some(Value::Null) => true,
+            _ => false,
+        };
         if empty && let Some(Value::Map(metadata)) = self.value.get_mut("metadata") {
             metadata.shift_remove("annotations");
         }

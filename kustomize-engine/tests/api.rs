@@ -16,10 +16,9 @@ const CONFIG_MAP: &str =
     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata:\n  a: \"1\"\n";
 
 fn options(load_restrictions: LoadRestrictions) -> BuildOptions {
-    BuildOptions {
-        load_restrictions,
-        ..BuildOptions::default()
-    }
+    let mut options = BuildOptions::unconfined();
+    options.load_restrictions = load_restrictions;
+    options
 }
 
 #[test]
@@ -56,7 +55,7 @@ fn bases_outside_the_root_are_allowed_under_root_only() {
         "resources:\n- ../base\nnamePrefix: p-\n",
     );
     let output =
-        eddy_kustomize::build(&dir.path().join("overlay"), &BuildOptions::default()).unwrap();
+        eddy_kustomize::build(&dir.path().join("overlay"), &BuildOptions::unconfined()).unwrap();
     assert!(output.contains("name: p-shared"), "{output}");
 }
 
@@ -71,7 +70,8 @@ fn build_resources_lists_objects_in_output_order() {
         &dir.path().join("kustomization.yaml"),
         "resources:\n- r.yaml\nnamespace: team\n",
     );
-    let resources = eddy_kustomize::build_resources(dir.path(), &BuildOptions::default()).unwrap();
+    let resources =
+        eddy_kustomize::build_resources(dir.path(), &BuildOptions::unconfined()).unwrap();
     let ids: Vec<(String, String, Option<String>)> = resources
         .iter()
         .map(|r| (r.kind.clone(), r.name.clone(), r.namespace.clone()))
@@ -87,7 +87,7 @@ fn build_resources_lists_objects_in_output_order() {
             ),
         ]
     );
-    let text = eddy_kustomize::build(dir.path(), &BuildOptions::default()).unwrap();
+    let text = eddy_kustomize::build(dir.path(), &BuildOptions::unconfined()).unwrap();
     let joined: Vec<String> = resources.iter().map(|r| r.to_yaml()).collect();
     assert_eq!(text, joined.join("---\n"));
 }
@@ -95,7 +95,7 @@ fn build_resources_lists_objects_in_output_order() {
 #[test]
 fn errors_name_the_file_and_the_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let missing = eddy_kustomize::build(dir.path(), &BuildOptions::default()).unwrap_err();
+    let missing = eddy_kustomize::build(dir.path(), &BuildOptions::unconfined()).unwrap_err();
     assert!(
         missing
             .to_string()
@@ -107,7 +107,7 @@ fn errors_name_the_file_and_the_problem() {
         &dir.path().join("kustomization.yaml"),
         "resources:\n- r.yaml\nbogusField: 1\n",
     );
-    let unknown = eddy_kustomize::build(dir.path(), &BuildOptions::default()).unwrap_err();
+    let unknown = eddy_kustomize::build(dir.path(), &BuildOptions::unconfined()).unwrap_err();
     let text = unknown.to_string();
     assert!(
         text.contains("kustomization.yaml") && text.contains("bogusField"),
@@ -122,7 +122,7 @@ fn errors_name_the_file_and_the_problem() {
         &dir.path().join("r.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n",
     );
-    let duplicate = eddy_kustomize::build(dir.path(), &BuildOptions::default()).unwrap_err();
+    let duplicate = eddy_kustomize::build(dir.path(), &BuildOptions::unconfined()).unwrap_err();
     let text = duplicate.to_string();
     assert!(
         text.contains("r.yaml") && text.contains("already defined"),
@@ -137,14 +137,14 @@ fn remote_resources_and_helm_charts_are_refused() {
         &dir.path().join("kustomization.yaml"),
         "resources:\n- github.com/example/repo//deploy?ref=v1\n",
     );
-    let remote = eddy_kustomize::build(dir.path(), &BuildOptions::default()).unwrap_err();
+    let remote = eddy_kustomize::build(dir.path(), &BuildOptions::unconfined()).unwrap_err();
     assert!(matches!(remote, Error::Unsupported { .. }), "{remote}");
 
     write(
         &dir.path().join("kustomization.yaml"),
         "helmCharts:\n- name: x\n",
     );
-    let helm = eddy_kustomize::build(dir.path(), &BuildOptions::default()).unwrap_err();
+    let helm = eddy_kustomize::build(dir.path(), &BuildOptions::unconfined()).unwrap_err();
     assert!(helm.to_string().contains("helmCharts"), "{helm}");
 }
 
@@ -169,7 +169,7 @@ fn garbage_input_never_panics() {
     for sample in samples {
         fs::write(dir.path().join("r.yaml"), sample).unwrap();
         let result = std::panic::catch_unwind(|| {
-            eddy_kustomize::build(dir.path(), &BuildOptions::default())
+            eddy_kustomize::build(dir.path(), &BuildOptions::unconfined())
         });
         assert!(result.is_ok(), "panicked on {sample:?}");
     }
@@ -186,10 +186,8 @@ fn reorder_none_keeps_input_order_unless_sort_options_say_otherwise() {
         &dir.path().join("kustomization.yaml"),
         "resources:\n- r.yaml\n",
     );
-    let fifo = BuildOptions {
-        reorder: eddy_kustomize::Reorder::None,
-        ..BuildOptions::default()
-    };
+    let mut fifo = BuildOptions::unconfined();
+    fifo.reorder = eddy_kustomize::Reorder::None;
     let kinds = |options: &BuildOptions| -> Vec<String> {
         eddy_kustomize::build_resources(dir.path(), options)
             .unwrap()
@@ -199,7 +197,7 @@ fn reorder_none_keeps_input_order_unless_sort_options_say_otherwise() {
     };
     assert_eq!(kinds(&fifo), vec!["Deployment", "Namespace"]);
     assert_eq!(
-        kinds(&BuildOptions::default()),
+        kinds(&BuildOptions::unconfined()),
         vec!["Namespace", "Deployment"]
     );
 

@@ -42,18 +42,14 @@ fn run_case(case_dir: &Path) -> (Outcome, String) {
     let expect_error = case["expect"].as_str() == Some("error");
     let dir = case_dir.join("input").join(target);
     // Extra cases may ask for Flux's mode (kubectl --reorder none --load-restrictor None).
-    let options = BuildOptions {
-        load_restrictions: if case["loadRestrictor"].as_str() == Some("none") {
-            LoadRestrictions::None
-        } else {
-            LoadRestrictions::RootOnly
-        },
-        reorder: if case["reorder"].as_str() == Some("none") {
-            Reorder::None
-        } else {
-            Reorder::Legacy
-        },
-    };
+    // Every case builds confined to its own input tree, as the controllers build an artifact.
+    let mut options = BuildOptions::new(&case_dir.join("input")).unwrap();
+    if case["loadRestrictor"].as_str() == Some("none") {
+        options.load_restrictions = LoadRestrictions::None;
+    }
+    if case["reorder"].as_str() == Some("none") {
+        options.reorder = Reorder::None;
+    }
     let result = std::panic::catch_unwind(|| eddy_kustomize::build(&dir, &options));
     let result = match result {
         Ok(result) => result,

@@ -68,8 +68,13 @@ fn random_overlay_trees_match_kubectl() {
         let seed = first_seed.wrapping_add(index);
         let temp = tempfile::tempdir().unwrap();
         let target = random_tree::write_tree(temp.path(), seed);
+        if let Ok(keep) = std::env::var("EDDY_RANDOM_KEEP") {
+            // Leaves a copy of the tree for reproducing a reported seed by hand.
+            random_tree::write_tree(&Path::new(&keep).join(seed.to_string()), seed);
+        }
         let ours = std::panic::catch_unwind(|| {
-            eddy_kustomize::build(&target, &BuildOptions::default()).map_err(|e| e.to_string())
+            eddy_kustomize::build(&target, &BuildOptions::new(temp.path()).unwrap())
+                .map_err(|e| e.to_string())
         })
         .unwrap_or_else(|_| Err("PANIC".to_string()));
         let theirs = kubectl_build(&target);

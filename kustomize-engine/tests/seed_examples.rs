@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use eddy_kustomize::{BuildOptions, LoadRestrictions};
+use eddy_kustomize::BuildOptions;
 
 fn seed_dir() -> PathBuf {
     common::corpus_dir()
@@ -18,13 +18,7 @@ fn seed_dir() -> PathBuf {
 }
 
 fn build(dir: &Path) -> Result<String, eddy_kustomize::Error> {
-    eddy_kustomize::build(
-        dir,
-        &BuildOptions {
-            load_restrictions: LoadRestrictions::RootOnly,
-            ..BuildOptions::default()
-        },
-    )
+    eddy_kustomize::build(dir, &BuildOptions::new(&seed_dir()).unwrap())
 }
 
 #[test]

@@ -13,7 +13,7 @@ use crate::yaml::{self, Mapping, Value};
 const MAX_DEPTH: usize = 16;
 
 pub fn config_from_crd_file(loader: &Loader, entry: &str) -> Result<TransformerConfig, Error> {
-    let (path, text) = loader.read_text(entry)?;
+    let (path, text) = loader.read_text("crds", entry)?;
     let document = yaml::parse_one(&text).map_err(|message| Error::invalid(&path, message))?;
     let mut config = TransformerConfig::default();
     let Value::Map(definitions) = document else {

@@ -75,18 +75,17 @@ fn generate_one(
             "a generator needs a 'name'",
         ));
     }
+    // kustomize reads any other spelling (`Merge`, a typo) as unspecified, which creates.
     let behavior = match args.behavior.as_deref() {
-        None | Some("") | Some("create") => GeneratorBehavior::Create,
         Some("merge") => GeneratorBehavior::Merge,
         Some("replace") => GeneratorBehavior::Replace,
-        Some(other) => {
-            return Err(Error::invalid(
-                kustomization_path,
-                format!("generator '{name}': unknown behavior '{other}'"),
-            ));
-        }
+        _ => GeneratorBehavior::Create,
     };
-    let pairs = collect_pairs(loader, args)?;
+    let field = match kind {
+        GeneratedKind::ConfigMap => "configMapGenerator",
+        GeneratedKind::Secret => "secretGenerator",
+    };
+    let pairs = collect_pairs(loader, field, args)?;
 
     let mut metadata = Mapping::new();
     metadata.insert("name".to_string(), Value::String(name.clone()));
@@ -132,7 +131,8 @@ fn generate_one(
     }
     data.sort_keys();
     binary_data.sort_keys();
-    if !data.is_empty() {
+    // kustomize makes a Secret's `data` whatever it holds, and a ConfigMap's only when it has keys.
+    if !data.is_empty() || kind == GeneratedKind::Secret {
         object.insert("data".to_string(), Value::Map(data));
     }
     if !binary_data.is_empty() {
@@ -194,8 +194,13 @@ fn merged_options(
     merged
 }
 
-/// Reads all key/value sources of a generator: env files, then literals, then files.
-fn collect_pairs(loader: &Loader, args: &GeneratorArgs) -> Result<Vec<(String, Vec<u8>)>, Error> {
+/// Reads all key/value sources of a generator: env files, then literals, then files. `field` is
+/// the generator's field name, for messages.
+fn collect_pairs(
+    loader: &Loader,
+    field: &str,
+    args: &GeneratorArgs,
+) -> Result<Vec<(String, Vec<u8>)>, Error> {
     let mut pairs: Vec<(String, Vec<u8>)> = Vec::new();
     let mut push = |key: String, value: Vec<u8>, origin: &str| -> Result<(), Error> {
         if pairs.iter().any(|(k, _)| *k == key) {
@@ -209,7 +214,7 @@ fn collect_pairs(loader: &Loader, args: &GeneratorArgs) -> Result<Vec<(String, V
     };
     let generator = args.name.clone().unwrap_or_default();
     for env in &args.envs {
-        let (path, text) = loader.read_text(env)?;
+        let (path, text) = loader.read_text(&format!("{field} envs"), env)?;
         for (key, value) in parse_env_file(&path, &text)? {
             push(key, value.into_bytes(), &path.display().to_string())?;
         }
@@ -238,7 +243,7 @@ fn collect_pairs(loader: &Loader, args: &GeneratorArgs) -> Result<Vec<(String, V
                 (key, file.clone())
             }
         };
-        let (resolved, bytes) = loader.read_bytes(&path)?;
+        let (resolved, bytes) = loader.read_bytes(&format!("{field} files"), &path)?;
         if resolved.is_dir() {
             return Err(Error::invalid(
                 resolved,

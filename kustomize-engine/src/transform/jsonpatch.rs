@@ -1,4 +1,12 @@
-//! JSON patch (RFC 6902) over the engine's value model: add, remove, replace, move, copy and test.
+//! JSON patch (RFC 6902) with the semantics of the library kustomize v5.5 applies patches with
+//! (evanphx/json-patch v4), which are looser than the RFC in ways overlays rely on:
+//!
+//! * `replace` of a missing key of an existing object adds it (only array indices must exist);
+//! * a missing parent is an error for every operation: nothing is created on the way;
+//! * negative array indices count from the end (`-1` is the last item; for `add`, `-1` appends);
+//! * `copy` from a missing key copies `null`, and a missing key tests equal to `null`;
+//! * the first segment of a path not starting with `/` is ignored, and `""` is the whole
+//!   document only for `replace` and `test`.
 
 use crate::yaml::Value;
 
@@ -9,170 +17,220 @@ pub fn apply(target: &mut Value, operations: &[Value]) -> Result<(), String> {
             .get("op")
             .and_then(Value::as_str)
             .ok_or("JSON patch operation without 'op'")?;
-        let path = operation
-            .get("path")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("JSON patch operation '{op}' without 'path'"))?;
-        let pointer = parse_pointer(path)?;
+        let path = || {
+            operation
+                .get("path")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("{op} operation: operation missing path field"))
+        };
+        let from = || {
+            operation
+                .get("from")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("{op} operation failed to decode from"))
+        };
+        // A missing `value` is JSON null to the library.
+        let value = || operation.get("value").cloned().unwrap_or(Value::Null);
         match op {
-            "add" => add(target, &pointer, value_of(operation, op)?)?,
+            "add" => add(target, path()?, value())?,
             "remove" => {
-                remove(target, &pointer)?;
+                remove(target, path()?, "remove")?;
             }
-            "replace" => {
-                let slot = get_mut(target, &pointer).ok_or_else(|| {
-                    format!("replace operation does not apply: doc is missing key: {path}")
+            "replace" => replace(target, path()?, value())?,
+            "move" => {
+                let moved = remove(target, from()?, "move")?;
+                add_as(target, path()?, moved, "move")?;
+            }
+            "copy" => {
+                let from = from()?;
+                let (parent, key) = find_parent(target, from).ok_or_else(|| {
+                    format!("copy operation does not apply: doc is missing from path: {from}")
                 })?;
-                *slot = value_of(operation, op)?;
+                let copied = get(parent, &key)
+                    .map_err(|e| format!("error in copy for from: '{from}': {e}"))?
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                add_as(target, path()?, copied, "copy")?;
             }
-            "move" | "copy" => {
-                let from = operation
-                    .get("from")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| format!("JSON patch operation '{op}' without 'from'"))?;
-                let from_pointer = parse_pointer(from)?;
-                let value = if op == "move" {
-                    remove(target, &from_pointer)?
-                } else {
-                    get_mut(target, &from_pointer)
-                        .map(|v| v.clone())
-                        .ok_or_else(|| format!("copy operation does not apply: missing {from}"))?
-                };
-                add(target, &pointer, value)?;
-            }
-            "test" => {
-                let actual = get_mut(target, &pointer)
-                    .map(|v| v.clone())
-                    .ok_or_else(|| format!("test operation failed: missing {path}"))?;
-                if actual != value_of(operation, op)? {
-                    return Err(format!("testing value {path} failed"));
-                }
-            }
-            other => return Err(format!("unknown JSON patch operation '{other}'")),
+            "test" => test(target, path()?, operation.get("value"))?,
+            other => return Err(format!("Unexpected kind: {other}")),
         }
     }
     Ok(())
 }
 
-fn value_of(operation: &Value, op: &str) -> Result<Value, String> {
-    operation
-        .get("value")
-        .cloned()
-        .ok_or_else(|| format!("JSON patch operation '{op}' without 'value'"))
-}
-
-fn parse_pointer(path: &str) -> Result<Vec<String>, String> {
-    if path.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rest = path
-        .strip_prefix('/')
-        .ok_or_else(|| format!("JSON pointer {path:?} must start with '/'"))?;
-    Ok(rest
-        .split('/')
+/// The segments of `path` after the first `/`-separated one, unescaped; `None` when the path has
+/// no parent/key split (`""` or a single segment).
+fn segments(path: &str) -> Option<Vec<String>> {
+    let mut parts = path.split('/');
+    parts.next()?;
+    let rest: Vec<String> = parts
         .map(|token| token.replace("~1", "/").replace("~0", "~"))
-        .collect())
+        .collect();
+    if rest.is_empty() { None } else { Some(rest) }
 }
 
-fn get_mut<'a>(target: &'a mut Value, pointer: &[String]) -> Option<&'a mut Value> {
+/// The container holding the last segment of `path`, and that segment. Every segment before it
+/// must exist and be an object or an array.
+fn find_parent<'a>(target: &'a mut Value, path: &str) -> Option<(&'a mut Value, String)> {
+    let mut segments = segments(path)?;
+    let key = segments.pop()?;
     let mut current = target;
-    for token in pointer {
+    for segment in &segments {
         current = match current {
-            Value::Map(map) => map.get_mut(token.as_str())?,
+            Value::Map(map) => map.get_mut(segment.as_str())?,
             Value::Seq(items) => {
-                let index: usize = token.parse().ok()?;
+                let index = resolve_index(segment, items.len(), items.len()).ok()?;
                 items.get_mut(index)?
             }
             _ => return None,
         };
+        if !matches!(current, Value::Map(_) | Value::Seq(_)) {
+            return None;
+        }
     }
-    Some(current)
+    Some((current, key))
 }
 
-fn split_last(pointer: &[String]) -> Result<(&[String], &String), String> {
-    pointer
-        .split_last()
-        .map(|(last, parent)| (parent, last))
-        .ok_or_else(|| "cannot operate on the whole document".to_string())
+/// An array index as the library reads it: an integer, negative counting from `len_for_negative`,
+/// and below `bound`.
+fn resolve_index(token: &str, len_for_negative: usize, bound: usize) -> Result<usize, String> {
+    let index: i64 = token
+        .parse()
+        .map_err(|_| format!("strconv.Atoi: parsing {token:?}: invalid syntax"))?;
+    let invalid = || format!("Unable to access invalid index: {index}: invalid index referenced");
+    let resolved = if index < 0 {
+        let from_end = i64::try_from(len_for_negative).map_err(|_| invalid())? + index;
+        usize::try_from(from_end).map_err(|_| invalid())?
+    } else {
+        usize::try_from(index).map_err(|_| invalid())?
+    };
+    if resolved >= bound {
+        return Err(invalid());
+    }
+    Ok(resolved)
 }
 
-fn add(target: &mut Value, pointer: &[String], value: Value) -> Result<(), String> {
-    if pointer.is_empty() {
-        *target = value;
-        return Ok(());
+/// The value at `key` of a container: `Ok(None)` for a missing object key (the library does not
+/// tell it from null), an error for an array index out of range.
+fn get<'a>(parent: &'a Value, key: &str) -> Result<Option<&'a Value>, String> {
+    match parent {
+        Value::Map(map) => Ok(map.get(key).filter(|v| !v.is_null())),
+        Value::Seq(items) => {
+            let index = resolve_index(key, items.len(), items.len())?;
+            Ok(items.get(index))
+        }
+        _ => Err(format!("cannot read {key} of a scalar")),
     }
-    let (parent_pointer, last) = split_last(pointer)?;
-    ensure_parents(target, parent_pointer);
-    let parent = get_mut(target, parent_pointer).ok_or_else(|| {
-        format!(
-            "add operation does not apply: doc is missing path: /{}",
-            pointer.join("/")
-        )
+}
+
+fn add(target: &mut Value, path: &str, value: Value) -> Result<(), String> {
+    let (parent, key) = find_parent(target, path).ok_or_else(|| {
+        format!("add operation does not apply: doc is missing path: \"{path}\": missing value")
     })?;
+    insert(parent, &key, value).map_err(|e| format!("error in add for path: '{path}': {e}"))
+}
+
+/// The destination half of `move` and `copy`.
+fn add_as(target: &mut Value, path: &str, value: Value, op: &str) -> Result<(), String> {
+    let (parent, key) = find_parent(target, path).ok_or_else(|| {
+        format!("{op} operation does not apply: doc is missing destination path: {path}")
+    })?;
+    insert(parent, &key, value).map_err(|e| format!("error in {op} for path: '{path}': {e}"))
+}
+
+fn insert(parent: &mut Value, key: &str, value: Value) -> Result<(), String> {
     match parent {
         Value::Map(map) => {
-            map.insert(last.clone(), value);
+            map.insert(key.to_string(), value);
             Ok(())
         }
         Value::Seq(items) => {
-            if last == "-" {
+            if key == "-" {
                 items.push(value);
                 return Ok(());
             }
-            let index: usize = last
-                .parse()
-                .map_err(|_| format!("invalid array index {last:?}"))?;
-            if index > items.len() {
-                return Err(format!("array index {index} out of bounds"));
-            }
+            let grown = items.len() + 1;
+            let index = resolve_index(key, grown, grown)?;
             items.insert(index, value);
             Ok(())
         }
-        _ => Err(format!(
-            "add operation does not apply at /{}",
-            pointer.join("/")
-        )),
+        _ => Err("not an object or array".to_string()),
     }
 }
 
-/// kustomize's JSON patch creates missing parent objects on `add` (as `EnsurePathExistsOnAdd` does).
-fn ensure_parents(target: &mut Value, pointer: &[String]) {
-    let mut current = target;
-    for token in pointer {
-        current = match current {
-            Value::Map(map) => map
-                .entry(token.clone())
-                .or_insert_with(|| Value::Map(Default::default())),
-            Value::Seq(items) => match token.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
-                Some(item) => item,
-                None => return,
-            },
-            _ => return,
-        };
-        if current.is_null() {
-            *current = Value::Map(Default::default());
-        }
-    }
-}
-
-fn remove(target: &mut Value, pointer: &[String]) -> Result<Value, String> {
-    let (parent_pointer, last) = split_last(pointer)?;
+fn remove(target: &mut Value, path: &str, op: &str) -> Result<Value, String> {
     let missing = || {
-        format!(
-            "remove operation does not apply: doc is missing path: /{}",
-            pointer.join("/")
-        )
+        if op == "move" {
+            format!("move operation does not apply: doc is missing from path: {path}")
+        } else {
+            format!("remove operation does not apply: doc is missing path: \"{path}\"")
+        }
     };
-    let parent = get_mut(target, parent_pointer).ok_or_else(missing)?;
+    let (parent, key) = find_parent(target, path).ok_or_else(missing)?;
+    let error = |e: String| format!("error in {op} for path: '{path}': {e}");
     match parent {
-        Value::Map(map) => map.shift_remove(last.as_str()).ok_or_else(missing),
+        Value::Map(map) => map.shift_remove(key.as_str()).ok_or_else(|| {
+            error(format!(
+                "Unable to remove nonexistent key: {key}: missing value"
+            ))
+        }),
         Value::Seq(items) => {
-            let index: usize = last.parse().map_err(|_| missing())?;
-            if index >= items.len() {
-                return Err(missing());
-            }
+            let index = resolve_index(&key, items.len(), items.len()).map_err(error)?;
             Ok(items.remove(index))
         }
         _ => Err(missing()),
+    }
+}
+
+fn replace(target: &mut Value, path: &str, value: Value) -> Result<(), String> {
+    if path.is_empty() {
+        if !matches!(value, Value::Map(_) | Value::Seq(_)) {
+            return Err("replace operation value must be object or array".to_string());
+        }
+        *target = value;
+        return Ok(());
+    }
+    let (parent, key) = find_parent(target, path).ok_or_else(|| {
+        format!("replace operation does not apply: doc is missing path: {path}: missing value")
+    })?;
+    match parent {
+        Value::Map(map) => {
+            map.insert(key, value);
+            Ok(())
+        }
+        Value::Seq(items) => {
+            let index = resolve_index(&key, items.len(), items.len()).map_err(|_| {
+                format!(
+                    "replace operation does not apply: doc is missing key: {path}: missing value"
+                )
+            })?;
+            items[index] = value;
+            Ok(())
+        }
+        _ => Err(format!("replace operation does not apply at {path}")),
+    }
+}
+
+fn test(target: &mut Value, path: &str, expected: Option<&Value>) -> Result<(), String> {
+    let failed = || format!("testing value {path} failed: test failed");
+    // The library dereferences the missing value and crashes; refusing it is the closest outcome.
+    let expected = expected.ok_or_else(|| format!("test operation on {path} has no value"))?;
+    if path.is_empty() {
+        return if &*target == expected {
+            Ok(())
+        } else {
+            Err(failed())
+        };
+    }
+    let (parent, key) = find_parent(target, path)
+        .ok_or_else(|| format!("test operation does not apply: is missing path: {path}"))?;
+    let actual = get(parent, &key)
+        .map_err(|e| format!("error in test for path: '{path}': {e}"))?
+        .filter(|v| !v.is_null());
+    match actual {
+        None if expected.is_null() => Ok(()),
+        Some(actual) if !expected.is_null() && actual == expected => Ok(()),
+        _ => Err(failed()),
     }
 }

@@ -44,6 +44,7 @@ pub fn run_builtin_transformers(
     patches::apply_patches(
         loader,
         kustomization_path,
+        "patches path",
         &kustomization.patches,
         resources,
         schema,

@@ -152,9 +152,20 @@ fn can_see(referrer: &Referrer, candidate: &Candidate) -> bool {
     if candidate.current.same_namespace(&referrer.id) {
         return true;
     }
+    let namespace = effective_namespace(&candidate.current.namespace);
     referrer
         .subject_namespaces
-        .contains(&candidate.current.namespace)
+        .iter()
+        .any(|subject| effective_namespace(subject) == namespace)
+}
+
+/// A namespace as kustomize compares them: none written means `default`.
+fn effective_namespace(namespace: &str) -> &str {
+    if namespace.is_empty() {
+        "default"
+    } else {
+        namespace
+    }
 }
 
 /// The objects a referrer's field may point to.
@@ -223,16 +234,17 @@ fn rewrite_field(field: &mut Value, pool: &Pool) -> Result<(), String> {
             let by_namespace: Vec<&Candidate> = match map.get("namespace").and_then(Value::as_str) {
                 None => candidates.clone(),
                 Some(namespace) => {
+                    let namespace = effective_namespace(namespace);
                     let original: Vec<&Candidate> = candidates
                         .iter()
                         .copied()
-                        .filter(|c| c.original_namespace == namespace)
+                        .filter(|c| effective_namespace(&c.original_namespace) == namespace)
                         .collect();
                     if original.is_empty() {
                         candidates
                             .iter()
                             .copied()
-                            .filter(|c| c.current.namespace == namespace)
+                            .filter(|c| effective_namespace(&c.current.namespace) == namespace)
                             .collect()
                     } else {
                         original

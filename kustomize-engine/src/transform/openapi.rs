@@ -27,7 +27,7 @@ pub fn load(
                 }
             }
             "path" => {
-                let (path, text) = loader.read_text(value)?;
+                let (path, text) = loader.read_text("openapi path", value)?;
                 schema = Some(yaml::parse_one(&text).map_err(|m| Error::invalid(&path, m))?);
             }
             other => {

@@ -18,14 +18,16 @@ struct LoadedPatch {
     documents: Vec<Value>,
 }
 
+/// Loads an inline patch or the file its `path` names (`field` says where, for messages).
 fn load_patch(
     loader: &Loader,
     kustomization_path: &Path,
+    field: &str,
     patch: &Patch,
 ) -> Result<LoadedPatch, Error> {
     let (origin, text) = match (&patch.path, &patch.patch) {
         (Some(path), None) => {
-            let (resolved, text) = loader.read_text(path)?;
+            let (resolved, text) = loader.read_text(field, path)?;
             (resolved.display().to_string(), text)
         }
         (None, Some(inline)) => (
@@ -68,8 +70,10 @@ pub fn apply_strategic_merge_entries(
     resources: &mut ResMap,
     schema: Option<&Value>,
 ) -> Result<(), Error> {
+    const FIELD: &str = "patchesStrategicMerge";
     for entry in entries {
-        let is_file = !entry.contains('\n') && loader.resolve(entry).is_ok_and(|p| p.is_file());
+        let is_file =
+            !entry.contains('\n') && loader.resolve(FIELD, entry).is_ok_and(|p| p.is_file());
         let patch = if is_file {
             Patch {
                 path: Some(entry.clone()),
@@ -83,9 +87,9 @@ pub fn apply_strategic_merge_entries(
         };
         if !is_file && !entry.contains('\n') && !entry.trim_start().starts_with('{') {
             // A single-line entry that is not a file is a missing file, not an inline patch.
-            loader.read_text(entry)?;
+            loader.read_text(FIELD, entry)?;
         }
-        let loaded = load_patch(loader, kustomization_path, &patch)?;
+        let loaded = load_patch(loader, kustomization_path, FIELD, &patch)?;
         for document in &loaded.documents {
             apply_smp_by_id(resources, document, &loaded.origin, schema)?;
         }
@@ -93,20 +97,27 @@ pub fn apply_strategic_merge_entries(
     Ok(())
 }
 
-/// `patches`: strategic merge or JSON 6902, applied to a target selection or found by id.
+/// `patches`: strategic merge or JSON 6902, applied to a target selection or found by id. `field`
+/// names where the patches are written, for messages.
 pub fn apply_patches(
     loader: &Loader,
     kustomization_path: &Path,
+    field: &str,
     patches: &[Patch],
     resources: &mut ResMap,
     schema: Option<&Value>,
 ) -> Result<(), Error> {
     for patch in patches {
-        let loaded = load_patch(loader, kustomization_path, patch)?;
+        let loaded = load_patch(loader, kustomization_path, field, patch)?;
         let is_json = loaded.documents.len() == 1 && matches!(loaded.documents[0], Value::Seq(_));
         match (&patch.target, is_json) {
             (Some(target), true) => {
-                apply_json_to_selection(resources, target, &loaded)?;
+                apply_json_to_selection(
+                    resources,
+                    target,
+                    &loaded,
+                    AnnotationsDuringPatch::Present,
+                )?;
             }
             (None, true) => {
                 return Err(Error::build(
@@ -166,14 +177,19 @@ pub fn apply_json6902_entries(
     resources: &mut ResMap,
 ) -> Result<(), Error> {
     for patch in patches {
-        let loaded = load_patch(loader, kustomization_path, patch)?;
+        let loaded = load_patch(loader, kustomization_path, "patchesJson6902 path", patch)?;
         let target = patch.target.as_ref().ok_or_else(|| {
             Error::invalid(
                 kustomization_path,
                 "a patchesJson6902 entry needs a 'target'",
             )
         })?;
-        apply_json_to_selection(resources, target, &loaded)?;
+        apply_json_to_selection(
+            resources,
+            target,
+            &loaded,
+            AnnotationsDuringPatch::AsWritten,
+        )?;
     }
     Ok(())
 }
@@ -192,10 +208,21 @@ fn select(resources: &ResMap, selector: &CompiledSelector) -> Vec<usize> {
         .collect()
 }
 
+/// Whether `metadata.annotations` exists while a JSON patch runs. kustomize's `patches` records
+/// each object's previous id in internal annotations before patching (removed again at the end),
+/// so there a patch may add to `/metadata/annotations/...` of an object that has none; the
+/// deprecated `patchesJson6902` does not.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AnnotationsDuringPatch {
+    Present,
+    AsWritten,
+}
+
 fn apply_json_to_selection(
     resources: &mut ResMap,
     target: &Selector,
     loaded: &LoadedPatch,
+    annotations: AnnotationsDuringPatch,
 ) -> Result<(), Error> {
     let selector = compile(target, &loaded.origin)?;
     let Value::Seq(operations) = &loaded.documents[0] else {
@@ -208,15 +235,23 @@ fn apply_json_to_selection(
         let resource = &mut resources.resources[index];
         let before = resource.cur_id();
         let mut value = resource.value.clone();
+        if annotations == AnnotationsDuringPatch::Present {
+            ensure_annotations_map(&mut value);
+        }
         jsonpatch::apply(&mut value, operations).map_err(|message| {
             Error::build(
                 loaded.origin.clone(),
                 format!("applying to {before}: {message}"),
             )
         })?;
+        if annotations == AnnotationsDuringPatch::Present {
+            drop_empty_annotations(&mut value);
+        }
         resource.value = value;
-        // kustomize re-reads the patched object from JSON: no node is shared any more.
+        // kustomize re-reads the patched object from JSON: no node is shared any more, and no
+        // node is untagged.
         resource.forget_shared();
+        resource.untyped_scalars.clear();
         if resource.cur_id() != before {
             resource.prev_ids.push(before);
         }
@@ -282,6 +317,7 @@ fn apply_smp_to(
     schema: Option<&Value>,
 ) -> Result<(), Error> {
     let resource = &mut resources.resources[index];
+    resource.settle_untyped_scalars_as_strings();
     let before = resource.cur_id();
     let mut patch = document.clone();
     if let Some(map) = patch.as_map_mut() {
@@ -332,4 +368,27 @@ fn apply_smp_to(
         }
     }
     Ok(())
+}
+
+fn ensure_annotations_map(object: &mut Value) {
+    if let Value::Map(root) = object
+        && let Some(Value::Map(metadata)) = root.get_mut("metadata")
+    {
+        let annotations = metadata
+            .entry("annotations".to_string())
+            .or_insert(Value::Null);
+        if !matches!(annotations, Value::Map(_)) {
+            *annotations = Value::Map(Default::default());
+        }
+    }
+}
+
+/// kustomize removes its internal annotations after the build and, with them, a map left empty.
+fn drop_empty_annotations(object: &mut Value) {
+    if let Value::Map(root) = object
+        && let Some(Value::Map(metadata)) = root.get_mut("metadata")
+        && matches!(metadata.get("annotations"), Some(Value::Map(map)) if map.is_empty())
+    {
+        metadata.shift_remove("annotations");
+    }
 }

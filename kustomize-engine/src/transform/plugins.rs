@@ -22,6 +22,7 @@ fn load_configs(
     builder: &mut Builder,
     loader: &Loader,
     kustomization_path: &Path,
+    field: &str,
     entry: &str,
 ) -> Result<Vec<(Value, PathBuf)>, Error> {
     let with_origin = |resources: Vec<Resource>, origin: &Path| -> Vec<(Value, PathBuf)> {
@@ -36,12 +37,12 @@ fn load_configs(
             kustomization_path,
         ));
     }
-    let path = loader.resolve(entry)?;
+    let path = loader.resolve(field, entry)?;
     if path.is_dir() {
         let built = builder.accumulate_plugin_dir(&path)?;
         return Ok(with_origin(built.resources, &path));
     }
-    let (path, text) = loader.read_text(entry)?;
+    let (path, text) = loader.read_text(field, entry)?;
     Ok(with_origin(resources_from_text(&path, &text)?, &path))
 }
 
@@ -85,7 +86,9 @@ pub fn run_generator(
     entry: &str,
 ) -> Result<Vec<Resource>, Error> {
     let mut out = Vec::new();
-    for (config, configured_in) in load_configs(builder, loader, kustomization_path, entry)? {
+    for (config, configured_in) in
+        load_configs(builder, loader, kustomization_path, "generators", entry)?
+    {
         let kind = plugin_kind(&config, kustomization_path)?;
         let is_secret = match kind.as_str() {
             "ConfigMapGenerator" => false,
@@ -158,7 +161,7 @@ pub fn run_transformer(
     acc: &mut Accumulated,
 ) -> Result<(), Error> {
     let context = || kustomization_path.display().to_string();
-    for (config, _) in load_configs(builder, loader, kustomization_path, entry)? {
+    for (config, _) in load_configs(builder, loader, kustomization_path, "transformers", entry)? {
         let kind = plugin_kind(&config, kustomization_path)?;
         let resources = &mut acc.resources;
         match kind.as_str() {
@@ -238,6 +241,7 @@ pub fn run_transformer(
                 patches::apply_patches(
                     loader,
                     kustomization_path,
+                    "PatchTransformer path",
                     &[patch],
                     resources,
                     acc.schema.as_ref(),

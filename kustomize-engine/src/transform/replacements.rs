@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::kustomization::Selector;
 use crate::loader::Loader;
 use crate::resmap::ResMap;
+use crate::resource::Resource;
 use crate::transform::selector::CompiledSelector;
 use crate::yaml::{self, Mapping, Value};
 
@@ -69,7 +70,7 @@ pub fn apply(
         let parsed: Replacement = serde_json::from_value(entry.to_json())
             .map_err(|e| Error::invalid(kustomization_path, format!("invalid replacement: {e}")))?;
         if let Some(path) = &parsed.path {
-            let (file, text) = loader.read_text(path)?;
+            let (file, text) = loader.read_text("replacements path", path)?;
             let mut items = Vec::new();
             for document in yaml::parse_documents(&text).map_err(|m| Error::invalid(&file, m))? {
                 match document {
@@ -192,6 +193,11 @@ fn apply_one(replacement: &Replacement, resources: &mut ResMap) -> Result<(), St
                     text: part_text.as_deref(),
                 };
                 let count = set(&mut resource.value, &segments, &written, &options)?;
+                if let Some(text) = &part_text
+                    && !matches!(value, Value::String(_))
+                {
+                    remember_untyped(resource, &segments, &value, text);
+                }
                 if count == 0 && !options.create {
                     return Err(format!(
                         "unable to find field \"{path}\" in replacement target"
@@ -201,6 +207,81 @@ fn apply_one(replacement: &Replacement, resources: &mut ResMap) -> Result<(), St
         }
     }
     Ok(())
+}
+
+/// Records the concrete fields of `resource` that `segments` reach and that hold the untyped
+/// `value` just written (see `Resource::untyped_scalars`).
+fn remember_untyped(resource: &mut Resource, segments: &[String], value: &Value, text: &str) {
+    let mut found = Vec::new();
+    locate(&resource.value, segments, &mut Vec::new(), &mut found);
+    for path in found {
+        let holds_value = {
+            let mut node = Some(&resource.value);
+            for segment in &path {
+                node = match node {
+                    Some(Value::Map(map)) => map.get(segment.as_str()),
+                    Some(Value::Seq(items)) => {
+                        segment.parse::<usize>().ok().and_then(|i| items.get(i))
+                    }
+                    _ => None,
+                };
+            }
+            node == Some(value)
+        };
+        if holds_value {
+            resource.untyped_scalars.push((path, text.to_string()));
+        }
+    }
+}
+
+/// The concrete paths (keys and indices) a field path reaches.
+fn locate(node: &Value, segments: &[String], prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    let Some((first, rest)) = segments.split_first() else {
+        out.push(prefix.clone());
+        return;
+    };
+    let mut descend = |key: String, child: &Value, out: &mut Vec<Vec<String>>| {
+        prefix.push(key);
+        locate(child, rest, prefix, out);
+        prefix.pop();
+    };
+    match (step(first), node) {
+        (Step::Key(key), Value::Map(map)) => {
+            if let Some(child) = map.get(key) {
+                descend(key.to_string(), child, out);
+            }
+        }
+        (Step::Key(key), Value::Seq(items)) => {
+            if let Ok(index) = key.parse::<usize>()
+                && let Some(child) = items.get(index)
+            {
+                descend(index.to_string(), child, out);
+            }
+        }
+        (Step::Index(index), Value::Seq(items)) => {
+            if let Some(child) = items.get(index) {
+                descend(index.to_string(), child, out);
+            }
+        }
+        (Step::Match(key, wanted), Value::Seq(items)) => {
+            for (index, item) in items.iter().enumerate() {
+                if item.get(key).and_then(Value::scalar_text).as_deref() == Some(wanted) {
+                    descend(index.to_string(), item, out);
+                }
+            }
+        }
+        (Step::Any, Value::Seq(items)) => {
+            for (index, item) in items.iter().enumerate() {
+                descend(index.to_string(), item, out);
+            }
+        }
+        (Step::Any, Value::Map(map)) => {
+            for (key, item) in map {
+                descend(key.clone(), item, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Splits a dotted field path; `a[k=v]` becomes `a`, `[k=v]`.

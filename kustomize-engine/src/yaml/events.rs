@@ -21,10 +21,21 @@ pub fn parse(text: &str, last_key_wins: bool) -> Result<Vec<Value>, String> {
         current: None,
         empty_node: false,
     };
+    // A block scalar on the last line of a file with no final line break has no line break to
+    // keep: go-yaml's value ends without one (so `|` prints back as `|-`).
+    let unterminated = !text.ends_with('\n');
+    let end_of_text = text.chars().count();
     for next in Parser::new_from_str(text) {
-        let (event, span) = next.map_err(|e| e.to_string())?;
+        let (mut event, span) = next.map_err(|e| e.to_string())?;
         // The parser reports an empty node as the text `~`; only its zero-width span tells them apart.
         builder.empty_node = span.start.index() == span.end.index();
+        if unterminated
+            && span.end.index() >= end_of_text
+            && let Event::Scalar(value, ScalarStyle::Literal | ScalarStyle::Folded, ..) = &mut event
+            && value.ends_with('\n')
+        {
+            value.to_mut().pop();
+        }
         builder
             .event(event)
             .map_err(|message| format!("{message} (line {})", span.start.line()))?;

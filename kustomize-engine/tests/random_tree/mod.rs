@@ -37,8 +37,43 @@ const KINDS: &[&str] = &[
     "Secret",
     "ServiceAccount",
     "RoleBinding",
+    "ClusterRoleBinding",
     "Ingress",
 ];
+
+/// How a binding subject or a ServiceAccount writes its namespace: not at all, `default` written
+/// out (as scaffolding tools do), or another one.
+fn namespace_line(rng: &mut Rng, indent: &str) -> String {
+    match rng.below(4) {
+        0 | 1 => String::new(),
+        2 => format!("{indent}namespace: default\n"),
+        _ => format!("{indent}namespace: ns-{}\n", rng.pick(WORDS)),
+    }
+}
+
+/// One to three ServiceAccount subjects (and sometimes a User), naming the base's account, the
+/// `default` account or one that does not exist.
+fn subjects(rng: &mut Rng, tag: &str) -> String {
+    let mut text = String::from("subjects:\n");
+    for _ in 0..1 + rng.below(3) {
+        let kind = if rng.chance(85) {
+            "ServiceAccount"
+        } else {
+            "User"
+        };
+        let name = match rng.below(4) {
+            0 | 1 => format!("sa{tag}"),
+            2 => "default".to_string(),
+            _ => format!("ghost{tag}"),
+        };
+        let _ = write!(
+            text,
+            "- kind: {kind}\n  name: {name}\n{}",
+            namespace_line(rng, "  ")
+        );
+    }
+    text
+}
 
 /// What a base defines, so overlays can patch things that exist (and sometimes things that do not).
 struct Base {
@@ -80,10 +115,17 @@ fn resource(rng: &mut Rng, kind: &str, name: &str, app: &str, tag: &str) -> Stri
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\ntype: Opaque\ndata:\n  token: dG9rZW4=\n"
         ),
         "ServiceAccount" => {
-            format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n")
+            // Only `default` written out: another namespace would make the id differ per level.
+            let namespace = if rng.chance(30) {
+                "  namespace: default\n"
+            } else {
+                ""
+            };
+            format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n{namespace}")
         }
-        "RoleBinding" => format!(
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: {name}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: view\nsubjects:\n- kind: ServiceAccount\n  name: sa{tag}\n"
+        "RoleBinding" | "ClusterRoleBinding" => format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata:\n  name: {name}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: view\n{}",
+            subjects(rng, tag)
         ),
         _ => format!(
             "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\nspec:\n  rules:\n  - host: {app}.example.com\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: {app}\n            port:\n              number: 80\n"
@@ -238,7 +280,11 @@ fn overlay_fields(rng: &mut Rng, root: &Path, dir: &str, deployments: &[String])
         let _ = writeln!(text, "nameSuffix: -{}", rng.pick(WORDS));
     }
     if rng.chance(50) {
-        let _ = writeln!(text, "namespace: ns-{}", rng.pick(WORDS));
+        if rng.chance(20) {
+            text.push_str("namespace: default\n");
+        } else {
+            let _ = writeln!(text, "namespace: ns-{}", rng.pick(WORDS));
+        }
     }
     if rng.chance(30) {
         // Sometimes the same key as the `labels` entries, so levels overwrite each other.
@@ -298,7 +344,8 @@ fn overlay_fields(rng: &mut Rng, root: &Path, dir: &str, deployments: &[String])
         }
     }
     if !deployments.is_empty() && rng.chance(50) {
-        let op = match rng.below(3) {
+        let op = match rng.below(3 + MISSING_PATH_OPS.len()) {
+            extra @ 3.. => MISSING_PATH_OPS[extra - 3].to_string(),
             0 => format!(
                 "- op: replace\n  path: /spec/template/spec/containers/0/image\n  value: {}:9.{}\n",
                 rng.pick(IMAGES),
@@ -351,6 +398,22 @@ fn overlay_fields(rng: &mut Rng, root: &Path, dir: &str, deployments: &[String])
     text.push_str(&replacements(rng, deployments));
     text
 }
+
+/// JSON patch operations on keys, parents and indices that may not exist (kustomize's library is
+/// looser than RFC 6902 there); some fail in both tools, which the test counts apart.
+const MISSING_PATH_OPS: &[&str] = &[
+    "- op: replace\n  path: /spec/template/spec/containers/0/env\n  value:\n  - name: STAGE\n    value: prod\n",
+    "- op: replace\n  path: /spec/template/spec/containers/-1/name\n  value: last\n",
+    "- op: add\n  path: /spec/template/spec/containers/-1\n  value:\n    name: sidecar\n    image: busybox\n",
+    "- op: add\n  path: /metadata/annotations/added\n  value: \"yes\"\n",
+    "- op: add\n  path: /spec/template/spec/containers/0/env/-\n  value:\n    name: A\n    value: b\n",
+    "- op: remove\n  path: /metadata/labels/app\n",
+    "- op: remove\n  path: /spec/template/spec/missing\n",
+    "- op: copy\n  from: /spec/template/spec/missing\n  path: /spec/template/spec/copied\n",
+    "- op: move\n  from: /spec/template/spec/containers/0/image\n  path: /metadata/annotations/image\n",
+    "- op: test\n  path: /spec/template/spec/missing\n  value: null\n- op: replace\n  path: /spec/paused\n  value: true\n",
+    "- op: replace\n  path: /spec/template/spec/containers/3/image\n  value: nginx\n",
+];
 
 /// `patchesStrategicMerge` and `patchesJson6902`, the deprecated spellings of `patches`.
 fn deprecated_patches(rng: &mut Rng, root: &Path, dir: &str, deployments: &[String]) -> String {

@@ -1,6 +1,7 @@
-//! `cargo xtask bench kustomize [--runs N] [--apps N]`: Eddy's native engine (release `kbuild`
-//! example) against `kubectl kustomize` on (a) every case of the shared corpus and (b) a large
-//! synthetic overlay tree. Three views, each labelled in the output: (1) one process per build for
+//! `cargo xtask bench kustomize [--runs N] [--apps N] [--views all|scaling] [--kubectl-max-apps N]`:
+//! Eddy's native engine (release `kbuild` example) against `kubectl kustomize` on (a) every case of
+//! the shared corpus and (b) a large synthetic overlay tree, then (4) a scaling table (see
+//! [`scaling`]). Three views, each labelled in the output: (1) one process per build for
 //! both tools, start-up included; (2) the start-up alone (a one-object kustomization); (3) the build
 //! work alone: Eddy times its own builds inside one process, kubectl's is (1) minus one start-up per
 //! build. Reports wall time, the ratio and peak RSS (GNU `/usr/bin/time -f %M`, the child's rusage).
@@ -11,13 +12,24 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+mod scaling;
+
 struct Settings {
     runs: usize,
     apps: usize,
+    /// Only the scaling table (4).
+    scaling_only: bool,
+    /// The largest tree of the scaling table kubectl builds.
+    kubectl_max_apps: usize,
 }
 
 fn parse(rest: &[String]) -> anyhow::Result<Settings> {
-    let mut settings = Settings { runs: 3, apps: 400 };
+    let mut settings = Settings {
+        runs: 3,
+        apps: 400,
+        scaling_only: false,
+        kubectl_max_apps: 400,
+    };
     let mut iter = rest.iter();
     while let Some(flag) = iter.next() {
         let value = iter
@@ -26,7 +38,11 @@ fn parse(rest: &[String]) -> anyhow::Result<Settings> {
         match flag.as_str() {
             "--runs" => settings.runs = value.parse()?,
             "--apps" => settings.apps = value.parse()?,
-            other => bail!("unknown option {other} (known: --runs N, --apps N)"),
+            "--kubectl-max-apps" => settings.kubectl_max_apps = value.parse()?,
+            "--views" => settings.scaling_only = value == "scaling",
+            other => bail!(
+                "unknown option {other} (known: --runs N, --apps N, --views all|scaling, --kubectl-max-apps N)"
+            ),
         }
     }
     Ok(settings)
@@ -47,8 +63,17 @@ pub fn run(rest: &[String]) -> anyhow::Result<()> {
         ]
     };
 
-    let cases = corpus_targets()?;
     let temp = tempfile::tempdir()?;
+    if settings.scaling_only {
+        return scaling::run(
+            temp.path(),
+            &eddy,
+            &kubectl,
+            settings.runs,
+            settings.kubectl_max_apps,
+        );
+    }
+    let cases = corpus_targets()?;
     let target = write_synthetic_tree(&temp.path().join("synthetic"), settings.apps)?;
     let probe = run_once(&eddy(&target))?;
     let synthetic = std::slice::from_ref(&target);
@@ -134,7 +159,13 @@ pub fn run(rest: &[String]) -> anyhow::Result<()> {
         "(best of {} runs for (1) and (3); time per row is the sum over its builds, RSS the largest process)",
         settings.runs
     );
-    Ok(())
+    scaling::run(
+        temp.path(),
+        &eddy,
+        &kubectl,
+        settings.runs,
+        settings.kubectl_max_apps,
+    )
 }
 
 /// How many processes the start-up median is taken over.

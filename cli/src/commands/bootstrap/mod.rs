@@ -266,8 +266,11 @@ fn commit_and_push(
 
 /// The committed `flux-system` directory, built as the sync Kustomization will build it.
 fn build_flux_system(plan: &Plan, working_copy: &WorkingCopy) -> anyhow::Result<Vec<Value>> {
-    let dir = working_copy.root()?.join(plan.path.flux_system_dir());
-    let built = eddy_kustomize::build(&dir, &eddy_kustomize::BuildOptions::default())
+    let root = working_copy.root()?;
+    let dir = root.join(plan.path.flux_system_dir());
+    let options = eddy_kustomize::BuildOptions::new(root)
+        .with_context(|| format!("cannot build {}", plan.path.flux_system_dir()))?;
+    let built = eddy_kustomize::build(&dir, &options)
         .with_context(|| format!("cannot build {}", plan.path.flux_system_dir()))?;
     manifests::parse_objects(&built)
 }
