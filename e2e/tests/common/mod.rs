@@ -381,15 +381,64 @@ where
 pub struct Controllers {
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
+    kustomize: KustomizeController,
     _storage: tempfile::TempDir,
     /// Where notification-controller listens, when it was started.
     pub notifications: Option<notification_controller::Running>,
 }
 
+/// kustomize-controller's task and what it takes to start it again.
+struct KustomizeController {
+    task: Option<JoinHandle<()>>,
+    client: kube::Client,
+    flags: Vec<String>,
+    stop: CancellationToken,
+}
+
+impl KustomizeController {
+    async fn start(&mut self) {
+        let args = kustomize_controller::Args::try_parse_from(&self.flags).unwrap();
+        // The configuration lets the controller build clients that impersonate a
+        // Kustomization's `serviceAccountName`, as it does in a cluster.
+        let config = admin_config().await;
+        let process = ControllerProcess {
+            name: kustomize_controller::CONTROLLER_NAME,
+            client: self.client.clone(),
+            metrics: Metrics::new(),
+            readiness: Readiness::default(),
+        };
+        let token = self.stop.child_token();
+        self.task = Some(tokio::spawn(async move {
+            if let Err(error) =
+                kustomize_controller::run_with(&process, &args, Some(config), token).await
+            {
+                eprintln!("kustomize-controller stopped: {error}");
+            }
+        }));
+    }
+}
+
+impl Controllers {
+    /// Stops kustomize-controller wherever it is, as a SIGKILL would: its task is dropped at
+    /// its next await point, requests in flight are abandoned, nothing is cleaned up.
+    pub async fn crash_kustomize_controller(&mut self) {
+        if let Some(task) = self.kustomize.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// Starts kustomize-controller again with the same flags and cache directory.
+    pub async fn restart_kustomize_controller(&mut self) {
+        self.crash_kustomize_controller().await;
+        self.kustomize.start().await;
+    }
+}
+
 impl Drop for Controllers {
     fn drop(&mut self) {
         self.stop.cancel();
-        for task in &self.tasks {
+        for task in self.tasks.iter().chain(&self.kustomize.task) {
             task.abort();
         }
     }
@@ -459,31 +508,22 @@ pub async fn start_controllers_with(
         ),
     ];
     kustomize_flags.extend(extra_kustomize_flags.iter().map(|flag| (*flag).to_owned()));
-    let kustomize_args = kustomize_controller::Args::try_parse_from(kustomize_flags).unwrap();
+    let kustomize_args = kustomize_controller::Args::try_parse_from(&kustomize_flags).unwrap();
     eddy_runtime::logging::init(
         kustomize_args.common.log_level,
         kustomize_args.common.log_encoding,
     );
-    // The configuration lets the controller build clients that impersonate a Kustomization's
-    // `serviceAccountName`, as it does in a cluster.
-    let config = admin_config().await;
-    let process = ControllerProcess {
-        name: kustomize_controller::CONTROLLER_NAME,
+    let mut kustomize = KustomizeController {
+        task: None,
         client: client.clone(),
-        metrics: Metrics::new(),
-        readiness: Readiness::default(),
+        flags: kustomize_flags,
+        stop: stop.clone(),
     };
-    let token = stop.clone();
-    let kustomize = tokio::spawn(async move {
-        if let Err(error) =
-            kustomize_controller::run_with(&process, &kustomize_args, Some(config), token).await
-        {
-            eprintln!("kustomize-controller stopped: {error}");
-        }
-    });
+    kustomize.start().await;
     Controllers {
         stop,
-        tasks: vec![source, kustomize],
+        tasks: vec![source],
+        kustomize,
         _storage: storage,
         notifications,
     }
