@@ -2,10 +2,8 @@
 //! is left on disk.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use eddy_artifact::{ArtifactCache, DownloadError, FetchError, Limits, UnpackError};
-use support::{ArtifactServer, repeated, text, write_tarball};
+use eddy_test_support::artifact_server::{ArtifactServer, repeated, text, write_tarball};
 
 const LIMITS: Limits = Limits {
     max_download: 1 << 20,

@@ -2,10 +2,8 @@
 //! controller to 418 MiB). This file holds a single test so `VmHWM` is this test's alone.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use eddy_artifact::{ArtifactCache, Limits};
-use support::{ArtifactServer, peak_rss, repeated, write_tarball};
+use eddy_test_support::artifact_server::{ArtifactServer, peak_rss, repeated, write_tarball};
 
 const MIB: u64 = 1 << 20;
 

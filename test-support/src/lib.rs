@@ -18,6 +18,7 @@
 //! `eddy-testenv` library directly: shelling out to `cargo xtask` from a test would deadlock on
 //! the build-directory lock `cargo test` holds.
 
+pub mod artifact_server;
 mod crds;
 mod env;
 pub mod git_server;

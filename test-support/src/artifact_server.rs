@@ -1,5 +1,7 @@
-//! A local artifact server for the tests: serves a directory and counts requests.
-#![allow(clippy::unwrap_used, dead_code)]
+//! A local artifact server: serves a directory of tarballs over HTTP, as source-controller serves
+//! its storage, and counts requests; tests publish artifacts there and name them in a source's
+//! status. Also the tarball and memory helpers the artifact tests use.
+#![allow(clippy::unwrap_used)] // test tooling: a failure here is a failed test
 
 use std::{
     net::SocketAddr,
@@ -86,6 +88,19 @@ trait TakeBytes: std::io::Read + Sized {
     }
 }
 impl<R: std::io::Read> TakeBytes for R {}
+
+/// A tar.gz of small text files at `path`; returns its digest and size.
+pub fn write_text_tarball(path: &Path, files: &[(&str, &str)]) -> (String, u64) {
+    let entries = files
+        .iter()
+        .map(|(name, content)| {
+            let (size, reader) = text(content);
+            (*name, size, reader)
+        })
+        .collect();
+    let digest = write_tarball(path, entries);
+    (digest, std::fs::metadata(path).unwrap().len())
+}
 
 /// Peak resident memory of this process (`VmHWM`), in bytes.
 pub fn peak_rss() -> u64 {
