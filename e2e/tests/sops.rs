@@ -22,7 +22,7 @@ const PLAINTEXT: [(&str, &str); 3] = [
 
 fn fixture(path: &str) -> std::path::PathBuf {
     workspace_root()
-        .join("kustomize-controller/tests/fixtures/sops")
+        .join("kustomization/tests/fixtures/sops")
         .join(path)
 }
 

@@ -2,22 +2,20 @@
 //! server-side apply, pruning what left the source and checking the health of what was applied.
 //!
 //! The reconciler is in [`controller::kustomization`]; artifacts are resolved, downloaded and
-//! unpacked by the shared `eddy-artifact` crate; the steps it runs live in modules named
-//! after them ([`build`], [`substitute`], [`sops`], [`apply`], [`inventory`],
-//! [`prune`], [`health`], [`dependencies`]), the middle ones free of API calls.
+//! unpacked by the shared `eddy-artifact` crate; the build pipeline, apply policy and inventory
+//! are the `eddy-kustomization` library the CLI shares (re-exported here under their module
+//! names); what only a running controller does is here ([`prune`], [`health`],
+//! [`dependencies`]).
 
-pub mod apply;
 mod args;
-pub mod build;
 pub mod controller;
 pub mod dependencies;
 pub mod health;
-pub mod inventory;
-pub mod local_build;
-pub mod origin;
 pub mod prune;
-pub mod sops;
-pub mod substitute;
+
+pub use eddy_kustomization::{
+    apply, build, inventory, local_build, origin, sops, substitute, variables,
+};
 
 use std::sync::Arc;
 

@@ -22,6 +22,10 @@ pub fn run(args: CiArgs) -> anyhow::Result<()> {
     step("generated CRDs are current", || {
         cargo(&["xtask", "crds", "--check"])
     })?;
+    step(
+        "no shipped crate links another controller",
+        crate::boundaries::check,
+    )?;
     step("cargo clippy", || {
         cargo(&[
             "clippy",

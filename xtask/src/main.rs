@@ -4,6 +4,7 @@
 //! fresh machine do the same thing.
 
 mod bench;
+mod boundaries;
 mod ci;
 mod crds;
 mod demo;

@@ -14,8 +14,8 @@ use std::{
 use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use eddy_api::kustomize::Kustomization;
+use eddy_kustomization::local_build;
 use kube::{Api, Client};
-use kustomize_controller::local_build;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -11,14 +11,14 @@ mod fields;
 
 use std::fmt;
 
-use kube::Client;
-use kustomize_controller::{
+use eddy_kustomization::{
     apply::{
         cluster::{Cluster, describe_api_error},
         policy,
     },
     inventory::{self, ObjectId},
 };
+use kube::Client;
 use serde_json::{Map, Value, json};
 
 use crate::{
@@ -206,7 +206,7 @@ async fn diff_one(
     spec_force: bool,
 ) -> Result<Outcome, String> {
     let subject = id.subject();
-    let kind = kustomize_controller::apply::resolve_for_apply(cluster, id)
+    let kind = eddy_kustomization::apply::resolve_for_apply(cluster, id)
         .await
         .map_err(|error| error.to_string())?;
     let existing = cluster

@@ -22,7 +22,7 @@ use crate::{
     substitute::{self, SubstituteError},
 };
 
-pub use crate::controller::source::post_build_variables;
+pub use crate::variables::post_build_variables;
 
 /// Why a local build failed.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +82,10 @@ pub fn build_directory(
 /// inside it, else `dir` itself. A local build thus reads what a pushed commit could, and a
 /// kustomization from an untrusted repository cannot make `eddy build` read `~/.ssh`.
 pub fn build_root_for(dir: &Path) -> PathBuf {
-    if let Some(working_copy) = dir.ancestors().find(|ancestor| ancestor.join(".git").exists()) {
+    if let Some(working_copy) = dir
+        .ancestors()
+        .find(|ancestor| ancestor.join(".git").exists())
+    {
         return working_copy.to_path_buf();
     }
     std::env::current_dir()

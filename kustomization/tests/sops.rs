@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use eddy_api::kustomize::Kustomization;
-use kustomize_controller::{build, sops};
+use eddy_kustomization::{build, sops};
 use serde_json::{Value, json};
 
 fn fixtures() -> PathBuf {
