@@ -20,3 +20,56 @@ pub fn now_timestamp() -> Timestamp {
 pub fn rfc3339(time: &Time) -> String {
     time.0.to_string()
 }
+
+/// `spec.interval` when it does not parse or is zero. The CRD patterns make that impossible
+/// through the API; the fallback exists so no reconciler needs its own.
+pub const FALLBACK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `spec.interval` of any kind.
+pub fn interval(text: &str) -> std::time::Duration {
+    crate::cli::parse_duration(text)
+        .ok()
+        .filter(|interval| !interval.is_zero())
+        .unwrap_or(FALLBACK_INTERVAL)
+}
+
+/// `spec.retryInterval`; Flux retries at the interval when it is unset.
+pub fn retry_interval(text: Option<&str>, interval: std::time::Duration) -> std::time::Duration {
+    text.and_then(|text| crate::cli::parse_duration(text).ok())
+        .filter(|retry| !retry.is_zero())
+        .unwrap_or(interval)
+}
+
+/// `spec.timeout`, or the kind's `default` when unset or unparsable.
+pub fn timeout(text: Option<&str>, default: std::time::Duration) -> std::time::Duration {
+    text.and_then(|text| crate::cli::parse_duration(text).ok())
+        .filter(|timeout| !timeout.is_zero())
+        .unwrap_or(default)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn intervals_fall_back_one_way_for_every_kind() {
+        assert_eq!(interval("10m"), Duration::from_secs(600));
+        assert_eq!(interval("1h30m"), Duration::from_secs(5400));
+        assert_eq!(interval("soon"), FALLBACK_INTERVAL);
+        assert_eq!(interval("0s"), FALLBACK_INTERVAL);
+        let every = Duration::from_secs(600);
+        assert_eq!(retry_interval(None, every), every);
+        assert_eq!(retry_interval(Some("2m"), every), Duration::from_secs(120));
+        assert_eq!(retry_interval(Some("nope"), every), every);
+        assert_eq!(
+            timeout(None, Duration::from_secs(60)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            timeout(Some("90s"), Duration::from_secs(60)),
+            Duration::from_secs(90)
+        );
+    }
+}

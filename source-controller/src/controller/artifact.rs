@@ -9,7 +9,7 @@ use eddy_api::meta::condition_type;
 use eddy_api::source::GitRepositoryStatus;
 use eddy_runtime::conditions;
 
-use super::outcome::Failure;
+use super::outcome::{self, Failure};
 use crate::ignore::IgnoreRules;
 use crate::storage::{ObjectKey, Storage, StorageError, StoredArtifact, copy_included};
 
@@ -48,7 +48,7 @@ pub fn build(storage: &Storage, request: &BuildRequest) -> Result<StoredArtifact
             &include.to_path,
         )
         .map_err(|error| {
-            Failure::storage(
+            outcome::storage_failed(
                 error.reason(),
                 format!(
                     "failed to include the artifact of GitRepository '{}': {error}",
@@ -58,7 +58,7 @@ pub fn build(storage: &Storage, request: &BuildRequest) -> Result<StoredArtifact
         })?;
     }
     let rules = IgnoreRules::load(&request.working_dir, request.ignore.as_deref())
-        .map_err(|error| Failure::storage("ArchiveOperationFailed", error.to_string()))?;
+        .map_err(|error| outcome::storage_failed("ArchiveOperationFailed", error.to_string()))?;
     let exclude = |path: &Path, is_dir: bool| rules.is_excluded(path, is_dir);
     let stored = storage
         .archive_dir(&request.key, &request.file, &request.working_dir, &exclude)
@@ -71,7 +71,7 @@ pub fn build(storage: &Storage, request: &BuildRequest) -> Result<StoredArtifact
 }
 
 fn storage_failure(error: &StorageError) -> Failure {
-    Failure::storage(error.reason(), error.to_string())
+    outcome::storage_failed(error.reason(), error.to_string())
 }
 
 /// The storage step every reconcile starts with: collect garbage, forget an artifact whose file

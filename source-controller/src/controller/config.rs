@@ -11,23 +11,14 @@ use eddy_api::source::{GitRepositorySpec, GitRepositoryStatus};
 
 use crate::git::{DEFAULT_TIMEOUT, GitReference, RefFields};
 
-/// `spec.interval` when it cannot be parsed (the CRD pattern normally prevents that).
-pub const FALLBACK_INTERVAL: Duration = Duration::from_secs(60);
-
 /// `spec.interval` as a duration.
 pub fn interval(spec: &GitRepositorySpec) -> Duration {
-    eddy_runtime::cli::parse_duration(&spec.interval)
-        .ok()
-        .filter(|interval| !interval.is_zero())
-        .unwrap_or(FALLBACK_INTERVAL)
+    eddy_runtime::time::interval(&spec.interval)
 }
 
 /// `spec.timeout` as a duration (60s when unset or unparsable).
 pub fn timeout(spec: &GitRepositorySpec) -> Duration {
-    eddy_runtime::cli::parse_duration(&spec.timeout)
-        .ok()
-        .filter(|timeout| !timeout.is_zero())
-        .unwrap_or(DEFAULT_TIMEOUT)
+    eddy_runtime::time::timeout(Some(&spec.timeout), DEFAULT_TIMEOUT)
 }
 
 /// The reference `spec.ref` selects, after Flux's precedence.
@@ -186,7 +177,7 @@ mod tests {
         spec.timeout = "15s".into();
         assert_eq!(timeout(&spec), Duration::from_secs(15));
         spec.interval = "bogus".into();
-        assert_eq!(interval(&spec), FALLBACK_INTERVAL);
+        assert_eq!(interval(&spec), eddy_runtime::time::FALLBACK_INTERVAL);
     }
 
     #[test]

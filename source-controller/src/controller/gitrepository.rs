@@ -9,24 +9,24 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use eddy_api::meta::Artifact;
-use eddy_api::meta::{FINALIZER, condition_type};
+use eddy_api::meta::condition_type;
 use eddy_api::source::{GitRepository, GitRepositoryStatus};
 use eddy_runtime::conditions;
 use eddy_runtime::events::Event;
-use eddy_runtime::requeue::jittered;
+use eddy_runtime::finalizer;
+use eddy_runtime::outcome::Timing;
 use eddy_runtime::status::apply_status;
 use eddy_runtime::watch::requested_at;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
 use super::artifact::{self, BuildRequest, IncludedSource};
 use super::config::{self, ContentConfig};
-use super::outcome::{self, Failure, Next, Success};
+use super::outcome::{self, Failure, Success};
 use super::{CONTROLLER_NAME, Context, Error};
 use crate::git::{self, FetchOptions, FetchOutcome, FetchRequest, GitAuth, GitError, RepoUrl};
 use crate::storage::{ObjectKey, SkippedSymlink};
@@ -41,9 +41,9 @@ pub async fn reconcile(object: Arc<GitRepository>, ctx: Arc<Context>) -> Result<
     if object.meta().deletion_timestamp.is_some() {
         return finalize(&api, &object, &ctx, key).await;
     }
-    if !object.finalizers().iter().any(|f| f == FINALIZER) {
-        add_finalizer(&api, &object).await?;
-    }
+    finalizer::ensure(&api, object.as_ref())
+        .await
+        .map_err(finalizer_error)?;
     if object.spec.suspend == Some(true) {
         tracing::info!("reconciliation is suspended for this object");
         return Ok(Action::await_change());
@@ -124,16 +124,17 @@ pub async fn reconcile(object: Arc<GitRepository>, ctx: Arc<Context>) -> Result<
     for event in report.events {
         ctx.events.publish(object.as_ref(), event).await;
     }
+    let interval = config::interval(&object.spec);
+    let timing = Timing {
+        interval,
+        retry_interval: interval,
+        requeue_dependency: ctx.requeue_dependency,
+        jitter_percent: ctx.jitter_percent,
+    };
     let backoff_key = format!("{namespace}/{name}");
-    Ok(match report.next {
-        Next::Interval => {
-            ctx.failure_backoff.reset(&backoff_key);
-            Action::requeue(jittered(config::interval(&object.spec), ctx.jitter_percent))
-        }
-        Next::Backoff => Action::requeue(ctx.failure_backoff.next_delay(&backoff_key)),
-        Next::Dependency => Action::requeue(ctx.requeue_dependency),
-        Next::AwaitChange => Action::await_change(),
-    })
+    Ok(report
+        .next
+        .action(&timing, &ctx.failure_backoff, &backoff_key))
 }
 
 /// Whether the reconcile starts by reporting `Reconciling`: a new generation, no artifact, or
@@ -174,18 +175,11 @@ async fn fetch_source(
 ) -> Result<Fetched, Failure> {
     let spec = &object.spec;
     if let Some(unsupported) = config::unsupported(spec) {
-        return Err(Failure::stalled(
-            None,
-            unsupported.reason,
-            unsupported.message,
-        ));
+        return Err(Failure::stalled(unsupported.reason, unsupported.message));
     }
     let url = RepoUrl::parse(&spec.url).map_err(|error| {
-        Failure::stalled(
-            Some(condition_type::FETCH_FAILED),
-            error.reason(),
-            error.to_string(),
-        )
+        Failure::stalled(error.reason(), error.to_string())
+            .with_condition(condition_type::FETCH_FAILED)
     })?;
     let auth = resolve_auth(object, ctx, &url).await?;
     let includes = resolve_includes(object, ctx).await?;
@@ -200,7 +194,7 @@ async fn fetch_source(
         condition_type::ARTIFACT_IN_STORAGE,
     );
     let checkout = tempfile::tempdir()
-        .map_err(|error| Failure::storage("DirectoryCreationFailed", error.to_string()))?;
+        .map_err(|error| outcome::storage_failed("DirectoryCreationFailed", error.to_string()))?;
     let working_dir = checkout.path().join("repo");
     let request = FetchRequest {
         url: spec.url.clone(),
@@ -267,7 +261,7 @@ async fn store_artifact(
         stored
     })
     .await
-    .map_err(|error| Failure::storage("ArchiveOperationFailed", error.to_string()))??;
+    .map_err(|error| outcome::storage_failed("ArchiveOperationFailed", error.to_string()))??;
     Ok(Success::Stored {
         artifact: Box::new(Artifact {
             path: stored.path,
@@ -316,12 +310,9 @@ fn skipped_symlinks_message(skipped: &[SkippedSymlink]) -> Option<String> {
 /// Git errors become `FetchFailed`; only an unusable URL is terminal.
 fn fetch_failure(error: GitError) -> Failure {
     match error {
-        GitError::InvalidUrl { .. } => Failure::stalled(
-            Some(condition_type::FETCH_FAILED),
-            error.reason(),
-            error.to_string(),
-        ),
-        error => Failure::fetch(error.reason(), error.to_string()),
+        GitError::InvalidUrl { .. } => Failure::stalled(error.reason(), error.to_string())
+            .with_condition(condition_type::FETCH_FAILED),
+        error => outcome::fetch_failed(error.reason(), error.to_string()),
     }
 }
 
@@ -338,7 +329,7 @@ async fn resolve_auth(
             let secrets: Api<Secret> =
                 Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
             let secret = secrets.get(&reference.name).await.map_err(|error| {
-                Failure::fetch(
+                outcome::fetch_failed(
                     git::reason::AUTHENTICATION_FAILED,
                     format!("failed to get secret '{}': {error}", reference.name),
                 )
@@ -359,7 +350,7 @@ async fn resolve_auth(
             .as_ref()
             .map(|r| r.name.as_str())
             .unwrap_or_default();
-        Failure::fetch(error.reason(), format!("secret '{name}': {error}"))
+        outcome::fetch_failed(error.reason(), format!("secret '{name}': {error}"))
     })
 }
 
@@ -378,7 +369,7 @@ async fn resolve_includes(
     for include in includes {
         let name = &include.repository.name;
         let included = api.get(name).await.map_err(|error| {
-            Failure::include(
+            outcome::include_unavailable(
                 outcome::INCLUDE_NOT_FOUND,
                 format!("could not get resource for include '{name}': {error}"),
             )
@@ -388,7 +379,7 @@ async fn resolve_includes(
             .and_then(|status| status.artifact)
             .filter(|artifact| ctx.storage.artifact_exists(&artifact.path))
             .ok_or_else(|| {
-                Failure::include(
+                outcome::include_unavailable(
                     outcome::INCLUDE_NO_ARTIFACT,
                     format!("no artifact available for include '{name}'"),
                 )
@@ -396,7 +387,7 @@ async fn resolve_includes(
         let archive = ctx
             .storage
             .local_path(&artifact.path)
-            .map_err(|error| Failure::storage(error.reason(), error.to_string()))?;
+            .map_err(|error| outcome::storage_failed(error.reason(), error.to_string()))?;
         let source = IncludedSource {
             name: name.clone(),
             archive,
@@ -440,60 +431,33 @@ async fn finalize(
     ctx: &Context,
     key: ObjectKey,
 ) -> Result<Action, Error> {
-    if !object.finalizers().iter().any(|f| f == FINALIZER) {
+    if !finalizer::is_present(object) {
         return Ok(Action::await_change());
     }
     let storage = ctx.storage.clone();
     let removed = tokio::task::spawn_blocking(move || storage.remove_object(&key)).await?;
     if let Err(error) = removed {
-        // Keep the finalizer so the clean-up is retried; the runner backs off.
+        // Keep the finalizer so the clean-up is retried, with the object's failure backoff.
         tracing::error!(%error, "cannot remove the artifacts of a deleted GitRepository");
-        return Ok(Action::requeue(Duration::from_secs(5)));
+        let backoff_key = format!(
+            "{}/{}",
+            object.namespace().unwrap_or_default(),
+            object.name_any()
+        );
+        return Ok(Action::requeue(
+            ctx.failure_backoff.next_delay(&backoff_key),
+        ));
     }
-    let remaining: Vec<String> = object
-        .finalizers()
-        .iter()
-        .filter(|f| *f != FINALIZER)
-        .cloned()
-        .collect();
-    patch_finalizers(api, object, remaining).await?;
+    finalizer::release(api, object)
+        .await
+        .map_err(finalizer_error)?;
     Ok(Action::await_change())
 }
 
-async fn add_finalizer(api: &Api<GitRepository>, object: &GitRepository) -> Result<(), Error> {
-    let mut finalizers = object.finalizers().to_vec();
-    finalizers.push(FINALIZER.to_owned());
-    patch_finalizers(api, object, finalizers).await
-}
-
-/// Replaces the finalizer list, guarded by the resourceVersion we read so a concurrent change
-/// by someone else is not overwritten (the conflict surfaces as an error and a retry).
-async fn patch_finalizers(
-    api: &Api<GitRepository>,
-    object: &GitRepository,
-    finalizers: Vec<String>,
-) -> Result<(), Error> {
-    let patch = serde_json::json!({
-        "metadata": {
-            "finalizers": finalizers,
-            "resourceVersion": object.resource_version(),
-        }
-    });
-    match api
-        .patch(
-            &object.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(patch),
-        )
-        .await
-    {
-        Ok(_) => Ok(()),
-        // Already gone: nothing left to finalize.
-        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
-        Err(source) => Err(Error::Kube {
-            action: "patching finalizers".to_owned(),
-            source,
-        }),
+fn finalizer_error(source: kube::Error) -> Error {
+    Error::Kube {
+        action: "patching finalizers".to_owned(),
+        source,
     }
 }
 

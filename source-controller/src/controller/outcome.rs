@@ -25,68 +25,21 @@ pub const GARBAGE_COLLECTION_SUCCEEDED: &str = "GarbageCollectionSucceeded";
 pub const INCLUDE_NOT_FOUND: &str = "NotFound";
 pub const INCLUDE_NO_ARTIFACT: &str = "NoArtifact";
 
-/// What to do after a failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
-    /// Transient: retry with exponential backoff.
-    Backoff,
-    /// An included source is not ready: retry after `--requeue-dependency`.
-    Dependency,
-    /// The spec itself is wrong: `Stalled`, wait for the object to change.
-    Never,
+pub use eddy_runtime::outcome::{Failure, Next};
+
+/// Fetching from upstream failed: `FetchFailed`, retried with backoff.
+pub fn fetch_failed(reason: &str, message: impl Into<String>) -> Failure {
+    Failure::backoff(reason, message).with_condition(condition_type::FETCH_FAILED)
 }
 
-/// A failed reconcile, as it is reported.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    /// The negative-polarity condition that is set True: `FetchFailed`,
-    /// `StorageOperationFailed` or `IncludeUnavailable` (`None` for spec errors).
-    pub condition: Option<&'static str>,
-    pub reason: String,
-    pub message: String,
-    pub retry: Retry,
+/// Storage failed: `StorageOperationFailed`, retried with backoff.
+pub fn storage_failed(reason: &str, message: impl Into<String>) -> Failure {
+    Failure::backoff(reason, message).with_condition(condition_type::STORAGE_OPERATION_FAILED)
 }
 
-impl Failure {
-    pub fn fetch(reason: &str, message: impl Into<String>) -> Self {
-        Failure {
-            condition: Some(condition_type::FETCH_FAILED),
-            reason: reason.to_owned(),
-            message: message.into(),
-            retry: Retry::Backoff,
-        }
-    }
-
-    pub fn storage(reason: &str, message: impl Into<String>) -> Self {
-        Failure {
-            condition: Some(condition_type::STORAGE_OPERATION_FAILED),
-            reason: reason.to_owned(),
-            message: message.into(),
-            retry: Retry::Backoff,
-        }
-    }
-
-    pub fn include(reason: &str, message: impl Into<String>) -> Self {
-        Failure {
-            condition: Some(condition_type::INCLUDE_UNAVAILABLE),
-            reason: reason.to_owned(),
-            message: message.into(),
-            retry: Retry::Dependency,
-        }
-    }
-
-    pub fn stalled(
-        condition: Option<&'static str>,
-        reason: &str,
-        message: impl Into<String>,
-    ) -> Self {
-        Failure {
-            condition,
-            reason: reason.to_owned(),
-            message: message.into(),
-            retry: Retry::Never,
-        }
-    }
+/// An included source is not ready: `IncludeUnavailable`, retried after `--requeue-dependency`.
+pub fn include_unavailable(reason: &str, message: impl Into<String>) -> Failure {
+    Failure::dependency(reason, message).with_condition(condition_type::INCLUDE_UNAVAILABLE)
 }
 
 /// A successful reconcile.
@@ -104,19 +57,6 @@ pub enum Success {
     },
     /// The remote still points at the stored artifact's revision.
     UpToDate { revision: String },
-}
-
-/// When to reconcile next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Next {
-    /// At `spec.interval` (jittered).
-    Interval,
-    /// After the next delay of the failure backoff.
-    Backoff,
-    /// After `--requeue-dependency`.
-    Dependency,
-    /// Only when the object changes.
-    AwaitChange,
 }
 
 /// What the reconciler must do after updating the status.
@@ -202,9 +142,6 @@ pub fn apply(
                 .unwrap_or_default();
             let message = stored_message(&revision);
             let conditions = status.conditions.get_or_insert_with(Vec::new);
-            for failure in FAILURE_CONDITIONS {
-                conditions::remove(conditions, failure);
-            }
             conditions::remove(conditions, condition_type::ARTIFACT_OUTDATED);
             conditions::set(
                 conditions,
@@ -214,7 +151,13 @@ pub fn apply(
                 &message,
                 generation,
             );
-            conditions::mark_ready(conditions, SUCCEEDED, &message, generation);
+            eddy_runtime::outcome::report_success(
+                conditions,
+                &FAILURE_CONDITIONS,
+                SUCCEEDED,
+                &message,
+                generation,
+            );
             status.observed_generation = generation;
             Report {
                 events,
@@ -222,53 +165,18 @@ pub fn apply(
             }
         }
         Err(failure) => {
-            for other in FAILURE_CONDITIONS {
-                if Some(other) != failure.condition {
-                    conditions::remove(conditions, other);
-                }
+            let reported = eddy_runtime::outcome::report_failure(
+                conditions,
+                &FAILURE_CONDITIONS,
+                failure,
+                generation,
+            );
+            if reported.observed {
+                status.observed_generation = generation;
             }
-            if let Some(condition) = failure.condition {
-                conditions::set(
-                    conditions,
-                    condition,
-                    Status::True,
-                    &failure.reason,
-                    &failure.message,
-                    generation,
-                );
-            }
-            let next = match failure.retry {
-                Retry::Never => {
-                    conditions::mark_stalled(
-                        conditions,
-                        &failure.reason,
-                        &failure.message,
-                        generation,
-                    );
-                    // A stalled object has been fully processed for this generation (kstatus).
-                    status.observed_generation = generation;
-                    Next::AwaitChange
-                }
-                Retry::Backoff | Retry::Dependency => {
-                    conditions::mark_failed(
-                        conditions,
-                        &failure.reason,
-                        &failure.message,
-                        generation,
-                    );
-                    if failure.retry == Retry::Backoff {
-                        Next::Backoff
-                    } else {
-                        Next::Dependency
-                    }
-                }
-            };
             Report {
-                events: vec![Event::error(
-                    failure.reason.clone(),
-                    failure.message.clone(),
-                )],
-                next,
+                events: vec![reported.event],
+                next: reported.next,
             }
         }
     }
@@ -383,7 +291,7 @@ mod tests {
     fn failure_keeps_the_previous_artifact_and_sets_only_true_negative_conditions() {
         let mut status = GitRepositoryStatus::default();
         apply(&mut status, Some(1), &Ok(stored("main@sha1:1")));
-        let failure = Failure::fetch("AuthenticationFailed", "authentication failed for 'x'");
+        let failure = fetch_failed("AuthenticationFailed", "authentication failed for 'x'");
         let report = apply(&mut status, Some(1), &Err(failure));
         assert_eq!(report.next, Next::Backoff);
         assert_eq!(report.events[0].severity, Severity::Error);
@@ -414,11 +322,8 @@ mod tests {
         let report = apply(
             &mut status,
             Some(3),
-            &Err(Failure::stalled(
-                Some("FetchFailed"),
-                "URLInvalid",
-                "invalid URL 'ftp://x'",
-            )),
+            &Err(Failure::stalled("URLInvalid", "invalid URL 'ftp://x'")
+                .with_condition(condition_type::FETCH_FAILED)),
         );
         assert_eq!(report.next, Next::AwaitChange);
         assert_eq!(condition(&status, "Stalled").unwrap().reason, "URLInvalid");
@@ -428,7 +333,7 @@ mod tests {
         let report = apply(
             &mut status,
             Some(4),
-            &Err(Failure::include("NoArtifact", "no artifact")),
+            &Err(include_unavailable("NoArtifact", "no artifact")),
         );
         assert_eq!(report.next, Next::Dependency);
         assert!(condition(&status, "Stalled").is_none());
