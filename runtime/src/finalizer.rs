@@ -12,8 +12,7 @@ use kube::{
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-/// The finalizer Flux's controllers use (the same string as `eddy_api::meta::FINALIZER`).
-pub const FINALIZER: &str = "finalizers.fluxcd.io";
+pub use eddy_api::meta::FINALIZER;
 
 /// Whether `object` carries the finalizer.
 pub fn is_present<K: Resource>(object: &K) -> bool {

@@ -1,59 +1,46 @@
-//! The Kustomization reconciler: finalizer/deletion → suspend → source and dependencies → fetch
-//! and verify → build → validate and apply → prune → health → report.
+//! The Kustomization reconciler. A reconcile reads top to bottom as named steps:
 //!
-//! Health checks never hold a worker: after applying, the objects to watch are remembered in
-//! [`PendingHealth`] and the Kustomization is requeued shortly; each later pass only evaluates
-//! health (no fetch, build or apply) until everything is healthy, something failed, or the
-//! timeout passed.
+//! 1. deletion, finalizer, suspend; a health check in progress is continued instead;
+//! 2. **resolve** the source's artifact and the dependencies (every API read that decides
+//!    whether to go on), then record the attempt;
+//! 3. **resolve the build inputs** (SOPS keys, postBuild variables, the cluster access);
+//! 4. **build**: fetch and unpack the artifact, then [`build_objects`] off the async runtime —
+//!    no API calls, the same pipeline `eddy build` runs;
+//! 5. **apply and prune** with server-side apply, the inventory recorded first;
+//! 6. **health** ([`super::health_check`]) and the report ([`super::report`]).
+//!
+//! Every step fails with the runtime's typed [`Failure`]; one place turns it into the status.
 
 use std::{
+    collections::BTreeMap,
+    path::Path,
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use eddy_api::kustomize::{
-    Kustomization, KustomizationStatus,
-    kustomization::{DeletionPolicy, ResourceInventory},
+use eddy_api::{
+    kustomize::{Kustomization, kustomization::DeletionPolicy},
+    meta::{Artifact, reason},
 };
-use eddy_runtime::{
-    conditions::{self, Status},
-    events::Event,
-    requeue::jittered,
-    status::apply_status,
-    watch::requested_at,
-};
-use futures::StreamExt;
-use kube::{
-    Api, ResourceExt,
-    api::{Patch, PatchParams},
-    runtime::controller::Action,
-};
-use serde_json::json;
+use eddy_runtime::{conditions, events::Event, finalizer, outcome::Failure, watch::requested_at};
+use kube::{Api, ResourceExt, runtime::controller::Action};
+use serde_json::Value;
 
-use super::{Context, source, status as timing};
+use super::{
+    Context,
+    health_check::{self, Applied},
+    history,
+    report::{self, Report},
+    source,
+};
 use crate::{
-    apply::{self, ApplyOptions, ChangeAction, cluster::Cluster, policy},
+    apply::{self, ApplyOptions, cluster::Cluster},
     build, dependencies,
-    health::{self, Health},
     inventory::{self, ObjectId},
-    prune, substitute,
+    prune, sops, substitute,
 };
 
-pub const FINALIZER: &str = "finalizers.fluxcd.io";
-const HEALTHY: &str = "Healthy";
-
-/// Reasons on the Ready condition.
-mod reason {
-    pub const SUCCEEDED: &str = "ReconciliationSucceeded";
-    pub const FAILED: &str = "ReconciliationFailed";
-    pub const ARTIFACT_FAILED: &str = "ArtifactFailed";
-    pub const BUILD_FAILED: &str = "BuildFailed";
-    pub const HEALTH_CHECK_FAILED: &str = "HealthCheckFailed";
-    pub const PRUNE_FAILED: &str = "PruneFailed";
-    pub const DEPENDENCY_NOT_READY: &str = "DependencyNotReady";
-    pub const ACCESS_DENIED: &str = "AccessDenied";
-    pub const PROGRESSING: &str = "Progressing";
-}
+pub use eddy_api::meta::FINALIZER;
 
 /// Errors that end a reconcile with the controller's exponential backoff (API trouble, not bad
 /// input: bad input is reported in the status and retried after `retryInterval`).
@@ -67,24 +54,29 @@ pub enum Error {
     },
 }
 
-/// How many objects a health check reads concurrently.
-const HEALTH_READS_IN_FLIGHT: usize = 8;
-
-/// A health check waiting for objects to become ready.
-#[derive(Debug, Clone)]
-pub struct PendingHealth {
-    generation: Option<i64>,
-    revision: String,
-    targets: Vec<ObjectId>,
-    started: Instant,
-    deadline: Instant,
-    reconcile_started: Instant,
-    status: KustomizationStatus,
-    changed: bool,
+/// Why a step stopped the reconcile: a failure the status reports, or API trouble.
+enum Stop {
+    Failed(Failure),
+    Api(Error),
 }
 
-fn key(ks: &Kustomization) -> String {
-    format!("{}/{}", ks.namespace().unwrap_or_default(), ks.name_any())
+impl From<Failure> for Stop {
+    fn from(failure: Failure) -> Self {
+        Stop::Failed(failure)
+    }
+}
+
+impl From<Error> for Stop {
+    fn from(error: Error) -> Self {
+        Stop::Api(error)
+    }
+}
+
+fn api_error(ks: &Kustomization) -> impl FnOnce(kube::Error) -> Error + '_ {
+    move |source| Error::Api {
+        name: ks.name_any(),
+        source,
+    }
 }
 
 /// Reconciles one Kustomization.
@@ -96,44 +88,85 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
     if ks.metadata.deletion_timestamp.is_some() {
         return finalize(&ks, &ctx, &api).await;
     }
-    if !ks.finalizers().iter().any(|f| f == FINALIZER) {
-        add_finalizer(&ks, &api).await?;
-    }
+    finalizer::ensure(&api, ks.as_ref())
+        .await
+        .map_err(api_error(&ks))?;
     if ks.spec.suspend == Some(true) {
-        ctx.pending_health().remove(&key(&ks));
+        ctx.pending_health().remove(&health_check::key(&ks));
         tracing::info!("reconciliation is suspended for this object");
         return Ok(Action::await_change());
     }
-
-    let mut report = Report::new(&ks, started);
-
-    // A health check in progress is evaluated without fetching or applying again, unless the
-    // spec or a reconcile request moved on.
-    let pending = ctx.pending_health().get(&key(&ks)).cloned();
-    if let Some(pending) = pending {
-        let source_revision = match &ks.spec.source_ref.namespace {
-            Some(ns) if ns != &namespace && ctx.settings.no_cross_namespace_refs => None,
-            other => source::resolve(
-                &ctx.client,
-                &ks.spec.source_ref,
-                other.as_deref().unwrap_or(&namespace),
-            )
-            .await
-            .ok()
-            .and_then(|s| s.artifact.map(|a| a.revision)),
-        };
-        let same_request = report.status.last_handled_reconcile_at == requested_at(&*ks)
-            || requested_at(&*ks).is_none();
-        if pending.generation == ks.metadata.generation
-            && source_revision.as_deref() == Some(pending.revision.as_str())
-            && same_request
-        {
-            return check_health(&ks, &ctx, &api, pending).await;
-        }
-        ctx.pending_health().remove(&key(&ks));
+    if let Some(pending) = health_check_to_continue(&ks, &ctx).await {
+        return health_check::check(&ks, &ctx, &api, pending).await;
     }
 
-    // Source.
+    let mut report = Report::new(&ks, started);
+    match reconcile_revision(&ks, &ctx, &api, &mut report).await {
+        Ok(applied) => {
+            let timeout = report::timeout(&ks);
+            health_check::begin(&ks, &ctx, &api, report, applied, timeout).await
+        }
+        Err(Stop::Failed(failure)) => report.failed(&ctx, &api, failure).await,
+        Err(Stop::Api(error)) => Err(error),
+    }
+}
+
+/// Steps 2–5: resolve, build, apply and prune one revision.
+async fn reconcile_revision(
+    ks: &Kustomization,
+    ctx: &Context,
+    api: &Api<Kustomization>,
+    report: &mut Report,
+) -> Result<Applied, Stop> {
+    let artifact = resolve_source(ks, ctx).await?;
+    record_attempt(ks, api, report, &artifact.revision).await?;
+    let inputs = resolve_build_inputs(ks, ctx).await?;
+    let objects = build(ks, ctx, &artifact, &inputs).await?;
+    report.digest = Some(history::objects_digest(&objects));
+    let (changes, changed) =
+        apply_and_prune(ks, ctx, api, report, &inputs.cluster, &objects).await?;
+    Ok(Applied {
+        revision: artifact.revision,
+        changes,
+        changed,
+    })
+}
+
+/// A health check in progress is evaluated without fetching or applying again, unless the
+/// spec, the source's revision or a reconcile request moved on.
+async fn health_check_to_continue(
+    ks: &Kustomization,
+    ctx: &Context,
+) -> Option<health_check::PendingHealth> {
+    let pending = ctx.pending_health().get(&health_check::key(ks)).cloned()?;
+    let current_revision = match source_namespace(ks, ctx) {
+        Ok(namespace) => source::resolve(&ctx.client, &ks.spec.source_ref, &namespace)
+            .await
+            .ok()
+            .and_then(|resolved| resolved.artifact.map(|artifact| artifact.revision)),
+        Err(_) => None,
+    };
+    let handled = ks
+        .status
+        .as_ref()
+        .and_then(|status| status.last_handled_reconcile_at.clone());
+    let same_request = requested_at(ks).is_none() || handled == requested_at(ks);
+    if pending.generation == ks.metadata.generation
+        && current_revision.as_deref() == Some(pending.revision.as_str())
+        && same_request
+    {
+        return Some(pending);
+    }
+    ctx.pending_health().remove(&health_check::key(ks));
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolve
+
+/// The namespace of the source, refused when cross-namespace references are blocked.
+fn source_namespace(ks: &Kustomization, ctx: &Context) -> Result<String, Failure> {
+    let namespace = ks.namespace().unwrap_or_default();
     let source_namespace = ks
         .spec
         .source_ref
@@ -145,57 +178,52 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
             "can't access '{:?}/{}/{}', cross-namespace references have been blocked",
             ks.spec.source_ref.kind, source_namespace, ks.spec.source_ref.name
         );
-        return report
-            .stalled(&ctx, &api, reason::ACCESS_DENIED, &message)
-            .await;
+        return Err(Failure::stalled(reason::ACCESS_DENIED, message));
     }
-    let resolved = match source::resolve(&ctx.client, &ks.spec.source_ref, &source_namespace).await
-    {
-        Ok(resolved) => resolved,
-        Err(error) => {
-            let retry = timing::retry_interval(&ks.spec);
-            return report
-                .failed(
-                    &ctx,
-                    &api,
-                    reason::ARTIFACT_FAILED,
-                    &error.to_string(),
-                    retry,
-                )
-                .await;
-        }
-    };
+    Ok(source_namespace)
+}
+
+/// The source's artifact, once the dependencies are ready for it.
+async fn resolve_source(ks: &Kustomization, ctx: &Context) -> Result<Artifact, Failure> {
+    let source_namespace = source_namespace(ks, ctx)?;
+    let resolved = source::resolve(&ctx.client, &ks.spec.source_ref, &source_namespace)
+        .await
+        .map_err(|error| Failure::retry_interval(reason::ARTIFACT_FAILED, error.to_string()))?;
     let Some(artifact) = resolved.artifact else {
-        let retry = ctx.settings.requeue_dependency;
         let message = format!(
             "Source artifact not found, retrying in {}",
-            timing::format_duration(retry)
+            history::format_duration(ctx.settings.requeue_dependency)
         );
-        return report
-            .progressing(&ctx, &api, reason::ARTIFACT_FAILED, &message, retry)
-            .await;
+        return Err(Failure::dependency(reason::ARTIFACT_FAILED, message));
     };
-    let revision = artifact.revision.clone();
+    check_dependencies(ks, ctx, &source_namespace, &artifact.revision).await?;
+    Ok(artifact)
+}
 
-    // Dependencies.
+/// Every `dependsOn` entry must be Ready (at the same revision when it builds from the same
+/// source).
+async fn check_dependencies(
+    ks: &Kustomization,
+    ctx: &Context,
+    source_namespace: &str,
+    revision: &str,
+) -> Result<(), Failure> {
+    let namespace = ks.namespace().unwrap_or_default();
     for dependency in ks.spec.depends_on.iter().flatten() {
-        let dep_namespace = dependency
-            .namespace
-            .clone()
-            .unwrap_or_else(|| namespace.clone());
-        let deps: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &dep_namespace);
-        let reason_text = match deps.get_opt(&dependency.name).await {
+        let dep_namespace = dependency.namespace.as_deref().unwrap_or(&namespace);
+        let deps: Api<Kustomization> = Api::namespaced(ctx.client.clone(), dep_namespace);
+        let not_ready = match deps.get_opt(&dependency.name).await {
             Ok(Some(dep)) => {
+                let dep_source_namespace = dep
+                    .spec
+                    .source_ref
+                    .namespace
+                    .as_deref()
+                    .unwrap_or(dep_namespace);
                 let same_source = dep.spec.source_ref.name == ks.spec.source_ref.name
                     && dep.spec.source_ref.kind == ks.spec.source_ref.kind
-                    && dep
-                        .spec
-                        .source_ref
-                        .namespace
-                        .clone()
-                        .unwrap_or(dep_namespace.clone())
-                        == source_namespace;
-                dependencies::not_ready_reason(&dep, same_source.then_some(revision.as_str()))
+                    && dep_source_namespace == source_namespace;
+                dependencies::not_ready_reason(&dep, same_source.then_some(revision))
             }
             Ok(None) => Some(format!(
                 "dependency '{dep_namespace}/{}' not found",
@@ -206,180 +234,176 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
                 dependency.name
             )),
         };
-        if let Some(text) = reason_text {
-            let retry = ctx.settings.requeue_dependency;
+        if let Some(text) = not_ready {
             let message = format!(
                 "Dependencies do not meet ready condition ({text}), retrying in {}",
-                timing::format_duration(retry)
+                history::format_duration(ctx.settings.requeue_dependency)
             );
-            return report
-                .progressing(&ctx, &api, reason::DEPENDENCY_NOT_READY, &message, retry)
-                .await;
+            return Err(Failure::dependency(reason::DEPENDENCY_NOT_READY, message));
         }
     }
+    Ok(())
+}
 
-    let timeout = timing::timeout(&ks.spec);
-    if report.status.last_attempted_revision.as_deref() != Some(revision.as_str()) {
+/// `Reconciling` for a revision not attempted before; the attempt is recorded either way.
+async fn record_attempt(
+    ks: &Kustomization,
+    api: &Api<Kustomization>,
+    report: &mut Report,
+    revision: &str,
+) -> Result<(), Error> {
+    if report.status.last_attempted_revision.as_deref() != Some(revision) {
         let message = format!(
             "Fetching manifests for revision {revision} with a timeout of {}",
-            timing::format_duration(timeout)
+            history::format_duration(report::timeout(ks))
         );
-        conditions::mark_reconciling(
-            report.status.conditions.get_or_insert_with(Vec::new),
-            &message,
-            report.generation,
-        );
-        report.write(&api).await?;
+        let generation = report.generation;
+        conditions::mark_reconciling(report.conditions(), &message, generation);
+        report.write(api).await?;
     }
-    report.status.last_attempted_revision = Some(revision.clone());
+    report.status.last_attempted_revision = Some(revision.to_owned());
+    Ok(())
+}
 
-    // Fetch, verify and unpack (once per revision for all Kustomizations), then build.
+/// What the build and apply read from the API.
+struct BuildInputs {
+    decryptor: Option<sops::Decryptor>,
+    variables: BTreeMap<String, String>,
+    cluster: Arc<Cluster>,
+}
+
+async fn resolve_build_inputs(ks: &Kustomization, ctx: &Context) -> Result<BuildInputs, Failure> {
+    let namespace = ks.namespace().unwrap_or_default();
+    let build_failed = |message: String| Failure::retry_interval(reason::BUILD_FAILED, message);
+    let decryptor = sops::decryptor_for(&ctx.client, ks)
+        .await
+        .map_err(build_failed)?;
+    let variables = match &ks.spec.post_build {
+        Some(post_build) => source::post_build_variables(&ctx.client, &namespace, post_build)
+            .await
+            .map_err(build_failed)?,
+        None => BTreeMap::new(),
+    };
+    let cluster = ctx
+        .cluster_for(&namespace, ks.spec.service_account_name.as_deref())
+        .map_err(|message| Failure::retry_interval(reason::RECONCILIATION_FAILED, message))?;
+    Ok(BuildInputs {
+        decryptor,
+        variables,
+        cluster,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Build
+
+/// Fetches and unpacks the artifact (once per digest for every Kustomization), then builds it
+/// off the async runtime.
+async fn build(
+    ks: &Kustomization,
+    ctx: &Context,
+    artifact: &Artifact,
+    inputs: &BuildInputs,
+) -> Result<Vec<Value>, Failure> {
     let url =
         eddy_artifact::rewrite_url(&artifact.url, ctx.settings.source_host_override.as_deref());
     let unpacked = match ctx.artifacts.get(&ctx.http, &url, &artifact.digest).await {
         Ok(unpacked) => unpacked,
         Err(error) if error.is_not_found() => {
-            let retry = ctx.settings.requeue_dependency;
-            return report
-                .progressing(
-                    &ctx,
-                    &api,
-                    reason::ARTIFACT_FAILED,
-                    "Source is not ready, artifact not found",
-                    retry,
-                )
-                .await;
+            let message = "Source is not ready, artifact not found";
+            return Err(Failure::dependency(reason::ARTIFACT_FAILED, message));
         }
         Err(error) => {
-            return report
-                .failed(
-                    &ctx,
-                    &api,
-                    reason::ARTIFACT_FAILED,
-                    &error.to_string(),
-                    timing::retry_interval(&ks.spec),
-                )
-                .await;
+            return Err(Failure::retry_interval(
+                reason::ARTIFACT_FAILED,
+                error.to_string(),
+            ));
         }
     };
-    let wrapper = match ctx.artifacts.wrapper_dir() {
-        Ok(wrapper) => wrapper,
-        Err(error) => {
-            let message = format!("failed to create temp dir: {error}");
-            return report
-                .failed(
-                    &ctx,
-                    &api,
-                    "DirectoryCreationFailed",
-                    &message,
-                    timing::retry_interval(&ks.spec),
-                )
-                .await;
-        }
-    };
-    // SOPS keys are read before the build, which decrypts the files it reads in memory.
-    let decryptor = match crate::sops::decryptor_for(&ctx.client, &ks).await {
-        Ok(decryptor) => decryptor,
-        Err(message) => {
-            return report
-                .failed(
-                    &ctx,
-                    &api,
-                    reason::BUILD_FAILED,
-                    &message,
-                    timing::retry_interval(&ks.spec),
-                )
-                .await;
-        }
-    };
-    let spec = ks.spec.clone();
-    let root = unpacked.dir.clone();
-    let digest_dir = unpacked.digest_dir.clone();
-    // Failures carry their reason: a path missing from the artifact is the artifact's fault.
+    let wrapper = ctx.artifacts.wrapper_dir().map_err(|error| {
+        let message = format!("failed to create temp dir: {error}");
+        Failure::retry_interval("DirectoryCreationFailed", message)
+    })?;
+    let (root, digest_dir) = (unpacked.dir.clone(), unpacked.digest_dir.clone());
+    let (ks, decryptor, variables) = (
+        ks.clone(),
+        inputs.decryptor.clone(),
+        inputs.variables.clone(),
+    );
     let built = tokio::task::spawn_blocking(move || {
-        let filter = decryptor.map(|d| d.read_filter());
-        build::build_artifact_path(&root, &digest_dir, wrapper.path(), spec, filter).map_err(|e| {
-            let why = match e {
-                build::BuildError::PathNotFound(_) | build::BuildError::PathEscapes(_) => {
-                    reason::ARTIFACT_FAILED
-                }
-                _ => reason::BUILD_FAILED,
-            };
-            (why, e.to_string())
-        })
+        let artifact = UnpackedArtifact {
+            root: &root,
+            digest_dir: &digest_dir,
+            wrapper: wrapper.path(),
+        };
+        build_objects(&artifact, &ks, decryptor.as_ref(), &variables)
     })
     .await
-    .unwrap_or_else(|join| Err((reason::BUILD_FAILED, format!("build panicked: {join}"))));
+    .unwrap_or_else(|join| {
+        let message = format!("build panicked: {join}");
+        Err(Failure::retry_interval(reason::BUILD_FAILED, message))
+    });
     drop(unpacked);
-    let mut objects = match built {
-        Ok(objects) => objects,
-        Err((why, message)) => {
-            return report
-                .failed(&ctx, &api, why, &message, timing::retry_interval(&ks.spec))
-                .await;
-        }
-    };
+    built
+}
 
-    // Post-build: substitution, decryption check, metadata.
+/// Where an unpacked artifact and the build's wrapper kustomization are.
+pub struct UnpackedArtifact<'a> {
+    /// `<cache>/artifacts/<digest_dir>`: everything the build may read.
+    pub root: &'a Path,
+    pub digest_dir: &'a str,
+    /// A fresh `<cache>/wrappers/<random>` directory.
+    pub wrapper: &'a Path,
+}
+
+/// The build proper, without API calls: the Kustomize engine confined to the artifact (SOPS
+/// decrypted while files are read), postBuild substitution, the check that no encrypted Secret
+/// is left, then `commonMetadata` and the owner labels.
+pub fn build_objects(
+    artifact: &UnpackedArtifact,
+    ks: &Kustomization,
+    decryptor: Option<&sops::Decryptor>,
+    variables: &BTreeMap<String, String>,
+) -> Result<Vec<Value>, Failure> {
+    let build_failed = |message: String| Failure::retry_interval(reason::BUILD_FAILED, message);
+    let filter = decryptor.map(sops::Decryptor::read_filter);
+    let mut objects = build::build_artifact_path(
+        artifact.root,
+        artifact.digest_dir,
+        artifact.wrapper,
+        ks.spec.clone(),
+        filter,
+    )
+    .map_err(|error| match error {
+        // A path missing from the artifact is the artifact's fault.
+        build::BuildError::PathNotFound(_) | build::BuildError::PathEscapes(_) => {
+            Failure::retry_interval(reason::ARTIFACT_FAILED, error.to_string())
+        }
+        other => build_failed(other.to_string()),
+    })?;
     if let Some(post_build) = &ks.spec.post_build {
-        let vars = match source::post_build_variables(&ctx.client, &namespace, post_build).await {
-            Ok(vars) => vars,
-            Err(message) => {
-                return report
-                    .failed(
-                        &ctx,
-                        &api,
-                        reason::BUILD_FAILED,
-                        &message,
-                        timing::retry_interval(&ks.spec),
-                    )
-                    .await;
-            }
-        };
-        if let Err(error) = substitute::substitute_post_build(&mut objects, post_build, &vars, true)
-        {
-            let message = format!("post build failed for {error}");
-            return report
-                .failed(
-                    &ctx,
-                    &api,
-                    reason::BUILD_FAILED,
-                    &message,
-                    timing::retry_interval(&ks.spec),
-                )
-                .await;
-        }
+        substitute::substitute_post_build(&mut objects, post_build, variables, true)
+            .map_err(|error| build_failed(format!("post build failed for {error}")))?;
     }
-    if let Err(message) = crate::sops::check_objects(&ks, &objects) {
-        return report
-            .failed(
-                &ctx,
-                &api,
-                reason::BUILD_FAILED,
-                &message,
-                timing::retry_interval(&ks.spec),
-            )
-            .await;
-    }
-    let (labels, annotations) = crate::local_build::metadata_for(&ks);
+    sops::check_objects(ks, &objects).map_err(build_failed)?;
+    let (labels, annotations) = crate::local_build::metadata_for(ks);
     build::add_metadata(&mut objects, &labels, &annotations);
-    let objects_digest = timing::objects_digest(&objects);
+    Ok(objects)
+}
 
-    // Validate and apply.
-    let cluster = match ctx.cluster_for(&namespace, ks.spec.service_account_name.as_deref()) {
-        Ok(cluster) => cluster,
-        Err(message) => {
-            return report
-                .failed(
-                    &ctx,
-                    &api,
-                    reason::FAILED,
-                    &message,
-                    timing::retry_interval(&ks.spec),
-                )
-                .await;
-        }
-    };
+// ---------------------------------------------------------------------------------------------
+// Apply and prune
+
+/// Applies the objects and prunes what left the source; returns the change set and whether
+/// anything changed.
+async fn apply_and_prune(
+    ks: &Kustomization,
+    ctx: &Context,
+    api: &Api<Kustomization>,
+    report: &mut Report,
+    cluster: &Cluster,
+    objects: &[Value],
+) -> Result<(Vec<apply::Change>, bool), Stop> {
     let options = ApplyOptions {
         force: ks.spec.force,
         custom_stage_kinds: &ctx.settings.custom_apply_stage_kinds,
@@ -389,333 +413,81 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
     };
     // Every object this apply may create is recorded before any is created, so a crash at any
     // point leaves nothing outside the inventory; pruning narrows it to the new set afterwards.
-    let covering = inventory::covering(
-        report.status.inventory.as_ref(),
-        objects.iter().map(ObjectId::of),
-    );
-    if report.status.inventory.as_ref() != Some(&covering) {
+    let before = report.status.inventory.clone();
+    let covering = inventory::covering(before.as_ref(), objects.iter().map(ObjectId::of));
+    if before.as_ref() != Some(&covering) {
         report.status.inventory = Some(covering);
-        report.write(&api).await?;
+        report.write(api).await?;
     }
-    let changes = match apply::apply_all(&cluster, &objects, &options).await {
+    let changes = match apply::apply_all(cluster, objects, &options).await {
         Ok(changes) => changes,
         Err(error) => {
-            return report
-                .failed(
-                    &ctx,
-                    &api,
-                    reason::FAILED,
-                    &error.to_string(),
-                    timing::retry_interval(&ks.spec),
-                )
-                .await;
-        }
-    };
-    let change_summary = apply::summary(&changes);
-    if !change_summary.is_empty() {
-        tracing::debug!(changes = %apply::full_summary(&changes), "applied change set");
-        ctx.recorder
-            .publish(
-                &*ks,
-                Event::info("Progressing", change_summary.clone())
-                    .with("revision", revision.clone()),
-            )
-            .await;
-    }
-
-    // Inventory and prune.
-    let applied_ids: Vec<ObjectId> = changes.iter().map(|c| c.id.clone()).collect();
-    let mut new_inventory = inventory::inventory_of(&applied_ids);
-    let old_inventory = report.status.inventory.clone().unwrap_or_default();
-    let stale = inventory::stale_objects(&old_inventory, &new_inventory);
-    if ks.spec.prune && !stale.is_empty() {
-        let (pruned, failures) = prune::prune(&cluster, &stale, &ks.name_any(), &namespace).await;
-        let deleted = apply::summary(&pruned);
-        if !deleted.is_empty() {
-            ctx.recorder
-                .publish(
-                    &*ks,
-                    Event::info("Progressing", deleted).with("revision", revision.clone()),
-                )
-                .await;
-        }
-        if !failures.is_empty() {
-            // What could not be deleted stays in the inventory so the next run retries it.
-            let mut kept = applied_ids.clone();
-            kept.extend(failures.iter().map(|(id, _)| id.clone()));
-            new_inventory = inventory::inventory_of(&kept);
-            report.status.inventory = Some(new_inventory);
-            let message = failures
-                .into_iter()
-                .map(|(_, m)| m)
-                .collect::<Vec<_>>()
-                .join("\n");
-            return report
-                .failed(
-                    &ctx,
-                    &api,
-                    reason::PRUNE_FAILED,
-                    &message,
-                    timing::retry_interval(&ks.spec),
-                )
-                .await;
-        }
-    }
-    report.status.inventory = Some(new_inventory);
-
-    // Health.
-    let changed = !change_summary.is_empty();
-    let targets = health_targets(&ks, &changes);
-    if targets.is_empty() {
-        conditions::remove(
-            report.status.conditions.get_or_insert_with(Vec::new),
-            HEALTHY,
-        );
-        return report
-            .succeeded(&ctx, &api, &revision, &objects_digest, changed)
-            .await;
-    }
-    let health_started = Instant::now();
-    report.digest = Some(objects_digest);
-    let pending = PendingHealth {
-        generation: ks.metadata.generation,
-        revision: revision.clone(),
-        targets,
-        started: health_started,
-        deadline: health_started + timeout,
-        reconcile_started: started,
-        status: report.status.clone(),
-        changed,
-    };
-    check_health(&ks, &ctx, &api, pending).await
-}
-
-/// What to health-check: every applied object with `wait`, else the listed `healthChecks`.
-fn health_targets(ks: &Kustomization, changes: &[apply::Change]) -> Vec<ObjectId> {
-    if ks.spec.wait == Some(true) {
-        return changes
-            .iter()
-            .filter(|c| c.action != ChangeAction::Skipped)
-            .map(|c| c.id.clone())
-            .filter(|id| {
-                !(id.kind == "Kustomization"
-                    && id.name == ks.name_any()
-                    && Some(id.namespace.as_str()) == ks.namespace().as_deref())
-            })
-            .collect();
-    }
-    ks.spec
-        .health_checks
-        .iter()
-        .flatten()
-        .map(|reference| {
-            let api_version = reference
-                .api_version
-                .clone()
-                .unwrap_or_else(|| "apps/v1".to_owned());
-            let (group, version) = inventory::split_api_version(&api_version);
-            ObjectId {
-                group,
-                version,
-                kind: reference.kind.clone(),
-                namespace: reference
-                    .namespace
-                    .clone()
-                    .or_else(|| ks.namespace())
-                    .unwrap_or_default(),
-                name: reference.name.clone(),
+            // Validation refuses before anything is created: the inventory is what it was.
+            if matches!(error, apply::ApplyError::Validation(_)) {
+                report.status.inventory = before;
             }
-        })
-        .collect()
+            let message = error.to_string();
+            return Err(Failure::retry_interval(reason::RECONCILIATION_FAILED, message).into());
+        }
+    };
+    let revision = report
+        .status
+        .last_attempted_revision
+        .clone()
+        .unwrap_or_default();
+    let summary = apply::summary(&changes);
+    if !summary.is_empty() {
+        tracing::debug!(changes = %apply::full_summary(&changes), "applied change set");
+        let event =
+            Event::info(reason::PROGRESSING, summary.clone()).with("revision", revision.clone());
+        ctx.recorder.publish(ks, event).await;
+    }
+    prune_stale(ks, ctx, report, cluster, &changes, &revision).await?;
+    Ok((changes, !summary.is_empty()))
 }
 
-/// Evaluates a pending health check once; requeues shortly while objects are in progress.
-async fn check_health(
+/// Deletes what the old inventory holds and this apply did not; what could not be deleted stays
+/// in the inventory so the next run retries it.
+async fn prune_stale(
     ks: &Kustomization,
     ctx: &Context,
-    api: &Api<Kustomization>,
-    pending: PendingHealth,
-) -> Result<Action, Error> {
-    let mut report = Report::new(ks, pending.reconcile_started);
-    report.status = pending.status.clone();
-    let cluster = match ctx.cluster_for(
-        &ks.namespace().unwrap_or_default(),
-        ks.spec.service_account_name.as_deref(),
-    ) {
-        Ok(cluster) => cluster,
-        Err(message) => {
-            return report
-                .failed(
-                    ctx,
-                    api,
-                    reason::FAILED,
-                    &message,
-                    timing::retry_interval(&ks.spec),
-                )
-                .await;
-        }
-    };
-    let mut waiting = Vec::new();
-    let mut still_waiting = Vec::new();
-    let mut failed = Vec::new();
-    // A few reads in flight at once: a large inventory is checked in a fraction of the time
-    // without flooding the API server.
-    let cluster = &cluster;
-    let healths: Vec<Health> = futures::stream::iter(pending.targets.clone())
-        .map(|id| async move { object_health(cluster, &id).await })
-        .buffered(HEALTH_READS_IN_FLIGHT)
-        .collect()
-        .await;
-    for (id, health) in pending.targets.iter().zip(healths) {
-        match health {
-            Health::Current => {}
-            Health::InProgress(message) => {
-                waiting.push(format!("{} status: 'InProgress': {message}", id.subject()));
-                still_waiting.push(id.clone());
-            }
-            Health::Failed(message) => {
-                failed.push(format!("{} status: 'Failed': {message}", id.subject()))
-            }
-        }
+    report: &mut Report,
+    cluster: &Cluster,
+    changes: &[apply::Change],
+    revision: &str,
+) -> Result<(), Failure> {
+    let applied_ids: Vec<ObjectId> = changes.iter().map(|c| c.id.clone()).collect();
+    let new_inventory = inventory::inventory_of(&applied_ids);
+    let old_inventory = report.status.inventory.clone().unwrap_or_default();
+    let stale = inventory::stale_objects(&old_inventory, &new_inventory);
+    if !ks.spec.prune || stale.is_empty() {
+        report.status.inventory = Some(new_inventory);
+        return Ok(());
     }
-    let revision = pending.revision.clone();
-    if !failed.is_empty() || (!waiting.is_empty() && Instant::now() >= pending.deadline) {
-        ctx.pending_health().remove(&key(ks));
-        let message = if failed.is_empty() {
-            format!(
-                "health check failed after {}: timeout waiting for: [{}]",
-                timing::format_duration(pending.started.elapsed()),
-                waiting.join(", ")
-            )
-        } else {
-            format!(
-                "health check failed after {}: failed early due to stalled resources: [{}]",
-                timing::format_duration(pending.started.elapsed()),
-                failed.join(", ")
-            )
-        };
-        conditions::set(
-            report.status.conditions.get_or_insert_with(Vec::new),
-            HEALTHY,
-            Status::False,
-            reason::HEALTH_CHECK_FAILED,
-            &message,
-            report.generation,
-        );
-        return report
-            .failed(
-                ctx,
-                api,
-                reason::HEALTH_CHECK_FAILED,
-                &message,
-                timing::retry_interval(&ks.spec),
-            )
-            .await;
+    let namespace = ks.namespace().unwrap_or_default();
+    let (pruned, failures) = prune::prune(cluster, &stale, &ks.name_any(), &namespace).await;
+    let deleted = apply::summary(&pruned);
+    if !deleted.is_empty() {
+        let event = Event::info(reason::PROGRESSING, deleted).with("revision", revision);
+        ctx.recorder.publish(ks, event).await;
     }
-    if !waiting.is_empty() {
-        let first_pass = !ctx.pending_health().contains_key(&key(ks));
-        // Objects already ready are not asked about again: most kinds (ConfigMaps, Services,
-        // ServiceAccounts, …) are ready at once, and re-reading them every poll multiplied the
-        // API requests per Kustomization.
-        let next = PendingHealth {
-            targets: still_waiting,
-            ..pending.clone()
-        };
-        ctx.pending_health().insert(key(ks), next);
-        if first_pass {
-            let message = format!(
-                "Running health checks for revision {revision} with a timeout of {}",
-                timing::format_duration(
-                    pending.deadline.saturating_duration_since(pending.started)
-                )
-            );
-            conditions::mark_reconciling(
-                report.status.conditions.get_or_insert_with(Vec::new),
-                &message,
-                report.generation,
-            );
-            conditions::set(
-                report.status.conditions.get_or_insert_with(Vec::new),
-                HEALTHY,
-                Status::Unknown,
-                reason::PROGRESSING,
-                &message,
-                report.generation,
-            );
-            report.write(api).await?;
-        }
-        return Ok(Action::requeue(ctx.settings.health_poll));
+    if failures.is_empty() {
+        report.status.inventory = Some(new_inventory);
+        return Ok(());
     }
-    ctx.pending_health().remove(&key(ks));
-    let message = format!(
-        "Health check passed in {}",
-        timing::format_duration(pending.started.elapsed())
-    );
-    conditions::set(
-        report.status.conditions.get_or_insert_with(Vec::new),
-        HEALTHY,
-        Status::True,
-        "Succeeded",
-        &message,
-        report.generation,
-    );
-    let was_unhealthy = ks
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_deref())
-        .is_some_and(|c| !conditions::is_true(c, HEALTHY));
-    if pending.changed || was_unhealthy {
-        ctx.recorder
-            .publish(
-                ks,
-                Event::info("Succeeded", message).with("revision", revision.clone()),
-            )
-            .await;
-    }
-    let digest = report.digest.clone().or_else(|| {
-        pending
-            .status
-            .history
-            .as_ref()
-            .and_then(|h| h.first())
-            .map(|s| s.digest.clone())
-    });
-    let digest = digest.unwrap_or_default();
-    report
-        .succeeded(ctx, api, &revision, &digest, pending.changed)
-        .await
+    let mut kept = applied_ids;
+    kept.extend(failures.iter().map(|(id, _)| id.clone()));
+    report.status.inventory = Some(inventory::inventory_of(&kept));
+    let message = failures
+        .into_iter()
+        .map(|(_, message)| message)
+        .collect::<Vec<_>>()
+        .join("\n");
+    Err(Failure::retry_interval(reason::PRUNE_FAILED, message))
 }
 
-async fn object_health(cluster: &Cluster, id: &ObjectId) -> Health {
-    let kind = match cluster.resolve(id).await {
-        Ok(Some(kind)) => kind,
-        Ok(None) => return Health::InProgress("kind not served".into()),
-        Err(error) => return Health::InProgress(error.to_string()),
-    };
-    match cluster.get(&kind, id).await {
-        Ok(Some(live)) => health::evaluate(&live),
-        Ok(None) => Health::InProgress("NotFound".into()),
-        Err(error) => Health::InProgress(error.to_string()),
-    }
-}
-
-async fn add_finalizer(ks: &Kustomization, api: &Api<Kustomization>) -> Result<(), Error> {
-    let mut finalizers = ks.finalizers().to_vec();
-    finalizers.push(FINALIZER.to_owned());
-    let patch =
-        json!({"metadata": {"finalizers": finalizers, "resourceVersion": ks.resource_version()}});
-    api.patch(
-        &ks.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
-    .map_err(|source| Error::Api {
-        name: ks.name_any(),
-        source,
-    })?;
-    Ok(())
-}
+// ---------------------------------------------------------------------------------------------
+// Deletion
 
 /// Deletion: prune the inventory as `deletionPolicy` says (unless suspended), then let go.
 async fn finalize(
@@ -723,10 +495,8 @@ async fn finalize(
     ctx: &Context,
     api: &Api<Kustomization>,
 ) -> Result<Action, Error> {
-    ctx.pending_health().remove(&key(ks));
-    let namespace = ks.namespace().unwrap_or_default();
-    let policy = ks.spec.deletion_policy.unwrap_or_default();
-    let delete = match policy {
+    ctx.pending_health().remove(&health_check::key(ks));
+    let delete = match ks.spec.deletion_policy.unwrap_or_default() {
         DeletionPolicy::MirrorPrune => ks.spec.prune,
         DeletionPolicy::Delete | DeletionPolicy::WaitForTermination => true,
         DeletionPolicy::Orphan => false,
@@ -737,214 +507,162 @@ async fn finalize(
         .and_then(|s| s.inventory.clone())
         .unwrap_or_default();
     if delete && ks.spec.suspend != Some(true) && !inventory.entries.is_empty() {
-        match ctx.cluster_for(&namespace, ks.spec.service_account_name.as_deref()) {
-            Ok(cluster) => {
-                let stale = inventory::stale_objects(&inventory, &ResourceInventory::default());
-                let (changes, failures) =
-                    prune::prune(&cluster, &stale, &ks.name_any(), &namespace).await;
-                let deleted = apply::summary(&changes);
-                if !deleted.is_empty() {
-                    ctx.recorder
-                        .publish(ks, Event::info("Progressing", deleted))
-                        .await;
-                }
-                for (_, message) in failures {
-                    ctx.recorder
-                        .publish(ks, Event::error("PruneFailed", message))
-                        .await;
-                }
-            }
-            Err(message) => {
-                ctx.recorder
-                    .publish(ks, Event::error("PruneFailed", message))
-                    .await
-            }
-        }
+        prune_everything(ks, ctx, &inventory).await;
     }
-    let remaining: Vec<String> = ks
-        .finalizers()
-        .iter()
-        .filter(|f| *f != FINALIZER)
-        .cloned()
-        .collect();
-    let patch = json!({"metadata": {"finalizers": remaining}});
-    match api
-        .patch(
-            &ks.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-    {
-        Ok(_) => Ok(Action::await_change()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(Action::await_change()),
-        Err(source) => Err(Error::Api {
-            name: ks.name_any(),
-            source,
-        }),
+    finalizer::release(api, ks).await.map_err(api_error(ks))?;
+    Ok(Action::await_change())
+}
+
+async fn prune_everything(
+    ks: &Kustomization,
+    ctx: &Context,
+    inventory: &eddy_api::kustomize::kustomization::ResourceInventory,
+) {
+    let namespace = ks.namespace().unwrap_or_default();
+    let cluster = match ctx.cluster_for(&namespace, ks.spec.service_account_name.as_deref()) {
+        Ok(cluster) => cluster,
+        Err(message) => {
+            let event = Event::error(reason::PRUNE_FAILED, message);
+            return ctx.recorder.publish(ks, event).await;
+        }
+    };
+    let stale = inventory::stale_objects(inventory, &Default::default());
+    let (changes, failures) = prune::prune(&cluster, &stale, &ks.name_any(), &namespace).await;
+    let deleted = apply::summary(&changes);
+    if !deleted.is_empty() {
+        let event = Event::info(reason::PROGRESSING, deleted);
+        ctx.recorder.publish(ks, event).await;
+    }
+    for (_, message) in failures {
+        let event = Event::error(reason::PRUNE_FAILED, message);
+        ctx.recorder.publish(ks, event).await;
     }
 }
 
-/// The status being built during one reconcile and the ways a reconcile ends.
-struct Report {
-    name: String,
-    generation: Option<i64>,
-    status: KustomizationStatus,
-    requested_at: Option<String>,
-    started: Instant,
-    interval: Duration,
-    jitter: u8,
-    digest: Option<String>,
-    object: Kustomization,
-}
+#[cfg(test)]
+mod tests {
+    use eddy_runtime::outcome::Retry;
+    use serde_json::json;
 
-impl Report {
-    fn new(ks: &Kustomization, started: Instant) -> Self {
-        Self {
-            name: ks.name_any(),
-            generation: ks.metadata.generation,
-            status: ks.status.clone().unwrap_or_default(),
-            requested_at: requested_at(ks),
-            started,
-            interval: timing::interval(&ks.spec),
-            jitter: 0,
-            digest: None,
-            object: ks.clone(),
+    use super::*;
+
+    /// An unpacked artifact laid out as the cache lays it out.
+    struct Scratch {
+        _dir: tempfile::TempDir,
+        root: std::path::PathBuf,
+        wrapper: std::path::PathBuf,
+    }
+
+    fn artifact(files: &[(&str, &str)]) -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().canonicalize().unwrap();
+        let root = base.join("artifacts/sha256-1");
+        let wrapper = base.join("wrappers/w1");
+        std::fs::create_dir_all(&wrapper).unwrap();
+        for (path, text) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        Scratch {
+            _dir: dir,
+            root,
+            wrapper,
         }
     }
 
-    async fn write(&mut self, api: &Api<Kustomization>) -> Result<(), Error> {
-        apply_status(api, &self.name, policy::FIELD_MANAGER, &self.status)
-            .await
-            .map_err(|source| Error::Api {
-                name: self.name.clone(),
-                source,
-            })?;
-        Ok(())
+    fn kustomization(spec: Value) -> Kustomization {
+        let mut object = json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "apps", "namespace": "flux-system"},
+            "spec": {"interval": "10m", "prune": true,
+                     "sourceRef": {"kind": "GitRepository", "name": "repo"}},
+        });
+        if let (Some(target), Some(extra)) = (object["spec"].as_object_mut(), spec.as_object()) {
+            target.extend(extra.clone());
+        }
+        serde_json::from_value(object).unwrap()
     }
 
-    /// Final bookkeeping Flux does on every exit: echo the request, observe the generation on
-    /// success.
-    fn finish(&mut self) {
-        if self.requested_at.is_some() {
-            self.status.last_handled_reconcile_at = self.requested_at.clone();
-        }
-        if conditions::is_true(
-            self.status.conditions.as_deref().unwrap_or_default(),
-            conditions::READY,
-        ) {
-            self.status.observed_generation = self.generation;
-        }
+    fn run(
+        scratch: &Scratch,
+        ks: &Kustomization,
+        variables: &[(&str, &str)],
+    ) -> Result<Vec<Value>, Failure> {
+        let variables = variables
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let artifact = UnpackedArtifact {
+            root: &scratch.root,
+            digest_dir: "sha256-1",
+            wrapper: &scratch.wrapper,
+        };
+        build_objects(&artifact, ks, None, &variables)
     }
 
-    async fn succeeded(
-        &mut self,
-        ctx: &Context,
-        api: &Api<Kustomization>,
-        revision: &str,
-        digest: &str,
-        changed: bool,
-    ) -> Result<Action, Error> {
-        let message = format!("Applied revision: {revision}");
-        conditions::mark_ready(
-            self.status.conditions.get_or_insert_with(Vec::new),
-            reason::SUCCEEDED,
-            &message,
-            self.generation,
+    #[test]
+    fn the_build_step_substitutes_and_labels_without_a_cluster() {
+        let scratch = artifact(&[
+            ("apps/kustomization.yaml", "resources: [cm.yaml]\n"),
+            (
+                "apps/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  region: ${region}\n",
+            ),
+        ]);
+        let ks = kustomization(json!({
+            "path": "./apps",
+            "targetNamespace": "team",
+            "postBuild": {"substitute": {"region": "eu"}},
+        }));
+        let objects = run(&scratch, &ks, &[("region", "eu")]).unwrap();
+        assert_eq!(objects.len(), 1);
+        assert_eq!(objects[0]["data"]["region"], "eu");
+        assert_eq!(objects[0]["metadata"]["namespace"], "team");
+        assert_eq!(
+            objects[0]["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"],
+            "apps"
         );
-        let new_revision = self.status.last_applied_revision.as_deref() != Some(revision);
-        self.status.last_applied_revision = Some(revision.to_owned());
-        let elapsed = self.started.elapsed();
-        let history = self.status.history.get_or_insert_with(Vec::new);
-        timing::record_history(history, digest, revision, reason::SUCCEEDED, elapsed);
-        self.finish();
-        self.write(api).await?;
-        let jitter = ctx.settings.interval_jitter_percentage.max(self.jitter);
-        let next = jittered(self.interval, jitter);
-        if changed || new_revision {
-            let text = format!(
-                "Reconciliation finished in {}, next run in {}",
-                timing::format_duration(elapsed),
-                timing::format_duration(self.interval)
-            );
-            ctx.recorder
-                .publish(
-                    &self.object,
-                    Event::info(reason::SUCCEEDED, text)
-                        .with("revision", revision)
-                        .with("commit_status", "update"),
-                )
-                .await;
-        }
-        Ok(Action::requeue(next))
     }
 
-    async fn failed(
-        &mut self,
-        ctx: &Context,
-        api: &Api<Kustomization>,
-        why: &str,
-        message: &str,
-        retry: Duration,
-    ) -> Result<Action, Error> {
-        conditions::mark_failed(
-            self.status.conditions.get_or_insert_with(Vec::new),
-            why,
-            message,
-            self.generation,
+    #[test]
+    fn the_build_step_names_what_failed_and_how_it_is_retried() {
+        let scratch = artifact(&[(
+            "leak/kustomization.yaml",
+            "configMapGenerator:\n- name: leak\n  files: [/etc/passwd]\n",
+        )]);
+        let failure = run(&scratch, &kustomization(json!({"path": "./leak"})), &[]).unwrap_err();
+        assert_eq!(failure.reason, reason::BUILD_FAILED);
+        assert_eq!(failure.retry, Retry::RetryInterval);
+        assert!(
+            failure.message.contains("/etc/passwd"),
+            "{}",
+            failure.message
         );
-        self.finish();
-        self.write(api).await?;
-        let mut event = Event::error(why, message);
-        if let Some(revision) = &self.status.last_attempted_revision {
-            event = event.with("revision", revision.clone());
-        }
-        ctx.recorder.publish(&self.object, event).await;
-        Ok(Action::requeue(retry))
-    }
 
-    /// Waiting for something outside this object (a source or dependency): Ready=False, not an
-    /// error event.
-    async fn progressing(
-        &mut self,
-        ctx: &Context,
-        api: &Api<Kustomization>,
-        why: &str,
-        message: &str,
-        retry: Duration,
-    ) -> Result<Action, Error> {
-        conditions::mark_failed(
-            self.status.conditions.get_or_insert_with(Vec::new),
-            why,
-            message,
-            self.generation,
+        let failure = run(&scratch, &kustomization(json!({"path": "./missing"})), &[]).unwrap_err();
+        assert_eq!(
+            failure.reason,
+            reason::ARTIFACT_FAILED,
+            "{}",
+            failure.message
         );
-        self.finish();
-        self.write(api).await?;
-        ctx.recorder
-            .publish(&self.object, Event::info(why, message))
-            .await;
-        Ok(Action::requeue(retry))
-    }
 
-    async fn stalled(
-        &mut self,
-        ctx: &Context,
-        api: &Api<Kustomization>,
-        why: &str,
-        message: &str,
-    ) -> Result<Action, Error> {
-        conditions::mark_stalled(
-            self.status.conditions.get_or_insert_with(Vec::new),
-            why,
-            message,
-            self.generation,
+        let scratch = artifact(&[
+            ("kustomization.yaml", "resources: [cm.yaml]\n"),
+            (
+                "cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: ${unset}\n",
+            ),
+        ]);
+        let ks = kustomization(json!({"path": "./", "postBuild": {"substitute": {"other": "1"}}}));
+        let failure = run(&scratch, &ks, &[("other", "1")]).unwrap_err();
+        assert_eq!(failure.reason, reason::BUILD_FAILED);
+        assert!(
+            failure.message.starts_with("post build failed for"),
+            "{}",
+            failure.message
         );
-        self.finish();
-        self.write(api).await?;
-        ctx.recorder
-            .publish(&self.object, Event::error(why, message))
-            .await;
-        Ok(Action::await_change())
     }
 }

@@ -1,8 +1,10 @@
 //! Wiring the Kustomization reconciler into the shared controller runner.
 
+pub mod health_check;
+mod history;
 pub mod kustomization;
+mod report;
 pub(crate) mod source;
-mod status;
 
 use std::{
     collections::HashMap,
@@ -35,6 +37,8 @@ pub struct Settings {
     /// Where artifacts are downloaded and unpacked, and how large they may be.
     pub artifact_cache_path: std::path::PathBuf,
     pub artifact_limits: eddy_artifact::Limits,
+    pub min_retry_delay: Duration,
+    pub max_retry_delay: Duration,
 }
 
 impl Settings {
@@ -52,6 +56,8 @@ impl Settings {
             source_host_override: std::env::var("SOURCE_CONTROLLER_LOCALHOST").ok(),
             artifact_cache_path: args.artifact.cache_path(crate::CONTROLLER_NAME),
             artifact_limits: args.artifact.limits(args.http_retry),
+            min_retry_delay: args.common.min_retry_delay,
+            max_retry_delay: args.common.max_retry_delay,
         }
     }
 }
@@ -66,8 +72,10 @@ pub struct Context {
     pub artifacts: eddy_artifact::ArtifactCache,
     pub recorder: EventRecorder,
     pub settings: Settings,
+    /// Per-object exponential backoff (`--min-retry-delay` to `--max-retry-delay`).
+    pub failure_backoff: eddy_runtime::requeue::Backoff,
     impersonated: Mutex<HashMap<String, Arc<Cluster>>>,
-    pending_health: Mutex<HashMap<String, kustomization::PendingHealth>>,
+    pending_health: Mutex<HashMap<String, health_check::PendingHealth>>,
 }
 
 impl Context {
@@ -90,6 +98,10 @@ impl Context {
                 settings.artifact_limits,
             )?,
             recorder,
+            failure_backoff: eddy_runtime::requeue::Backoff::new(
+                settings.min_retry_delay,
+                settings.max_retry_delay,
+            ),
             settings,
             impersonated: Mutex::new(HashMap::new()),
             pending_health: Mutex::new(HashMap::new()),
@@ -128,7 +140,7 @@ impl Context {
 
     pub(crate) fn pending_health(
         &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, kustomization::PendingHealth>> {
+    ) -> std::sync::MutexGuard<'_, HashMap<String, health_check::PendingHealth>> {
         self.pending_health
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -1,39 +1,13 @@
-//! Status bookkeeping that needs no API: timeouts, history snapshots, the history digest.
+//! Status bookkeeping that needs no API: history snapshots, their digest, durations as Flux
+//! prints them.
 
 use std::time::Duration;
 
-use eddy_api::{
-    kustomize::KustomizationSpec,
-    meta::{History, Snapshot},
-};
-use eddy_runtime::cli::parse_duration;
+use eddy_api::meta::{History, Snapshot};
 use sha2::{Digest, Sha256};
 
 /// How many snapshots `status.history` keeps.
 pub const HISTORY_LIMIT: usize = 5;
-
-pub fn interval(spec: &KustomizationSpec) -> Duration {
-    parse_duration(&spec.interval).unwrap_or(Duration::from_secs(600))
-}
-
-pub fn retry_interval(spec: &KustomizationSpec) -> Duration {
-    spec.retry_interval
-        .as_deref()
-        .and_then(|v| parse_duration(v).ok())
-        .unwrap_or_else(|| interval(spec))
-}
-
-/// `spec.timeout`, else the interval minus 30s but at least 30s.
-pub fn timeout(spec: &KustomizationSpec) -> Duration {
-    spec.timeout
-        .as_deref()
-        .and_then(|v| parse_duration(v).ok())
-        .unwrap_or_else(|| {
-            interval(spec)
-                .saturating_sub(Duration::from_secs(30))
-                .max(Duration::from_secs(30))
-        })
-}
 
 /// Go-style duration text (`1m30s`, `2.5s`, `750ms`) as Flux prints it in messages.
 pub fn format_duration(duration: Duration) -> String {

@@ -1,0 +1,176 @@
+//! The status one reconcile builds up, and the two ways a reconcile ends: a success, or a
+//! [`Failure`] turned into conditions, an event and the next reconcile by the runtime's one
+//! outcome function.
+
+use std::time::{Duration, Instant};
+
+use eddy_api::{
+    kustomize::{Kustomization, KustomizationStatus},
+    meta::reason,
+};
+use eddy_runtime::{
+    conditions,
+    events::Event,
+    outcome::{self, Failure, Next, Retry, Timing},
+    status::apply_status,
+    time,
+    watch::requested_at,
+};
+use kube::{Api, ResourceExt, runtime::controller::Action};
+
+use super::{Context, history, kustomization::Error};
+use crate::apply::policy;
+
+/// The status being built during one reconcile.
+pub struct Report {
+    pub name: String,
+    pub generation: Option<i64>,
+    pub status: KustomizationStatus,
+    requested_at: Option<String>,
+    pub started: Instant,
+    /// The digest of the applied objects, for the history entry a success records.
+    pub digest: Option<String>,
+    object: Kustomization,
+}
+
+/// `spec.interval`, `spec.retryInterval` and the controller's delays for `ks`.
+pub fn timing(ks: &Kustomization, ctx: &Context) -> Timing {
+    let interval = time::interval(&ks.spec.interval);
+    Timing {
+        interval,
+        retry_interval: time::retry_interval(ks.spec.retry_interval.as_deref(), interval),
+        requeue_dependency: ctx.settings.requeue_dependency,
+        jitter_percent: ctx.settings.interval_jitter_percentage,
+    }
+}
+
+/// `spec.timeout`, else the interval minus 30 s but at least 30 s (Flux's default).
+pub fn timeout(ks: &Kustomization) -> Duration {
+    let default = time::interval(&ks.spec.interval)
+        .saturating_sub(Duration::from_secs(30))
+        .max(Duration::from_secs(30));
+    time::timeout(ks.spec.timeout.as_deref(), default)
+}
+
+impl Report {
+    pub fn new(ks: &Kustomization, started: Instant) -> Self {
+        Self {
+            name: ks.name_any(),
+            generation: ks.metadata.generation,
+            status: ks.status.clone().unwrap_or_default(),
+            requested_at: requested_at(ks),
+            started,
+            digest: None,
+            object: ks.clone(),
+        }
+    }
+
+    pub fn conditions(
+        &mut self,
+    ) -> &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+        self.status.conditions.get_or_insert_with(Vec::new)
+    }
+
+    pub async fn write(&mut self, api: &Api<Kustomization>) -> Result<(), Error> {
+        apply_status(api, &self.name, policy::FIELD_MANAGER, &self.status)
+            .await
+            .map_err(|source| Error::Api {
+                name: self.name.clone(),
+                source,
+            })?;
+        Ok(())
+    }
+
+    /// Final bookkeeping Flux does on every exit: echo the request, observe the generation once
+    /// it is fully processed.
+    fn finish(&mut self, observed: bool) {
+        if self.requested_at.is_some() {
+            self.status.last_handled_reconcile_at = self.requested_at.clone();
+        }
+        let ready = conditions::is_true(
+            self.status.conditions.as_deref().unwrap_or_default(),
+            conditions::READY,
+        );
+        if ready || observed {
+            self.status.observed_generation = self.generation;
+        }
+    }
+
+    fn action(&self, next: Next, ctx: &Context) -> Action {
+        let key = format!(
+            "{}/{}",
+            self.object.namespace().unwrap_or_default(),
+            self.name
+        );
+        next.action(&timing(&self.object, ctx), &ctx.failure_backoff, &key)
+    }
+
+    /// `revision` is applied (and healthy): `Ready=True`, history, and an event when something
+    /// changed.
+    pub async fn succeeded(
+        &mut self,
+        ctx: &Context,
+        api: &Api<Kustomization>,
+        revision: &str,
+        changed: bool,
+    ) -> Result<Action, Error> {
+        let message = format!("Applied revision: {revision}");
+        let generation = self.generation;
+        outcome::report_success(
+            self.conditions(),
+            &[],
+            reason::RECONCILIATION_SUCCEEDED,
+            &message,
+            generation,
+        );
+        let new_revision = self.status.last_applied_revision.as_deref() != Some(revision);
+        self.status.last_applied_revision = Some(revision.to_owned());
+        let elapsed = self.started.elapsed();
+        let digest = self.digest.clone().unwrap_or_default();
+        let entries = self.status.history.get_or_insert_with(Vec::new);
+        history::record_history(
+            entries,
+            &digest,
+            revision,
+            reason::RECONCILIATION_SUCCEEDED,
+            elapsed,
+        );
+        self.finish(false);
+        self.write(api).await?;
+        if changed || new_revision {
+            let interval = time::interval(&self.object.spec.interval);
+            let text = format!(
+                "Reconciliation finished in {}, next run in {}",
+                history::format_duration(elapsed),
+                history::format_duration(interval)
+            );
+            let event = Event::info(reason::RECONCILIATION_SUCCEEDED, text)
+                .with("revision", revision)
+                .with("commit_status", "update");
+            ctx.recorder.publish(&self.object, event).await;
+        }
+        Ok(self.action(Next::Interval, ctx))
+    }
+
+    /// A step failed: the runtime's outcome function decides the conditions, the event and
+    /// when to come back.
+    pub async fn failed(
+        &mut self,
+        ctx: &Context,
+        api: &Api<Kustomization>,
+        failure: Failure,
+    ) -> Result<Action, Error> {
+        tracing::info!(reason = %failure.reason, message = %failure.message, "reconciliation failed");
+        let generation = self.generation;
+        let reported = outcome::report_failure(self.conditions(), &[], &failure, generation);
+        self.finish(reported.observed);
+        self.write(api).await?;
+        let mut event = reported.event;
+        let retried = matches!(failure.retry, Retry::RetryInterval | Retry::Backoff);
+        if let (true, Some(revision)) = (retried, &self.status.last_attempted_revision) {
+            event = event.with("revision", revision.clone());
+        }
+        ctx.recorder.publish(&self.object, event).await;
+        Ok(self.action(reported.next, ctx))
+    }
+}
