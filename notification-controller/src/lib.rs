@@ -162,6 +162,10 @@ async fn run_receiver_reconciler_with(
     let context = Arc::new(controller::receiver::Context {
         client: process.client.clone(),
         recorder,
+        failure_backoff: eddy_runtime::requeue::Backoff::new(
+            args.common.min_retry_delay,
+            args.common.max_retry_delay,
+        ),
     });
     eddy_runtime::controller::run::<Receiver, _, _, _, _>(
         &process,

@@ -33,18 +33,22 @@ pub fn interval(text: &str) -> std::time::Duration {
         .unwrap_or(FALLBACK_INTERVAL)
 }
 
+/// An optional duration field (`spec.timeout`, a Receiver's `spec.interval`, …), or the kind's
+/// `default` when unset, unparsable or zero.
+pub fn duration_or(text: Option<&str>, default: std::time::Duration) -> std::time::Duration {
+    text.and_then(|text| crate::cli::parse_duration(text).ok())
+        .filter(|duration| !duration.is_zero())
+        .unwrap_or(default)
+}
+
 /// `spec.retryInterval`; Flux retries at the interval when it is unset.
 pub fn retry_interval(text: Option<&str>, interval: std::time::Duration) -> std::time::Duration {
-    text.and_then(|text| crate::cli::parse_duration(text).ok())
-        .filter(|retry| !retry.is_zero())
-        .unwrap_or(interval)
+    duration_or(text, interval)
 }
 
 /// `spec.timeout`, or the kind's `default` when unset or unparsable.
 pub fn timeout(text: Option<&str>, default: std::time::Duration) -> std::time::Duration {
-    text.and_then(|text| crate::cli::parse_duration(text).ok())
-        .filter(|timeout| !timeout.is_zero())
-        .unwrap_or(default)
+    duration_or(text, default)
 }
 
 #[cfg(test)]

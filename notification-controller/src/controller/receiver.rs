@@ -7,8 +7,10 @@ use eddy_api::notification::{Receiver, ReceiverStatus, ReceiverType, reasons};
 use eddy_runtime::{
     conditions,
     events::{Event, EventRecorder},
+    outcome::{self, Failure, Next, Timing},
+    requeue::Backoff,
     status::apply_status,
-    watch,
+    time, watch,
 };
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client, ResourceExt, runtime::controller::Action};
@@ -27,6 +29,8 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
 pub struct Context {
     pub client: Client,
     pub recorder: EventRecorder,
+    /// Per-object exponential backoff (`--min-retry-delay` to `--max-retry-delay`).
+    pub failure_backoff: Backoff,
 }
 
 /// Why the token could not be read. Never carries the token.
@@ -46,11 +50,9 @@ pub enum TokenError {
     },
 }
 
-/// Errors of one reconcile; the status already says what went wrong when these are returned.
+/// Errors of one reconcile that the status cannot carry (writing it failed).
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
-    #[error(transparent)]
-    Token(#[from] TokenError),
     #[error("cannot write status: {0}")]
     Status(#[source] kube::Error),
 }
@@ -140,7 +142,7 @@ pub fn validate(receiver: &Receiver) -> Result<(), String> {
     Ok(())
 }
 
-/// One reconcile of a Receiver.
+/// One reconcile of a Receiver: validate → read the token → report the webhook path.
 pub async fn reconcile(
     receiver: Arc<Receiver>,
     ctx: Arc<Context>,
@@ -148,13 +150,6 @@ pub async fn reconcile(
     let name = receiver.name_any();
     let namespace = receiver.namespace().unwrap_or_default();
     let generation = receiver.metadata.generation;
-    let interval = receiver
-        .spec
-        .interval
-        .as_deref()
-        .and_then(|text| eddy_runtime::cli::parse_duration(text).ok())
-        .filter(|interval| !interval.is_zero())
-        .unwrap_or(DEFAULT_INTERVAL);
     let previous = receiver.status.clone().unwrap_or_default();
     let mut status = ReceiverStatus {
         conditions: previous.conditions.clone(),
@@ -165,84 +160,68 @@ pub async fn reconcile(
         url: None,
     };
     let mut conditions = status.conditions.take().unwrap_or_default();
-    let api: Api<Receiver> = Api::namespaced(ctx.client.clone(), &namespace);
 
-    let outcome = match validate(&receiver) {
-        Err(message) => {
-            conditions::mark_stalled(
+    let (event, next) = match webhook_path_of(&receiver, &ctx).await {
+        Ok(path) => {
+            let message = format!("Receiver initialized for path: {path}");
+            let changed = status.webhook_path.as_deref() != Some(path.as_str())
+                || !conditions::is_true(&conditions, conditions::READY);
+            outcome::report_success(
                 &mut conditions,
-                reasons::VALIDATION_FAILED,
+                &[],
+                conditions::SUCCEEDED,
                 &message,
                 generation,
             );
+            status.webhook_path = Some(path);
             status.observed_generation = generation;
-            Err(message)
+            let event = changed.then(|| Event::info(conditions::SUCCEEDED, message));
+            (event, Next::Interval)
         }
-        Ok(()) => match read_token(&ctx.client, &receiver).await {
-            Err(error) => {
-                conditions::mark_failed(
-                    &mut conditions,
-                    reasons::TOKEN_NOT_FOUND,
-                    &error.to_string(),
-                    generation,
-                );
-                status.conditions = Some(conditions);
-                apply_status(&api, &name, FIELD_MANAGER, &status)
-                    .await
-                    .map_err(ReconcileError::Status)?;
-                ctx.recorder
-                    .publish(
-                        receiver.as_ref(),
-                        Event::error(reasons::TOKEN_NOT_FOUND, error.to_string()),
-                    )
-                    .await;
-                return Err(error.into());
-            }
-            Ok(token) => {
-                let path = webhook_path(&token, &name, &namespace);
-                let message = format!("Receiver initialized for path: {path}");
-                let changed = status.webhook_path.as_deref() != Some(path.as_str())
-                    || !conditions::is_true(&conditions, conditions::READY);
-                conditions::mark_ready(
-                    &mut conditions,
-                    conditions::SUCCEEDED,
-                    &message,
-                    generation,
-                );
-                status.webhook_path = Some(path);
+        Err(failure) => {
+            let reported = outcome::report_failure(&mut conditions, &[], &failure, generation);
+            if reported.observed {
                 status.observed_generation = generation;
-                Ok(changed.then_some(message))
             }
-        },
+            (Some(reported.event), reported.next)
+        }
     };
     status.conditions = Some(conditions);
     if Some(&status) != receiver.status.as_ref() {
+        let api: Api<Receiver> = Api::namespaced(ctx.client.clone(), &namespace);
         apply_status(&api, &name, FIELD_MANAGER, &status)
             .await
             .map_err(ReconcileError::Status)?;
     }
-    match outcome {
-        Ok(Some(message)) => {
-            ctx.recorder
-                .publish(
-                    receiver.as_ref(),
-                    Event::info(conditions::SUCCEEDED, message),
-                )
-                .await;
-        }
-        Ok(None) => {}
-        Err(message) => {
-            ctx.recorder
-                .publish(
-                    receiver.as_ref(),
-                    Event::error(reasons::VALIDATION_FAILED, message),
-                )
-                .await;
-            // Retrying cannot fix the spec; the next spec change triggers a new reconcile.
-            return Ok(Action::await_change());
-        }
+    if let Some(event) = event {
+        ctx.recorder.publish(receiver.as_ref(), event).await;
     }
-    Ok(Action::requeue(interval))
+    let interval = time::duration_or(receiver.spec.interval.as_deref(), DEFAULT_INTERVAL);
+    let timing = Timing {
+        interval,
+        retry_interval: interval,
+        requeue_dependency: interval,
+        jitter_percent: 0,
+    };
+    Ok(next.action(
+        &timing,
+        &ctx.failure_backoff,
+        &format!("{namespace}/{name}"),
+    ))
+}
+
+/// The webhook path, once the spec is valid (a spec error stalls: retrying cannot fix it) and
+/// the token can be read (retried with backoff: the Secret may appear).
+async fn webhook_path_of(receiver: &Receiver, ctx: &Context) -> Result<String, Failure> {
+    validate(receiver).map_err(|message| Failure::stalled(reasons::VALIDATION_FAILED, message))?;
+    let token = read_token(&ctx.client, receiver)
+        .await
+        .map_err(|error| Failure::backoff(reasons::TOKEN_NOT_FOUND, error.to_string()))?;
+    Ok(webhook_path(
+        &token,
+        &receiver.name_any(),
+        &receiver.namespace().unwrap_or_default(),
+    ))
 }
 
 #[cfg(test)]
