@@ -1,0 +1,267 @@
+//! Rendering every template of a chart tree in one template set, as Helm's engine does: parse
+//! deepest paths first (reverse lexical within a depth), one shared `.Values` tree, `.Template`
+//! set per file, `<no value>` removed from each result.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use eddy_gotemplate::{ElemType, FuncMap, MapRef, MissingKey, TemplateSet, Value};
+use serde_json::Value as Json;
+
+use crate::chart::{Chart, Dependency, Metadata};
+use crate::error::Error;
+use crate::objects::{Capabilities, FilesObject, ValuesObject};
+use crate::values::Table;
+
+/// What `.Release` holds.
+#[derive(Debug, Clone)]
+pub struct ReleaseOptions {
+    pub name: String,
+    pub namespace: String,
+    pub revision: i64,
+    pub is_install: bool,
+    pub is_upgrade: bool,
+}
+
+struct Renderable {
+    text: String,
+    scope: MapRef,
+    base_path: String,
+}
+
+/// Renders every template of `chart` (subcharts included) with the coalesced `values`.
+/// Returns each rendered file by its full path (`chart/charts/sub/templates/x.yaml`);
+/// partials (`_*`) are parsed but not in the result.
+pub fn render_chart(
+    chart: &Chart,
+    values: &Table,
+    release: &ReleaseOptions,
+    capabilities: &Capabilities,
+) -> Result<BTreeMap<String, String>, Error> {
+    let values = Value::from_json(&Json::Object(values.clone()));
+    let top = TopLevel {
+        release: release_value(release),
+        capabilities: capabilities.value(),
+    };
+    let mut templates = BTreeMap::new();
+    collect_templates(chart, None, chart.name(), &values, &top, &mut templates);
+
+    let mut order: Vec<&String> = templates.keys().collect();
+    order.sort_by(|a, b| depth(b).cmp(&depth(a)).then_with(|| b.cmp(a)));
+
+    let mut set = TemplateSet::new("gotpl", FuncMap::helm()).with_missing_key(MissingKey::Zero);
+    for name in &order {
+        set.parse(name, &templates[*name].text)
+            .map_err(|e| Error::Template(clean_error(&e.to_string())))?;
+    }
+    let mut rendered = BTreeMap::new();
+    for name in order {
+        if base_name(name).starts_with('_') {
+            continue;
+        }
+        let renderable = &templates[name];
+        let mut template = BTreeMap::new();
+        template.insert("Name".to_string(), Value::string(name.as_str()));
+        template.insert(
+            "BasePath".to_string(),
+            Value::string(renderable.base_path.as_str()),
+        );
+        if let Some(map) = Value::map(template).as_map() {
+            renderable
+                .scope
+                .entries
+                .borrow_mut()
+                .insert("Template".to_string(), ValuesObject::value(map));
+        }
+        let out = set
+            .execute(name, Value::Map(renderable.scope.clone()))
+            .map_err(|e| Error::Template(clean_error(&e.to_string())))?;
+        rendered.insert(name.clone(), out.replace("<no value>", ""));
+    }
+    Ok(rendered)
+}
+
+struct TopLevel {
+    release: Value,
+    capabilities: Value,
+}
+
+fn depth(path: &str) -> usize {
+    path.matches('/').count()
+}
+
+fn base_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+fn release_value(release: &ReleaseOptions) -> Value {
+    let mut map = BTreeMap::new();
+    map.insert("Name".into(), Value::string(release.name.as_str()));
+    map.insert("Namespace".into(), Value::string(release.namespace.as_str()));
+    map.insert("IsUpgrade".into(), Value::Bool(release.is_upgrade));
+    map.insert("IsInstall".into(), Value::Bool(release.is_install));
+    map.insert("Revision".into(), Value::int(release.revision));
+    map.insert("Service".into(), Value::string("Helm"));
+    Value::map(map)
+}
+
+/// Builds the scope (`.`) of one chart's templates, registers its templates, and returns the
+/// scope (what the parent sees under `.Subcharts.<name>`).
+fn collect_templates(
+    chart: &Chart,
+    parent_values: Option<&Value>,
+    chart_path: &str,
+    root_values: &Value,
+    top: &TopLevel,
+    out: &mut BTreeMap<String, Renderable>,
+) -> MapRef {
+    let own_values = match parent_values {
+        None => root_values.as_map(),
+        Some(parent) => parent
+            .as_map()
+            .and_then(|m| m.entries.borrow().get(chart.name()).and_then(Value::as_map)),
+    };
+    let own_values = own_values
+        .or_else(|| Value::empty_map().as_map())
+        .map(ValuesObject::value)
+        .unwrap_or_default();
+    let subcharts = Value::empty_map();
+    let mut scope = BTreeMap::new();
+    scope.insert(
+        "Chart".to_string(),
+        metadata_value(&chart.metadata, parent_values.is_none()),
+    );
+    scope.insert("Files".to_string(), FilesObject::value(&chart.files));
+    scope.insert("Release".to_string(), top.release.clone());
+    scope.insert("Capabilities".to_string(), top.capabilities.clone());
+    scope.insert("Values".to_string(), own_values.clone());
+    scope.insert("Subcharts".to_string(), subcharts.clone());
+    let scope = match Value::map(scope).as_map() {
+        Some(map) => map,
+        None => return Rc::new(eddy_gotemplate::MapData {
+            elem: ElemType::Any,
+            entries: Default::default(),
+        }),
+    };
+
+    let values_map = match &own_values {
+        Value::Object(o) => o.map_view().map(Value::Map),
+        _ => None,
+    };
+    for sub in &chart.dependencies {
+        let sub_path = format!("{chart_path}/charts/{}", sub.name());
+        let sub_scope = collect_templates(
+            sub,
+            Some(values_map.as_ref().unwrap_or(&Value::Nil)),
+            &sub_path,
+            root_values,
+            top,
+            out,
+        );
+        if let Some(map) = subcharts.as_map() {
+            map.entries
+                .borrow_mut()
+                .insert(sub.name().to_string(), Value::Map(sub_scope));
+        }
+    }
+    for template in &chart.templates {
+        if chart.is_library() && !base_name(&template.name).starts_with('_') {
+            continue;
+        }
+        out.insert(
+            format!("{chart_path}/{}", template.name),
+            Renderable {
+                text: String::from_utf8_lossy(&template.data).into_owned(),
+                scope: scope.clone(),
+                base_path: format!("{chart_path}/templates"),
+            },
+        );
+    }
+    scope
+}
+
+fn strings(items: &[String]) -> Value {
+    Value::list(items.iter().map(|s| Value::string(s.as_str())).collect())
+}
+
+fn string_map(entries: &BTreeMap<String, String>) -> Value {
+    Value::typed_map(
+        ElemType::String,
+        entries
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::string(v.as_str())))
+            .collect(),
+    )
+}
+
+/// `.Chart`: Helm v4 converts the metadata struct to a map keyed by Go field names.
+fn metadata_value(md: &Metadata, is_root: bool) -> Value {
+    let s = |text: &str| Value::string(text);
+    let mut map = BTreeMap::new();
+    map.insert("Name".to_string(), s(&md.name));
+    map.insert("Home".to_string(), s(&md.home));
+    map.insert("Sources".to_string(), strings(&md.sources));
+    map.insert("Version".to_string(), s(&md.version));
+    map.insert("Description".to_string(), s(&md.description));
+    map.insert("Keywords".to_string(), strings(&md.keywords));
+    let maintainers = md
+        .maintainers
+        .iter()
+        .map(|m| {
+            let mut entry = BTreeMap::new();
+            entry.insert("Name".to_string(), s(&m.name));
+            entry.insert("Email".to_string(), s(&m.email));
+            entry.insert("URL".to_string(), s(&m.url));
+            Value::map(entry)
+        })
+        .collect();
+    map.insert("Maintainers".to_string(), Value::list(maintainers));
+    map.insert("Icon".to_string(), s(&md.icon));
+    map.insert("APIVersion".to_string(), s(&md.api_version));
+    map.insert("Condition".to_string(), s(&md.condition));
+    map.insert("Tags".to_string(), s(&md.tags));
+    map.insert("AppVersion".to_string(), s(&md.app_version));
+    map.insert("Deprecated".to_string(), Value::Bool(md.deprecated));
+    map.insert("Annotations".to_string(), string_map(&md.annotations));
+    map.insert("KubeVersion".to_string(), s(&md.kube_version));
+    let deps = md.dependencies.iter().map(dependency_value).collect();
+    map.insert("Dependencies".to_string(), Value::list(deps));
+    map.insert("Type".to_string(), s(&md.chart_type));
+    map.insert("IsRoot".to_string(), Value::Bool(is_root));
+    Value::map(map)
+}
+
+fn dependency_value(dep: &Dependency) -> Value {
+    let s = |text: &str| Value::string(text);
+    let mut map = BTreeMap::new();
+    map.insert("Name".to_string(), s(&dep.name));
+    map.insert("Version".to_string(), s(&dep.version));
+    map.insert("Repository".to_string(), s(&dep.repository));
+    map.insert("Condition".to_string(), s(&dep.condition));
+    map.insert("Tags".to_string(), strings(&dep.tags));
+    map.insert("Enabled".to_string(), Value::Bool(dep.enabled));
+    let imports = dep.import_values.iter().map(Value::from_json).collect();
+    map.insert("ImportValues".to_string(), Value::list(imports));
+    map.insert("Alias".to_string(), s(&dep.alias));
+    Value::map(map)
+}
+
+/// Helm's error cleanup for `required`/`fail`: the message between its markers.
+fn clean_error(message: &str) -> String {
+    const START: &str = "HELM_ERR_START";
+    const END: &str = "HELM_ERR_END";
+    match (message.find(START), message.find(END)) {
+        (Some(start), Some(end)) if start < end => {
+            let location = message
+                .split(": executing")
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("template: ");
+            format!(
+                "execution error at ({location}): {}",
+                &message[start + START.len()..end]
+            )
+        }
+        _ => message.to_string(),
+    }
+}

@@ -1,0 +1,145 @@
+//! The differential corpus: every value set of every case in `shared/corpus/helm` is rendered
+//! as `helm template rel chart --namespace ns --kube-version v1.34.0 --skip-tests [-f …]
+//! [--include-crds]` would render it, and stdout is compared byte for byte with what helm v4.3.2
+//! printed. A value set that helm refused (`expect: error`) counts as identical when the engine
+//! fails too (the wording is not compared).
+//!
+//! The test prints each differing value set with its first differing line, and fails when
+//! fewer value sets are identical than [`IDENTICAL_FLOOR`]. Set `EDDY_HELM_CORPUS_CASE=name`
+//! to run one case.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use eddy_helm::{LoadLimits, Table, TemplateOptions, load_dir, merge_maps, parse_values};
+use serde_json::Value as Json;
+
+/// The number of identical value sets reached so far. Raise it when the engine improves; a
+/// lower count is a regression.
+const IDENTICAL_FLOOR: usize = 69;
+
+fn corpus_dir() -> PathBuf {
+    let shared = std::env::var_os("EDDY_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let corpus = shared.join("corpus").join("helm");
+    assert!(
+        corpus.is_dir(),
+        "helm corpus not found at {} (set EDDY_SHARED_DIR to the shared/ directory)",
+        corpus.display()
+    );
+    corpus
+}
+
+fn case_names(corpus: &Path) -> Vec<String> {
+    let only = std::env::var("EDDY_HELM_CORPUS_CASE").ok();
+    let mut names: Vec<String> = std::fs::read_dir(corpus)
+        .expect("corpus directory is readable")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("case.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| only.as_ref().is_none_or(|o| o == n))
+        .collect();
+    names.sort();
+    names
+}
+
+enum Outcome {
+    Identical,
+    Differs(String),
+}
+
+fn user_values(case: &Path, set: &Json) -> Result<Table, String> {
+    let mut values = Table::new();
+    for file in set["valuesFiles"].as_array().into_iter().flatten() {
+        let path = case.join(file.as_str().unwrap_or_default());
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        values = merge_maps(values, parse_values(&text)?);
+    }
+    Ok(values)
+}
+
+fn run_value_set(case: &Path, set: &Json) -> Outcome {
+    let expect_error = set["expect"] == "error";
+    let flags: Vec<&str> = set["flags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+        .collect();
+    let mut options = TemplateOptions::new("rel", "ns", "v1.34.0").expect("valid kube version");
+    options.include_crds = flags.contains(&"--include-crds");
+    let result = user_values(case, set).and_then(|values| {
+        let chart = load_dir(&case.join("chart"), LoadLimits::default()).map_err(|e| e.to_string())?;
+        eddy_helm::template(chart, &values, &options).map_err(|e| e.to_string())
+    });
+    match (result, expect_error) {
+        (Err(_), true) => Outcome::Identical,
+        (Ok(_), true) => Outcome::Differs("rendered, but helm failed".to_string()),
+        (Err(e), false) => Outcome::Differs(format!("failed: {}", first_line(&e))),
+        (Ok(out), false) => {
+            let stdout = set["stdout"].as_str().unwrap_or_default();
+            let expected = std::fs::read_to_string(case.join(stdout)).expect("expected output");
+            match first_difference(&expected, &out) {
+                None => Outcome::Identical,
+                Some(diff) => Outcome::Differs(diff),
+            }
+        }
+    }
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    line.chars().take(300).collect()
+}
+
+fn first_difference(expected: &str, actual: &str) -> Option<String> {
+    if expected == actual {
+        return None;
+    }
+    let mut expected_lines = expected.split('\n');
+    let mut actual_lines = actual.split('\n');
+    let mut number = 1;
+    loop {
+        match (expected_lines.next(), actual_lines.next()) {
+            (Some(e), Some(a)) if e == a => number += 1,
+            (e, a) => {
+                return Some(format!(
+                    "line {number}: expected {:?}, got {:?}",
+                    e.map(first_line),
+                    a.map(first_line)
+                ));
+            }
+        }
+    }
+}
+
+#[test]
+fn helm_corpus_matches_helm_template() {
+    let corpus = corpus_dir();
+    let mut identical = 0;
+    let mut total = 0;
+    let mut report = Vec::new();
+    for name in case_names(&corpus) {
+        let case = corpus.join(&name);
+        let text = std::fs::read_to_string(case.join("case.json")).expect("case.json");
+        let description: Json = serde_json::from_str(&text).expect("case.json parses");
+        for set in description["valueSets"].as_array().into_iter().flatten() {
+            total += 1;
+            let set_name = set["name"].as_str().unwrap_or_default();
+            match run_value_set(&case, set) {
+                Outcome::Identical => identical += 1,
+                Outcome::Differs(detail) => report.push(format!("{name}/{set_name}: {detail}")),
+            }
+        }
+    }
+    for line in &report {
+        println!("DIFF {line}");
+    }
+    println!("helm corpus: {identical} of {total} value sets identical");
+    assert!(
+        identical >= IDENTICAL_FLOOR,
+        "only {identical} value sets identical, the floor is {IDENTICAL_FLOOR}"
+    );
+}
