@@ -80,7 +80,7 @@ pub struct Manifest {
 
 #[allow(clippy::expect_used)] // a constant pattern
 static SEPARATOR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:\A|[\t\n\f\r ]*\n)---[\t\n\f\r ]*").expect("valid separator pattern"));
+    LazyLock::new(|| Regex::new(r"(?m)^---[ \t]*").expect("valid separator pattern"));
 
 /// Helm's `SplitManifests`: documents in order, leading whitespace trimmed, blank ones dropped.
 pub fn split_manifests(text: &str) -> Vec<String> {
@@ -195,8 +195,9 @@ mod tests {
 
     #[test]
     fn split_keeps_trailing_text_and_drops_empty_documents() {
-        let docs = split_manifests("\n---\na: 1\n---\n# only a comment\n---\n\nb: 2\n");
-        assert_eq!(docs, vec!["a: 1", "# only a comment", "b: 2\n"]);
+        // Helm v4.3: `---` at the start of a line; the text before it keeps its newline.
+        let docs = split_manifests("\n---\na: 1\n  \n---\n# only a comment\n---  \n\n---\nb: 2\n");
+        assert_eq!(docs, vec!["a: 1\n  \n", "# only a comment\n", "b: 2\n"]);
     }
 
     #[test]
