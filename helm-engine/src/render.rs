@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use eddy_gotemplate::{ElemType, FuncMap, MapRef, MissingKey, TemplateSet, Value};
+use eddy_gotemplate::{ElemType, FuncMap, Function, MapRef, MissingKey, Param, TemplateSet, Value};
 use serde_json::Value as Json;
 
 use crate::chart::{Chart, Dependency, Metadata};
@@ -49,7 +49,7 @@ pub fn render_chart(
     let mut order: Vec<&String> = templates.keys().collect();
     order.sort_by(|a, b| depth(b).cmp(&depth(a)).then_with(|| b.cmp(a)));
 
-    let mut set = TemplateSet::new("gotpl", FuncMap::helm()).with_missing_key(MissingKey::Zero);
+    let mut set = TemplateSet::new("gotpl", helm_functions()).with_missing_key(MissingKey::Zero);
     for name in &order {
         set.parse(name, &templates[*name].text)
             .map_err(|e| Error::Template(clean_error(&e.to_string())))?;
@@ -79,6 +79,26 @@ pub fn render_chart(
         rendered.insert(name.clone(), out.replace("<no value>", ""));
     }
     Ok(rendered)
+}
+
+/// Helm's function map. `tpl` of a whitespace-only text is that text: Go parses it into a new
+/// template whose tree is empty and executes that tree, while eddy-gotemplate (following
+/// Go's rule that an empty definition does not replace an existing one) would re-execute the
+/// enclosing `tpl` text under the same name and recurse without end.
+fn helm_functions() -> FuncMap {
+    let mut funcs = FuncMap::helm();
+    if let Some(tpl) = funcs.get("tpl").cloned() {
+        funcs.insert(
+            "tpl",
+            Function::local(&[Param::String, Param::Any], None, move |context, args| {
+                match args[0].as_str() {
+                    Some(text) if text.trim().is_empty() => Ok(args[0].clone()),
+                    _ => tpl.call(context, args),
+                }
+            }),
+        );
+    }
+    funcs
 }
 
 struct TopLevel {
