@@ -55,7 +55,29 @@ pub fn split_yaml_documents(text: &str) -> Vec<String> {
 /// Parses one YAML document into JSON as `sigs.k8s.io/yaml` does.
 pub fn yaml_document_to_json(text: &str) -> Result<Json, String> {
     let value = eddy_gotemplate::yaml::unmarshal(text)?;
-    to_json(&value)
+    let mut json = to_json(&value)?;
+    restore_plain_dates(&mut json, text);
+    Ok(json)
+}
+
+/// go-yaml v2 keeps a plain date (`from: 2020-10-24`) as its text when decoding into
+/// `interface{}`, while eddy-gotemplate's reader turns it into `2020-10-24T00:00:00Z`. Undo
+/// that for every such string the source text does not spell out itself.
+fn restore_plain_dates(json: &mut Json, source: &str) {
+    match json {
+        Json::String(s) => {
+            if let Some(date) = s.strip_suffix("T00:00:00Z")
+                && date.len() == 10
+                && date.bytes().filter(u8::is_ascii_digit).count() == 8
+                && !source.contains(s.as_str())
+            {
+                *s = date.to_string();
+            }
+        }
+        Json::Array(items) => items.iter_mut().for_each(|i| restore_plain_dates(i, source)),
+        Json::Object(map) => map.values_mut().for_each(|v| restore_plain_dates(v, source)),
+        _ => {}
+    }
 }
 
 fn to_json(value: &Value) -> Result<Json, String> {
@@ -290,10 +312,12 @@ mod tests {
 
     #[test]
     fn documents_merge_later_winning() {
-        let values = parse_values("a: 1\nb: {c: 1, d: 2}\n---\nb: {c: 3}\non: yes\n").unwrap();
+        let values =
+            parse_values("a: 1\nb: {c: 1, d: 2}\n---\nb: {c: 3}\non: yes\nday: 2020-10-24\n")
+                .unwrap();
         assert_eq!(
             Json::Object(values),
-            json!({"a": 1.0, "b": {"c": 3.0, "d": 2.0}, "true": true})
+            json!({"a": 1.0, "b": {"c": 3.0, "d": 2.0}, "true": true, "day": "2020-10-24"})
         );
     }
 
