@@ -7,7 +7,8 @@ fn main() {
         std::process::exit(2);
     };
     let mut values = Table::new();
-    let mut options = TemplateOptions::new("rel", "ns", "v1.34.0").unwrap_or_else(|| std::process::exit(2));
+    let mut options =
+        TemplateOptions::new("rel", "ns", "v1.34.0").unwrap_or_else(|| std::process::exit(2));
     for arg in &args[2..] {
         if arg == "--include-crds" {
             options.include_crds = true;

@@ -108,7 +108,11 @@ fn has_manifest_extension(name: &str) -> bool {
 }
 
 /// Parses `Chart.yaml` (or merges `requirements.yaml` into `into`).
-pub(crate) fn parse_metadata(file: &str, text: &str, into: Option<Metadata>) -> Result<Metadata, Error> {
+pub(crate) fn parse_metadata(
+    file: &str,
+    text: &str,
+    into: Option<Metadata>,
+) -> Result<Metadata, Error> {
     let bad = |message: String| Error::BadChartFile {
         file: file.to_string(),
         message,
@@ -137,7 +141,13 @@ fn stringify_scalars(json: &mut Json, text: &str) {
     let Some(map) = json.as_object_mut() else {
         return;
     };
-    for key in ["version", "appVersion", "kubeVersion", "name", "description"] {
+    for key in [
+        "version",
+        "appVersion",
+        "kubeVersion",
+        "name",
+        "description",
+    ] {
         let Some(value) = map.get_mut(key) else {
             continue;
         };
@@ -197,7 +207,10 @@ pub(crate) fn validate_metadata(md: &mut Metadata) -> Result<(), Error> {
         return invalid("chart.metadata.version is required".into());
     }
     if eddy_semver::Version::parse(&md.version).is_err() {
-        return invalid(format!("chart.metadata.version {:?} is invalid", md.version));
+        return invalid(format!(
+            "chart.metadata.version {:?} is invalid",
+            md.version
+        ));
     }
     if !matches!(md.chart_type.as_str(), "" | "application" | "library") {
         return invalid("chart.metadata.type must be application or library".into());

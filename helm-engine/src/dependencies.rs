@@ -51,7 +51,13 @@ fn process_enabled(chart: &mut Chart, values: &Table, path: &str) {
     let existing = std::mem::take(&mut chart.dependencies);
     let mut subcharts: Vec<Chart> = existing
         .iter()
-        .filter(|sub| !chart.metadata.dependencies.iter().any(|r| declared_by(r, sub)))
+        .filter(|sub| {
+            !chart
+                .metadata
+                .dependencies
+                .iter()
+                .any(|r| declared_by(r, sub))
+        })
         .cloned()
         .collect();
     for req in &mut chart.metadata.dependencies {
@@ -136,10 +142,7 @@ fn process_import_values(chart: &mut Chart) {
         let mut normalized = Vec::new();
         for import in &dep.import_values {
             let (child, parent) = match import {
-                Json::Object(pair) => (
-                    go_string(pair.get("child")),
-                    go_string(pair.get("parent")),
-                ),
+                Json::Object(pair) => (go_string(pair.get("child")), go_string(pair.get("parent"))),
                 Json::String(name) => (format!("exports.{name}"), ".".to_string()),
                 _ => continue,
             };

@@ -37,7 +37,9 @@ pub enum Error {
     MissingDependencies(String),
     #[error("{0} charts are not installable")]
     NotInstallable(String),
-    #[error("chart requires kubeVersion: {constraint} which is incompatible with Kubernetes {kube_version}")]
+    #[error(
+        "chart requires kubeVersion: {constraint} which is incompatible with Kubernetes {kube_version}"
+    )]
     IncompatibleKubeVersion {
         constraint: String,
         kube_version: String,

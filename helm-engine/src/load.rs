@@ -200,7 +200,9 @@ fn archive_member_name(raw: &str) -> Result<String, Error> {
     let rest: Vec<&str> = parts.collect();
     let joined = rest.join("/");
     if joined.starts_with('/') || raw.starts_with('/') {
-        return Err(Error::Archive("chart illegally contains absolute paths".into()));
+        return Err(Error::Archive(
+            "chart illegally contains absolute paths".into(),
+        ));
     }
     let mut clean: Vec<&str> = Vec::new();
     for component in Path::new(&joined).components() {
@@ -215,7 +217,9 @@ fn archive_member_name(raw: &str) -> Result<String, Error> {
                 }
             }
             Component::RootDir | Component::Prefix(_) => {
-                return Err(Error::Archive("chart illegally contains absolute paths".into()));
+                return Err(Error::Archive(
+                    "chart illegally contains absolute paths".into(),
+                ));
             }
         }
     }
@@ -226,7 +230,9 @@ fn archive_member_name(raw: &str) -> Result<String, Error> {
     }
     let name = clean.join("/");
     if name.len() >= 2 && name.as_bytes()[1] == b':' && name.as_bytes()[0].is_ascii_alphabetic() {
-        return Err(Error::Archive("chart contains illegally named files".into()));
+        return Err(Error::Archive(
+            "chart contains illegally named files".into(),
+        ));
     }
     Ok(name)
 }
@@ -260,7 +266,11 @@ fn chart_from_files(files: Vec<ChartFile>, limits: LoadLimits) -> Result<Chart, 
             "requirements.yaml" | "requirements.lock" => {
                 let is_v1 = metadata.as_ref().is_none_or(|m| m.api_version == "v1");
                 if f.name == "requirements.yaml" {
-                    metadata = Some(parse_metadata(&f.name, &text(&f), Some(metadata.take().unwrap_or_default()))?);
+                    metadata = Some(parse_metadata(
+                        &f.name,
+                        &text(&f),
+                        Some(metadata.take().unwrap_or_default()),
+                    )?);
                 }
                 if is_v1 {
                     other_files.push(f);
@@ -270,10 +280,13 @@ fn chart_from_files(files: Vec<ChartFile>, limits: LoadLimits) -> Result<Chart, 
             name if name.starts_with("charts/") && !name.ends_with(".prov") => {
                 let inner = &name["charts/".len()..];
                 let chart_dir = inner.split('/').next().unwrap_or(inner).to_string();
-                subchart_files.entry(chart_dir).or_default().push(ChartFile {
-                    name: inner.to_string(),
-                    data: f.data,
-                });
+                subchart_files
+                    .entry(chart_dir)
+                    .or_default()
+                    .push(ChartFile {
+                        name: inner.to_string(),
+                        data: f.data,
+                    });
             }
             _ => other_files.push(f),
         }
@@ -308,7 +321,10 @@ fn load_subchart(dir: &str, files: Vec<ChartFile>, limits: LoadLimits) -> Result
             return Err(Error::Archive(format!("empty subchart {dir}")));
         };
         if first.name != dir {
-            return Err(Error::Archive(format!("expected {dir}, got {}", first.name)));
+            return Err(Error::Archive(format!(
+                "expected {dir}, got {}",
+                first.name
+            )));
         }
         return load_archive(&first.data, limits);
     }
@@ -331,7 +347,10 @@ mod tests {
 
     #[test]
     fn member_names_drop_the_top_directory_and_refuse_escapes() {
-        assert_eq!(archive_member_name("app/templates/a.yaml").unwrap(), "templates/a.yaml");
+        assert_eq!(
+            archive_member_name("app/templates/a.yaml").unwrap(),
+            "templates/a.yaml"
+        );
         assert!(archive_member_name("app/../../etc/passwd").is_err());
         assert!(archive_member_name("/abs/x").is_err());
         assert!(archive_member_name("Chart.yaml").is_err());

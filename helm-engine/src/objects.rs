@@ -90,7 +90,10 @@ impl FilesObject {
     }
 
     fn bytes(&self, name: &str) -> Rc<[u8]> {
-        self.files.get(name).cloned().unwrap_or_else(|| Rc::from(&[][..]))
+        self.files
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Rc::from(&[][..]))
     }
 
     fn by_base_name(&self, encode: impl Fn(&[u8]) -> String) -> String {
@@ -233,7 +236,12 @@ impl HostObject for CapabilitiesObject {
             "KubeVersion" => Value::Object(Rc::new(KubeVersionObject(caps))),
             "APIVersions" => Value::Object(Rc::new(VersionSetObject(Rc::new(List {
                 elem: ElemType::String,
-                items: caps.api_versions.iter().cloned().map(Value::string).collect(),
+                items: caps
+                    .api_versions
+                    .iter()
+                    .cloned()
+                    .map(Value::string)
+                    .collect(),
             })))),
             "HelmVersion" => Value::Object(Rc::new(BuildInfoObject(caps))),
             _ => return None,

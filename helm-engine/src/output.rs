@@ -118,7 +118,9 @@ pub fn sort_manifests(
                 .get("metadata")
                 .and_then(|m| m.get("annotations"))
                 .and_then(Json::as_object);
-            let hook = annotations.and_then(|a| a.get("helm.sh/hook")).and_then(Json::as_str);
+            let hook = annotations
+                .and_then(|a| a.get("helm.sh/hook"))
+                .and_then(Json::as_str);
             let mut manifest = Manifest {
                 source: path.clone(),
                 kind,
@@ -130,10 +132,7 @@ pub fn sort_manifests(
                 manifests.push(manifest);
                 continue;
             };
-            let events: Vec<String> = hook
-                .split(',')
-                .map(|e| e.trim().to_lowercase())
-                .collect();
+            let events: Vec<String> = hook.split(',').map(|e| e.trim().to_lowercase()).collect();
             if events.iter().any(|e| !HOOK_EVENTS.contains(&e.as_str())) {
                 continue;
             }
@@ -184,7 +183,10 @@ pub fn print_template_output(
         if skip_tests && is_test {
             continue;
         }
-        out.push_str(&format!("---\n# Source: {}\n{}\n", hook.source, hook.content));
+        out.push_str(&format!(
+            "---\n# Source: {}\n{}\n",
+            hook.source, hook.content
+        ));
     }
     out
 }

@@ -90,12 +90,14 @@ fn helm_functions() -> FuncMap {
     if let Some(tpl) = funcs.get("tpl").cloned() {
         funcs.insert(
             "tpl",
-            Function::local(&[Param::String, Param::Any], None, move |context, args| {
-                match args[0].as_str() {
+            Function::local(
+                &[Param::String, Param::Any],
+                None,
+                move |context, args| match args[0].as_str() {
                     Some(text) if text.trim().is_empty() => Ok(args[0].clone()),
                     _ => tpl.call(context, args),
-                }
-            }),
+                },
+            ),
         );
     }
     funcs
@@ -117,7 +119,10 @@ fn base_name(path: &str) -> &str {
 fn release_value(release: &ReleaseOptions) -> Value {
     let mut map = BTreeMap::new();
     map.insert("Name".into(), Value::string(release.name.as_str()));
-    map.insert("Namespace".into(), Value::string(release.namespace.as_str()));
+    map.insert(
+        "Namespace".into(),
+        Value::string(release.namespace.as_str()),
+    );
     map.insert("IsUpgrade".into(), Value::Bool(release.is_upgrade));
     map.insert("IsInstall".into(), Value::Bool(release.is_install));
     map.insert("Revision".into(), Value::int(release.revision));
@@ -158,10 +163,12 @@ fn collect_templates(
     scope.insert("Subcharts".to_string(), subcharts.clone());
     let scope = match Value::map(scope).as_map() {
         Some(map) => map,
-        None => return Rc::new(eddy_gotemplate::MapData {
-            elem: ElemType::Any,
-            entries: Default::default(),
-        }),
+        None => {
+            return Rc::new(eddy_gotemplate::MapData {
+                elem: ElemType::Any,
+                entries: Default::default(),
+            });
+        }
     };
 
     let values_map = match &own_values {

@@ -74,8 +74,12 @@ fn restore_plain_dates(json: &mut Json, source: &str) {
                 *s = date.to_string();
             }
         }
-        Json::Array(items) => items.iter_mut().for_each(|i| restore_plain_dates(i, source)),
-        Json::Object(map) => map.values_mut().for_each(|v| restore_plain_dates(v, source)),
+        Json::Array(items) => items
+            .iter_mut()
+            .for_each(|i| restore_plain_dates(i, source)),
+        Json::Object(map) => map
+            .values_mut()
+            .for_each(|v| restore_plain_dates(v, source)),
         _ => {}
     }
 }
@@ -88,7 +92,9 @@ fn to_json(value: &Value) -> Result<Json, String> {
         Value::Uint(u, _) => Json::from(*u),
         Value::Float(f, _) => serde_json::Number::from_f64(*f)
             .map(Json::Number)
-            .ok_or_else(|| format!("error converting YAML to JSON: json: unsupported value: {f}"))?,
+            .ok_or_else(|| {
+                format!("error converting YAML to JSON: json: unsupported value: {f}")
+            })?,
         Value::String(s) => Json::String(s.to_string()),
         Value::Bytes(b) => Json::String(String::from_utf8_lossy(b).into_owned()),
         Value::List(list) => Json::Array(list.items.iter().map(to_json).collect::<Result<_, _>>()?),

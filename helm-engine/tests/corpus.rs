@@ -55,7 +55,8 @@ fn user_values(case: &Path, set: &Json) -> Result<Table, String> {
     let mut values = Table::new();
     for file in set["valuesFiles"].as_array().into_iter().flatten() {
         let path = case.join(file.as_str().unwrap_or_default());
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         values = merge_maps(values, parse_values(&text)?);
     }
     Ok(values)
@@ -72,7 +73,8 @@ fn run_value_set(case: &Path, set: &Json) -> Outcome {
     let mut options = TemplateOptions::new("rel", "ns", "v1.34.0").expect("valid kube version");
     options.include_crds = flags.contains(&"--include-crds");
     let result = user_values(case, set).and_then(|values| {
-        let chart = load_dir(&case.join("chart"), LoadLimits::default()).map_err(|e| e.to_string())?;
+        let chart =
+            load_dir(&case.join("chart"), LoadLimits::default()).map_err(|e| e.to_string())?;
         eddy_helm::template(chart, &values, &options).map_err(|e| e.to_string())
     });
     match (result, expect_error) {
