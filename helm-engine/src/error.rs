@@ -46,6 +46,10 @@ pub enum Error {
     },
     #[error("{0}")]
     Values(String),
+    #[error(
+        "values don't meet the specifications of the schema(s) in the following chart(s):\n{0}"
+    )]
+    Schema(String),
     #[error("{0}")]
     Template(String),
     #[error("YAML parse error on {path}: {message}")]

@@ -20,6 +20,7 @@ mod load;
 mod objects;
 mod output;
 mod render;
+mod schema;
 mod values;
 
 pub use chart::{Chart, ChartFile, Dependency, Maintainer, Metadata};
@@ -30,6 +31,7 @@ pub use load::{LoadLimits, load, load_archive, load_dir};
 pub use objects::Capabilities;
 pub use output::{INSTALL_ORDER, Manifest, print_template_output, sort_manifests, split_manifests};
 pub use render::{ReleaseOptions, render_chart};
+pub use schema::validate_values;
 pub use values::{Table, coalesce_values, merge_maps, parse_values};
 
 /// The settings of one `helm template` run.
@@ -41,6 +43,8 @@ pub struct TemplateOptions {
     pub include_crds: bool,
     /// `--skip-tests`: leave out `test` hooks.
     pub skip_tests: bool,
+    /// `--skip-schema-validation`: do not check values against `values.schema.json`.
+    pub skip_schema_validation: bool,
 }
 
 impl TemplateOptions {
@@ -58,6 +62,7 @@ impl TemplateOptions {
             capabilities: Capabilities::for_kube_version(kube_version)?,
             include_crds: false,
             skip_tests: true,
+            skip_schema_validation: false,
         })
     }
 }
@@ -76,6 +81,9 @@ pub fn template(
     process_dependencies(&mut chart, user_values)?;
     check_kube_version(&chart, &options.capabilities)?;
     let values = coalesce_values(&chart, user_values);
+    if !options.skip_schema_validation {
+        validate_values(&chart, &values)?;
+    }
     let mut rendered = render_chart(&chart, &values, &options.release, &options.capabilities)?;
     // NOTES.txt is rendered (its errors count) but never printed.
     rendered.retain(|name, _| !name.ends_with("NOTES.txt"));
