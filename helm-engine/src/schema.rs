@@ -68,10 +68,10 @@ impl Validator<'_> {
             Json::Object(s) => s,
             _ => return,
         };
-        if let Some(Json::String(reference)) = schema.get("$ref") {
-            if let Some(target) = self.resolve(reference) {
-                self.check(target, value, at, out);
-            }
+        if let Some(Json::String(reference)) = schema.get("$ref")
+            && let Some(target) = self.resolve(reference)
+        {
+            self.check(target, value, at, out);
         }
         self.check_type(schema, value, at, out);
         self.check_values(schema, value, at, out);
