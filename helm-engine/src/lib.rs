@@ -1,15 +1,4 @@
-//! eddy-helm: Helm v4's chart model and `helm template` rendering, natively, on
-//! [`eddy_gotemplate`]. No Kubernetes client: `lookup` returns an empty map, as in a client-only
-//! dry run.
-//!
-//! ```no_run
-//! use eddy_helm::{load, LoadLimits, TemplateOptions, template, parse_values};
-//! let chart = load(std::path::Path::new("chart"), LoadLimits::default())?;
-//! let user = parse_values("replicas: 2\n").map_err(eddy_helm::Error::Values)?;
-//! let options = TemplateOptions::new("rel", "ns", "v1.34.0").expect("a valid version");
-//! print!("{}", template(chart, &user, &options)?);
-//! # Ok::<(), eddy_helm::Error>(())
-//! ```
+#![doc = include_str!("../README.md")]
 
 mod chart;
 mod dependencies;
