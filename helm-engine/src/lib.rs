@@ -2,6 +2,7 @@
 
 mod chart;
 mod dependencies;
+mod engine_errors;
 mod error;
 mod glob;
 mod ignore;

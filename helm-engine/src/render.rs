@@ -9,6 +9,7 @@ use eddy_gotemplate::{ElemType, FuncMap, Function, MapRef, MissingKey, Param, Te
 use serde_json::Value as Json;
 
 use crate::chart::{Chart, Dependency, Metadata};
+use crate::engine_errors;
 use crate::error::Error;
 use crate::objects::{Capabilities, FilesObject, ValuesObject};
 use crate::values::Table;
@@ -52,7 +53,7 @@ pub fn render_chart(
     let mut set = TemplateSet::new("gotpl", helm_functions()).with_missing_key(MissingKey::Zero);
     for name in &order {
         set.parse(name, &templates[*name].text)
-            .map_err(|e| Error::Template(clean_error(&e.to_string())))?;
+            .map_err(|e| Error::Template(engine_errors::parse_error(name, &e.to_string())))?;
     }
     let mut rendered = BTreeMap::new();
     for name in order {
@@ -75,7 +76,7 @@ pub fn render_chart(
         }
         let out = set
             .execute(name, Value::Map(renderable.scope.clone()))
-            .map_err(|e| Error::Template(clean_error(&e.to_string())))?;
+            .map_err(|e| Error::Template(engine_errors::exec_error(name, &e.to_string())))?;
         rendered.insert(name.clone(), out.replace("<no value>", ""));
     }
     Ok(rendered)
@@ -271,24 +272,4 @@ fn dependency_value(dep: &Dependency) -> Value {
     map.insert("ImportValues".to_string(), Value::list(imports));
     map.insert("Alias".to_string(), s(&dep.alias));
     Value::map(map)
-}
-
-/// Helm's error cleanup for `required`/`fail`: the message between its markers.
-fn clean_error(message: &str) -> String {
-    const START: &str = "HELM_ERR_START";
-    const END: &str = "HELM_ERR_END";
-    match (message.find(START), message.find(END)) {
-        (Some(start), Some(end)) if start < end => {
-            let location = message
-                .split(": executing")
-                .next()
-                .unwrap_or_default()
-                .trim_start_matches("template: ");
-            format!(
-                "execution error at ({location}): {}",
-                &message[start + START.len()..end]
-            )
-        }
-        _ => message.to_string(),
-    }
 }

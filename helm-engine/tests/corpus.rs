@@ -78,7 +78,10 @@ fn run_value_set(case: &Path, set: &Json) -> Outcome {
         eddy_helm::template(chart, &values, &options).map_err(|e| e.to_string())
     });
     match (result, expect_error) {
-        (Err(_), true) => Outcome::Identical,
+        (Err(e), true) => {
+            report_error_wording(case, set, &e);
+            Outcome::Identical
+        }
         (Ok(_), true) => Outcome::Differs("rendered, but helm failed".to_string()),
         (Err(e), false) => Outcome::Differs(format!("failed: {}", first_line(&e))),
         (Ok(out), false) => {
@@ -97,6 +100,24 @@ fn run_value_set(case: &Path, set: &Json) -> Outcome {
                 Some(diff) => Outcome::Differs(diff),
             }
         }
+    }
+}
+
+/// Helm's wording is not part of the comparison, but a different first line is worth seeing.
+fn report_error_wording(case: &Path, set: &Json, actual: &str) {
+    let Some(stderr) = set["stderr"].as_str() else {
+        return;
+    };
+    let expected = std::fs::read_to_string(case.join(stderr)).unwrap_or_default();
+    let expected = expected.strip_prefix("Error: ").unwrap_or(&expected);
+    if first_line(expected) != first_line(actual) {
+        println!(
+            "ERROR WORDING {}/{}: helm {:?}, engine {:?}",
+            case.file_name().unwrap_or_default().to_string_lossy(),
+            set["name"].as_str().unwrap_or_default(),
+            first_line(expected),
+            first_line(actual)
+        );
     }
 }
 
