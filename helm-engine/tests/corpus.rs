@@ -4,6 +4,9 @@
 //! printed. A value set that helm refused (`expect: error`) counts as identical when the engine
 //! fails too (the wording is not compared).
 //!
+//! A second test packs every chart as `helm package` would and checks that the archive renders
+//! exactly like the directory (the `default` value set).
+//!
 //! The test prints each differing value set with its first differing line, and fails when
 //! fewer value sets are identical than [`IDENTICAL_FLOOR`]. Set `EDDY_HELM_CORPUS_CASE=name`
 //! to run one case, `EDDY_HELM_CORPUS_DUMP=dir` to
@@ -13,7 +16,12 @@
 
 use std::path::{Path, PathBuf};
 
-use eddy_helm::{LoadLimits, Table, TemplateOptions, load_dir, merge_maps, parse_values};
+use std::io::Write;
+
+use eddy_helm::{
+    IgnoreRules, LoadLimits, Table, TemplateOptions, load_archive, load_dir, merge_maps,
+    parse_values,
+};
 use serde_json::Value as Json;
 
 /// The number of identical value sets reached so far. Raise it when the engine improves; a
@@ -177,4 +185,90 @@ fn helm_corpus_matches_helm_template() {
         identical >= IDENTICAL_FLOOR,
         "only {identical} value sets identical, the floor is {IDENTICAL_FLOOR}"
     );
+}
+
+/// Packs a chart directory as `helm package` would (`.helmignore` applied, one top-level
+/// directory named after the chart) into an in-memory `.tgz`.
+fn pack(chart_dir: &Path, top: &str) -> Vec<u8> {
+    let rules = std::fs::read_to_string(chart_dir.join(".helmignore"))
+        .map(|text| IgnoreRules::parse(&text).expect("valid .helmignore"))
+        .unwrap_or_else(|_| IgnoreRules::defaults());
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut pending = vec![(chart_dir.to_path_buf(), String::new())];
+    while let Some((dir, relative)) = pending.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let rel = if relative.is_empty() {
+                name
+            } else {
+                format!("{relative}/{name}")
+            };
+            let meta = std::fs::metadata(entry.path()).unwrap();
+            if rules.ignores(&rel, meta.is_dir()) {
+                continue;
+            }
+            if meta.is_dir() {
+                pending.push((entry.path(), rel));
+            } else {
+                let data = std::fs::read(entry.path()).unwrap();
+                let mut header = tar::Header::new_gnu();
+                header.set_size(data.len() as u64);
+                header.set_mode(0o644);
+                header.set_cksum();
+                builder
+                    .append_data(&mut header, format!("{top}/{rel}"), data.as_slice())
+                    .unwrap();
+            }
+        }
+    }
+    let tar = builder.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+    gz.write_all(&tar).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Every `default` value set renders the same from a packaged chart as from its directory.
+#[test]
+fn helm_corpus_archives_render_like_directories() {
+    let corpus = corpus_dir();
+    let mut compared = 0;
+    for name in case_names(&corpus) {
+        let case = corpus.join(&name);
+        let text = std::fs::read_to_string(case.join("case.json")).expect("case.json");
+        let description: Json = serde_json::from_str(&text).expect("case.json parses");
+        let Some(set) = description["valueSets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["name"] == "default")
+        else {
+            continue;
+        };
+        let Ok(values) = user_values(&case, set) else {
+            continue;
+        };
+        let options = TemplateOptions::new("rel", "ns", "v1.34.0").expect("valid kube version");
+        let from_dir = load_dir(&case.join("chart"), LoadLimits::default())
+            .and_then(|chart| eddy_helm::template(chart, &values, &options))
+            .map_err(|e| e.to_string());
+        let archive = pack(&case.join("chart"), &name);
+        let from_archive = load_archive(&archive, LoadLimits::default())
+            .and_then(|chart| eddy_helm::template(chart, &values, &options))
+            .map_err(|e| e.to_string());
+        assert_eq!(
+            from_archive
+                .as_ref()
+                .map(|o| first_difference(o, from_dir.as_ref().unwrap_or(&String::new()))),
+            from_dir.as_ref().map(|_| None),
+            "{name}: packaged chart renders differently"
+        );
+        compared += 1;
+    }
+    println!("{compared} charts rendered alike from directories and archives");
+    assert!(compared > 0);
 }
