@@ -11,6 +11,7 @@ mod objects;
 mod output;
 mod render;
 mod schema;
+mod strvals;
 mod values;
 
 pub use chart::{Chart, ChartFile, Dependency, Maintainer, Metadata};
@@ -22,6 +23,7 @@ pub use objects::Capabilities;
 pub use output::{INSTALL_ORDER, Manifest, print_template_output, sort_manifests, split_manifests};
 pub use render::{ReleaseOptions, render_chart};
 pub use schema::validate_values;
+pub use strvals::{parse_set_into, parse_set_json_into, parse_set_string_into};
 pub use values::{Table, coalesce_values, merge_maps, parse_values};
 
 /// The settings of one `helm template` run.

@@ -39,7 +39,7 @@ pub fn render_chart(
     release: &ReleaseOptions,
     capabilities: &Capabilities,
 ) -> Result<BTreeMap<String, String>, Error> {
-    let values = Value::from_json(&Json::Object(values.clone()));
+    let values = go_value(&Json::Object(values.clone()));
     let top = TopLevel {
         release: release_value(release),
         capabilities: capabilities.value(),
@@ -102,6 +102,25 @@ fn helm_functions() -> FuncMap {
         );
     }
     funcs
+}
+
+/// Values as templates see them: YAML and JSON numbers are float64, integers from `--set`
+/// (held as JSON integers) are int64.
+fn go_value(json: &Json) -> Value {
+    match json {
+        Json::Number(n) if !n.is_f64() => match n.as_i64() {
+            Some(i) => Value::int64(i),
+            None => Value::Uint(
+                n.as_u64().unwrap_or_default(),
+                eddy_gotemplate::UintKind::Uint64,
+            ),
+        },
+        Json::Array(items) => Value::list(items.iter().map(go_value).collect()),
+        Json::Object(map) => {
+            Value::map(map.iter().map(|(k, v)| (k.clone(), go_value(v))).collect())
+        }
+        other => Value::from_json(other),
+    }
 }
 
 struct TopLevel {

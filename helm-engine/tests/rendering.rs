@@ -324,3 +324,25 @@ fn shallowest_define_wins_and_values_are_shared_across_files() {
         "---\n# Source: app/templates/a.yaml\nwho: parent\nmutated: yes\n"
     );
 }
+
+#[test]
+fn set_values_are_typed_as_helm_types_them() {
+    let files = [
+        ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n"),
+        ("values.yaml", "replicas: 1\nimage: {tag: old}\n"),
+        (
+            "templates/a.yaml",
+            "r: {{ typeOf .Values.replicas }} {{ printf \"%d\" .Values.replicas }}\nfile: {{ typeOf .Values.fromFile }}\ntag: {{ .Values.image.tag }}\n",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &files);
+    let chart = load_dir(dir.path(), LoadLimits::default()).unwrap();
+    // -f first, then --set, as Helm merges them.
+    let mut values = parse_values("fromFile: 2\nimage: {tag: file}\n").unwrap();
+    eddy_helm::parse_set_into("replicas=3,image.tag=set", &mut values).unwrap();
+    assert_eq!(
+        template(chart, &values, &options()).unwrap(),
+        "---\n# Source: app/templates/a.yaml\nr: int64 3\nfile: float64\ntag: set\n"
+    );
+}
