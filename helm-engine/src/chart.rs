@@ -122,6 +122,12 @@ pub(crate) fn parse_metadata(
         json = Json::Object(Default::default());
     }
     stringify_scalars(&mut json, text);
+    match_field_names_like_go(&mut json, METADATA_FIELDS);
+    if let Some(Json::Array(deps)) = json.get_mut("dependencies") {
+        for dep in deps {
+            match_field_names_like_go(dep, DEPENDENCY_FIELDS);
+        }
+    }
     let parsed: Metadata = serde_json::from_value(json.clone()).map_err(|e| bad(e.to_string()))?;
     Ok(match into {
         None => parsed,
@@ -133,6 +139,55 @@ pub(crate) fn parse_metadata(
             existing
         }
     })
+}
+
+const METADATA_FIELDS: &[&str] = &[
+    "name",
+    "home",
+    "sources",
+    "version",
+    "description",
+    "keywords",
+    "maintainers",
+    "icon",
+    "apiVersion",
+    "condition",
+    "tags",
+    "appVersion",
+    "deprecated",
+    "annotations",
+    "kubeVersion",
+    "dependencies",
+    "type",
+];
+const DEPENDENCY_FIELDS: &[&str] = &[
+    "name",
+    "version",
+    "repository",
+    "condition",
+    "tags",
+    "enabled",
+    "import-values",
+    "alias",
+];
+
+/// Go's `encoding/json` matches keys to fields case-insensitively (`appversion` fills
+/// `AppVersion`) when no key matches exactly.
+fn match_field_names_like_go(json: &mut Json, fields: &[&str]) {
+    let Some(map) = json.as_object_mut() else {
+        return;
+    };
+    for field in fields {
+        if map.contains_key(*field) {
+            continue;
+        }
+        let other = map.keys().find(|k| k.eq_ignore_ascii_case(field)).cloned();
+        if let Some(key) = other
+            && let Some(value) = map.remove(&key)
+        {
+            map.insert(field.to_string(), value);
+        }
+    }
 }
 
 /// `sigs.k8s.io/yaml` decodes a YAML number into a string field from its original text

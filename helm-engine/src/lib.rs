@@ -37,6 +37,9 @@ pub struct TemplateOptions {
     pub skip_tests: bool,
     /// `--skip-schema-validation`: do not check values against `values.schema.json`.
     pub skip_schema_validation: bool,
+    /// Functions added to (or replacing ones of) Helm's function map for this render: how a
+    /// controller connects `lookup` to a cluster or `getHostByName` to DNS.
+    pub extra_functions: Vec<(String, eddy_gotemplate::Function)>,
 }
 
 impl TemplateOptions {
@@ -55,6 +58,7 @@ impl TemplateOptions {
             include_crds: false,
             skip_tests: true,
             skip_schema_validation: false,
+            extra_functions: Vec::new(),
         })
     }
 }
@@ -76,7 +80,13 @@ pub fn template(
     if !options.skip_schema_validation {
         validate_values(&chart, &values)?;
     }
-    let mut rendered = render_chart(&chart, &values, &options.release, &options.capabilities)?;
+    let mut rendered = render_chart(
+        &chart,
+        &values,
+        &options.release,
+        &options.capabilities,
+        &options.extra_functions,
+    )?;
     // NOTES.txt is rendered (its errors count) but never printed.
     rendered.retain(|name, _| !name.ends_with("NOTES.txt"));
     let (manifests, hooks) = sort_manifests(&rendered)?;

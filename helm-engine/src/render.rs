@@ -38,6 +38,7 @@ pub fn render_chart(
     values: &Table,
     release: &ReleaseOptions,
     capabilities: &Capabilities,
+    extra_functions: &[(String, Function)],
 ) -> Result<BTreeMap<String, String>, Error> {
     let values = go_value(&Json::Object(values.clone()));
     let top = TopLevel {
@@ -50,7 +51,11 @@ pub fn render_chart(
     let mut order: Vec<&String> = templates.keys().collect();
     order.sort_by(|a, b| depth(b).cmp(&depth(a)).then_with(|| b.cmp(a)));
 
-    let mut set = TemplateSet::new("gotpl", helm_functions()).with_missing_key(MissingKey::Zero);
+    let mut funcs = helm_functions();
+    for (name, function) in extra_functions {
+        funcs.insert(name.clone(), function.clone());
+    }
+    let mut set = TemplateSet::new("gotpl", funcs).with_missing_key(MissingKey::Zero);
     for name in &order {
         set.parse(name, &templates[*name].text)
             .map_err(|e| Error::Template(engine_errors::parse_error(name, &e.to_string())))?;

@@ -169,7 +169,10 @@ fn chart_yaml_v1_with_requirements_and_validation() {
     write_tree(
         dir.path(),
         &[
-            ("Chart.yaml", "name: old\nversion: 0.1.0\n"),
+            (
+                "Chart.yaml",
+                "name: old\nversion: 0.1.0\nAppVersion: \"2\"\n",
+            ),
             (
                 "requirements.yaml",
                 "dependencies:\n- name: db\n  version: 1.x\n  condition: db.enabled\n",
@@ -178,6 +181,8 @@ fn chart_yaml_v1_with_requirements_and_validation() {
     );
     let chart = load_dir(dir.path(), LoadLimits::default()).unwrap();
     assert_eq!(chart.metadata.api_version, "v1");
+    // Keys match fields case-insensitively, as with Go's encoding/json.
+    assert_eq!(chart.metadata.app_version, "2");
     assert_eq!(chart.metadata.dependencies[0].condition, "db.enabled");
     // A v1 chart's requirements file stays visible to `.Files`.
     assert_eq!(chart.files[0].name, "requirements.yaml");

@@ -346,3 +346,30 @@ fn set_values_are_typed_as_helm_types_them() {
         "---\n# Source: app/templates/a.yaml\nr: int64 3\nfile: float64\ntag: set\n"
     );
 }
+
+#[test]
+fn callers_can_connect_lookup() {
+    use eddy_gotemplate::{Function, Param, Value};
+    let files = [
+        ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n"),
+        (
+            "templates/a.yaml",
+            "offline: {{ len (lookup \"v1\" \"Secret\" \"ns\" \"s\") }}\n",
+        ),
+    ];
+    assert!(render(&files, "").unwrap().ends_with("offline: 0\n"));
+    let mut opts = options();
+    opts.extra_functions.push((
+        "lookup".to_string(),
+        Function::new(&[Param::String; 4], None, |_, args| {
+            let mut found = std::collections::BTreeMap::new();
+            found.insert("kind".to_string(), args[1].clone());
+            Ok(Value::map(found))
+        }),
+    ));
+    assert!(
+        render_with(&files, "", &opts)
+            .unwrap()
+            .ends_with("offline: 1\n")
+    );
+}
