@@ -19,6 +19,8 @@ pub enum Error {
     IrregularFile(PathBuf),
     #[error("{path}: symbolic link points outside the chart directory")]
     LinkEscapes { path: PathBuf },
+    #[error("{path}: symbolic link to a directory that contains it")]
+    LinkCycle { path: PathBuf },
     #[error("error parsing .helmignore: {0}")]
     Ignore(String),
     #[error("Chart.yaml file is missing")]

@@ -52,6 +52,7 @@ pub fn load_dir(dir: &Path, limits: LoadLimits) -> Result<Chart, Error> {
         limits,
         total: 0,
         files: Vec::new(),
+        open_dirs: vec![root.clone()],
     };
     walk.visit(&root, "")?;
     chart_from_files(walk.files, limits)
@@ -63,6 +64,8 @@ struct DirWalk<'a> {
     limits: LoadLimits,
     total: u64,
     files: Vec<ChartFile>,
+    /// The directories being walked, outermost first: a link back to one of them is a cycle.
+    open_dirs: Vec<std::path::PathBuf>,
 }
 
 impl DirWalk<'_> {
@@ -87,9 +90,15 @@ impl DirWalk<'_> {
             }
             let meta = std::fs::metadata(&target).map_err(|e| Error::io(&path, e))?;
             if meta.is_dir() {
-                if !self.rules.ignores(&rel, true) {
-                    self.visit(&target, &rel)?;
+                if self.rules.ignores(&rel, true) {
+                    continue;
                 }
+                if self.open_dirs.contains(&target) {
+                    return Err(Error::LinkCycle { path });
+                }
+                self.open_dirs.push(target.clone());
+                self.visit(&target, &rel)?;
+                self.open_dirs.pop();
                 continue;
             }
             if self.rules.ignores(&rel, false) {

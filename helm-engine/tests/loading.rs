@@ -156,6 +156,13 @@ fn symlinks_leaving_the_chart_directory_are_refused() {
             .len(),
         2
     );
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("sub/loop")).unwrap();
+    assert!(matches!(
+        load_dir(dir.path(), LoadLimits::default()).unwrap_err(),
+        Error::LinkCycle { .. }
+    ));
+    std::fs::remove_file(dir.path().join("sub/loop")).unwrap();
     std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("leak")).unwrap();
     assert!(matches!(
         load_dir(dir.path(), LoadLimits::default()).unwrap_err(),
