@@ -2,10 +2,13 @@
 //! deepest paths first (reverse lexical within a depth), one shared `.Values` tree, `.Template`
 //! set per file, `<no value>` removed from each result.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use eddy_gotemplate::{ElemType, FuncMap, Function, MapRef, MissingKey, Param, TemplateSet, Value};
+use eddy_gotemplate::{
+    ElemType, FuncMap, Function, MapData, MapRef, MissingKey, Param, TemplateSet, Value,
+};
 use serde_json::Value as Json;
 
 use crate::chart::{Chart, Dependency, Metadata};
@@ -40,7 +43,9 @@ pub fn render_chart(
     capabilities: &Capabilities,
     extra_functions: &[(String, Function)],
 ) -> Result<BTreeMap<String, String>, Error> {
-    let values = go_value(&Json::Object(values.clone()));
+    let values = go_value(&Json::Object(values.clone()))
+        .as_map()
+        .unwrap_or_else(|| new_map(BTreeMap::new()));
     let top = TopLevel {
         release: release_value(release),
         capabilities: capabilities.value(),
@@ -72,13 +77,10 @@ pub fn render_chart(
             "BasePath".to_string(),
             Value::string(renderable.base_path.as_str()),
         );
-        if let Some(map) = Value::map(template).as_map() {
-            renderable
-                .scope
-                .entries
-                .borrow_mut()
-                .insert("Template".to_string(), ValuesObject::value(map));
-        }
+        renderable.scope.entries.borrow_mut().insert(
+            "Template".to_string(),
+            ValuesObject::value(new_map(template)),
+        );
         let out = set
             .execute(name, Value::Map(renderable.scope.clone()))
             .map_err(|e| Error::Template(engine_errors::exec_error(name, &e.to_string())))?;
@@ -155,66 +157,58 @@ fn release_value(release: &ReleaseOptions) -> Value {
     Value::map(map)
 }
 
+/// A `map[string]interface {}` shared by reference, as Go maps are.
+fn new_map(entries: BTreeMap<String, Value>) -> MapRef {
+    Rc::new(MapData {
+        elem: ElemType::Any,
+        entries: RefCell::new(entries),
+    })
+}
+
 /// Builds the scope (`.`) of one chart's templates, registers its templates, and returns the
-/// scope (what the parent sees under `.Subcharts.<name>`).
+/// scope (what the parent sees under `.Subcharts.<name>`). A subchart's `.Values` is its table
+/// inside the parent's values: the same map, so changes made by one template are seen by all.
 fn collect_templates(
     chart: &Chart,
-    parent_values: Option<&Value>,
+    parent_values: Option<&MapRef>,
     chart_path: &str,
-    root_values: &Value,
+    root_values: &MapRef,
     top: &TopLevel,
     out: &mut BTreeMap<String, Renderable>,
 ) -> MapRef {
     let own_values = match parent_values {
-        None => root_values.as_map(),
-        Some(parent) => parent
-            .as_map()
-            .and_then(|m| m.entries.borrow().get(chart.name()).and_then(Value::as_map)),
-    };
-    let own_values = own_values
-        .or_else(|| Value::empty_map().as_map())
-        .map(ValuesObject::value)
-        .unwrap_or_default();
-    let subcharts = Value::empty_map();
-    let mut scope = BTreeMap::new();
-    scope.insert(
-        "Chart".to_string(),
-        metadata_value(&chart.metadata, parent_values.is_none()),
-    );
-    scope.insert("Files".to_string(), FilesObject::value(&chart.files));
-    scope.insert("Release".to_string(), top.release.clone());
-    scope.insert("Capabilities".to_string(), top.capabilities.clone());
-    scope.insert("Values".to_string(), own_values.clone());
-    scope.insert("Subcharts".to_string(), subcharts.clone());
-    let scope = match Value::map(scope).as_map() {
-        Some(map) => map,
-        None => {
-            return Rc::new(eddy_gotemplate::MapData {
-                elem: ElemType::Any,
-                entries: Default::default(),
-            });
+        None => root_values.clone(),
+        Some(parent) => {
+            let table = parent
+                .entries
+                .borrow()
+                .get(chart.name())
+                .and_then(Value::as_map);
+            table.unwrap_or_else(|| new_map(BTreeMap::new()))
         }
     };
-
-    let values_map = match &own_values {
-        Value::Object(o) => o.map_view().map(Value::Map),
-        _ => None,
-    };
+    let subcharts = new_map(BTreeMap::new());
+    let scope = new_map(BTreeMap::from([
+        (
+            "Chart".to_string(),
+            metadata_value(&chart.metadata, parent_values.is_none()),
+        ),
+        ("Files".to_string(), FilesObject::value(&chart.files)),
+        ("Release".to_string(), top.release.clone()),
+        ("Capabilities".to_string(), top.capabilities.clone()),
+        (
+            "Values".to_string(),
+            ValuesObject::value(own_values.clone()),
+        ),
+        ("Subcharts".to_string(), Value::Map(subcharts.clone())),
+    ]));
     for sub in &chart.dependencies {
         let sub_path = format!("{chart_path}/charts/{}", sub.name());
-        let sub_scope = collect_templates(
-            sub,
-            Some(values_map.as_ref().unwrap_or(&Value::Nil)),
-            &sub_path,
-            root_values,
-            top,
-            out,
-        );
-        if let Some(map) = subcharts.as_map() {
-            map.entries
-                .borrow_mut()
-                .insert(sub.name().to_string(), Value::Map(sub_scope));
-        }
+        let sub_scope = collect_templates(sub, Some(&own_values), &sub_path, root_values, top, out);
+        subcharts
+            .entries
+            .borrow_mut()
+            .insert(sub.name().to_string(), Value::Map(sub_scope));
     }
     for template in &chart.templates {
         if chart.is_library() && !base_name(&template.name).starts_with('_') {
