@@ -4,8 +4,8 @@
 //! printed. A value set that helm refused (`expect: error`) counts as identical when the engine
 //! fails too (the wording is not compared).
 //!
-//! A second test packs every chart as `helm package` would and checks that the archive renders
-//! exactly like the directory (the `default` value set).
+//! A second test packs every chart as `helm package` would (`.helmignore` applied) and renders
+//! its `default` value set from the `.tgz`, against the same expected output.
 //!
 //! The test prints each differing value set with its first differing line, and fails when
 //! fewer value sets are identical than [`IDENTICAL_FLOOR`]. Set `EDDY_HELM_CORPUS_CASE=name`
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::io::Write;
 
 use eddy_helm::{
-    IgnoreRules, LoadLimits, Table, TemplateOptions, load_archive, load_dir, merge_maps,
+    Chart, IgnoreRules, LoadLimits, Table, TemplateOptions, load_archive, load_dir, merge_maps,
     parse_values,
 };
 use serde_json::Value as Json;
@@ -70,7 +70,15 @@ fn user_values(case: &Path, set: &Json) -> Result<Table, String> {
     Ok(values)
 }
 
-fn run_value_set(case: &Path, set: &Json) -> Outcome {
+fn from_directory(case: &Path) -> Result<Chart, String> {
+    load_dir(&case.join("chart"), LoadLimits::default()).map_err(|e| e.to_string())
+}
+
+fn run_value_set(
+    case: &Path,
+    set: &Json,
+    load: &dyn Fn(&Path) -> Result<Chart, String>,
+) -> Outcome {
     let expect_error = set["expect"] == "error";
     let flags: Vec<&str> = set["flags"]
         .as_array()
@@ -81,9 +89,7 @@ fn run_value_set(case: &Path, set: &Json) -> Outcome {
     let mut options = TemplateOptions::new("rel", "ns", "v1.34.0").expect("valid kube version");
     options.include_crds = flags.contains(&"--include-crds");
     let result = user_values(case, set).and_then(|values| {
-        let chart =
-            load_dir(&case.join("chart"), LoadLimits::default()).map_err(|e| e.to_string())?;
-        eddy_helm::template(chart, &values, &options).map_err(|e| e.to_string())
+        eddy_helm::template(load(case)?, &values, &options).map_err(|e| e.to_string())
     });
     match (result, expect_error) {
         (Err(e), true) => {
@@ -168,7 +174,7 @@ fn helm_corpus_matches_helm_template() {
         for set in description["valueSets"].as_array().into_iter().flatten() {
             total += 1;
             let set_name = set["name"].as_str().unwrap_or_default();
-            match run_value_set(&case, set) {
+            match run_value_set(&case, set, &from_directory) {
                 Outcome::Identical => identical += 1,
                 Outcome::Differs(detail) => report.push(format!("{name}/{set_name}: {detail}")),
             }
@@ -232,11 +238,15 @@ fn pack(chart_dir: &Path, top: &str) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
-/// Every `default` value set renders the same from a packaged chart as from its directory.
+/// The `default` value sets identical when each chart is first packaged as a `.tgz` (all but
+/// `kube-prometheus-stack`, whose vendored subcharts are missing from the shared corpus).
+const ARCHIVE_IDENTICAL_FLOOR: usize = 57;
+
+/// Every `default` value set rendered from the chart packaged as `helm package` would.
 #[test]
-fn helm_corpus_archives_render_like_directories() {
+fn helm_corpus_from_archives() {
     let corpus = corpus_dir();
-    let mut compared = 0;
+    let mut identical = 0;
     for name in case_names(&corpus) {
         let case = corpus.join(&name);
         let text = std::fs::read_to_string(case.join("case.json")).expect("case.json");
@@ -249,26 +259,21 @@ fn helm_corpus_archives_render_like_directories() {
         else {
             continue;
         };
-        let Ok(values) = user_values(&case, set) else {
-            continue;
+        let from_archive = |case: &Path| {
+            let archive = pack(&case.join("chart"), &name);
+            load_archive(&archive, LoadLimits::default()).map_err(|e| e.to_string())
         };
-        let options = TemplateOptions::new("rel", "ns", "v1.34.0").expect("valid kube version");
-        let from_dir = load_dir(&case.join("chart"), LoadLimits::default())
-            .and_then(|chart| eddy_helm::template(chart, &values, &options))
-            .map_err(|e| e.to_string());
-        let archive = pack(&case.join("chart"), &name);
-        let from_archive = load_archive(&archive, LoadLimits::default())
-            .and_then(|chart| eddy_helm::template(chart, &values, &options))
-            .map_err(|e| e.to_string());
-        assert_eq!(
-            from_archive
-                .as_ref()
-                .map(|o| first_difference(o, from_dir.as_ref().unwrap_or(&String::new()))),
-            from_dir.as_ref().map(|_| None),
-            "{name}: packaged chart renders differently"
-        );
-        compared += 1;
+        match run_value_set(&case, set, &from_archive) {
+            Outcome::Identical => identical += 1,
+            Outcome::Differs(detail) => println!("ARCHIVE DIFF {name}/default: {detail}"),
+        }
     }
-    println!("{compared} charts rendered alike from directories and archives");
-    assert!(compared > 0);
+    println!("helm corpus from archives: {identical} default value sets identical");
+    if std::env::var_os("EDDY_HELM_CORPUS_CASE").is_some() {
+        return;
+    }
+    assert!(
+        identical >= ARCHIVE_IDENTICAL_FLOOR,
+        "only {identical} default value sets identical from archives, the floor is {ARCHIVE_IDENTICAL_FLOOR}"
+    );
 }
