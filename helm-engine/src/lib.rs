@@ -2,6 +2,7 @@
 
 mod chart;
 mod dependencies;
+mod empty_tree;
 mod engine_errors;
 mod error;
 mod glob;

@@ -7,15 +7,15 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use eddy_gotemplate::{
-    ElemType, FuncMap, Function, MapData, MapRef, MissingKey, Param, TemplateSet, Value,
+    ElemType, FuncError, FuncMap, Function, MapData, MapRef, MissingKey, Param, TemplateSet, Value,
 };
 use serde_json::Value as Json;
 
 use crate::chart::{Chart, Dependency, Metadata};
-use crate::engine_errors;
 use crate::error::Error;
 use crate::objects::{Capabilities, FilesObject, ValuesObject};
 use crate::values::Table;
+use crate::{empty_tree, engine_errors};
 
 /// What `.Release` holds.
 #[derive(Debug, Clone)]
@@ -89,10 +89,8 @@ pub fn render_chart(
     Ok(rendered)
 }
 
-/// Helm's function map. `tpl` of a whitespace-only text is that text: Go parses it into a new
-/// template whose tree is empty and executes that tree, while eddy-gotemplate (following
-/// Go's rule that an empty definition does not replace an existing one) would re-execute the
-/// enclosing `tpl` text under the same name and recurse without end.
+/// Helm's function map, with `tpl` rendering texts that parse to an empty tree itself (see
+/// `empty_tree`: eddy-gotemplate would recurse on them inside a nested `tpl`).
 fn helm_functions() -> FuncMap {
     let mut funcs = FuncMap::helm();
     if let Some(tpl) = funcs.get("tpl").cloned() {
@@ -102,7 +100,11 @@ fn helm_functions() -> FuncMap {
                 &[Param::String, Param::Any],
                 None,
                 move |context, args| match args[0].as_str() {
-                    Some(text) if text.trim().is_empty() => Ok(args[0].clone()),
+                    Some(text) if empty_tree::is_empty_tree(text) => {
+                        empty_tree::render_empty_tree(text)
+                            .map(Value::string)
+                            .map_err(|e| FuncError::Nested(Box::new(e)))
+                    }
                     _ => tpl.call(context, args),
                 },
             ),

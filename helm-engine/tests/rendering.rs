@@ -373,3 +373,26 @@ fn callers_can_connect_lookup() {
             .ends_with("offline: 1\n")
     );
 }
+
+#[test]
+fn nested_tpl_of_an_empty_template_renders_its_whitespace() {
+    // Go's text/template (checked with the eddy-gotemplate oracle) prints "xy" and "m n".
+    let files = [
+        ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n"),
+        (
+            "values.yaml",
+            "a: 'x{{ tpl .Values.b . }}y'\nb: '{{/* c */}}'\nc: 'm{{ tpl .Values.d . }}n'\nd: '{{ define \"q\" }}Q{{ end }} '\ne: '{{ tpl \"  \" . }}'\n",
+        ),
+        (
+            "templates/a.yaml",
+            "a: {{ tpl .Values.a . }}\nc: {{ tpl .Values.c . | quote }}\ne: {{ tpl .Values.e . | quote }}\n",
+        ),
+    ];
+    assert!(
+        render(&files, "")
+            .unwrap()
+            .ends_with("a: xy\nc: \"m n\"\ne: \"  \"\n"),
+        "{:?}",
+        render(&files, "")
+    );
+}
