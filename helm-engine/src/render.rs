@@ -90,7 +90,8 @@ pub fn render_chart(
 }
 
 /// Helm's function map, with `tpl` rendering texts that parse to an empty tree itself (see
-/// `empty_tree`: eddy-gotemplate would recurse on them inside a nested `tpl`).
+/// `empty_tree`: eddy-gotemplate would recurse on them inside a nested `tpl`) and `fromYaml`
+/// keeping plain dates as text (see `values::restore_plain_dates`).
 fn helm_functions() -> FuncMap {
     let mut funcs = FuncMap::helm();
     if let Some(tpl) = funcs.get("tpl").cloned() {
@@ -109,6 +110,18 @@ fn helm_functions() -> FuncMap {
                 },
             ),
         );
+    }
+    for name in ["fromYaml", "fromYamlArray"] {
+        if let Some(original) = funcs.get(name).cloned() {
+            funcs.insert(
+                name,
+                Function::local(&[Param::String], None, move |context, args| {
+                    let source = args[0].as_str().unwrap_or_default().to_string();
+                    let parsed = original.call(context, args)?;
+                    Ok(crate::values::restore_plain_dates_in_value(parsed, &source))
+                }),
+            );
+        }
     }
     funcs
 }

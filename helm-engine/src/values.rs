@@ -66,11 +66,7 @@ pub fn yaml_document_to_json(text: &str) -> Result<Json, String> {
 fn restore_plain_dates(json: &mut Json, source: &str) {
     match json {
         Json::String(s) => {
-            if let Some(date) = s.strip_suffix("T00:00:00Z")
-                && date.len() == 10
-                && date.bytes().filter(u8::is_ascii_digit).count() == 8
-                && !source.contains(s.as_str())
-            {
+            if let Some(date) = plain_date(s, source) {
                 *s = date.to_string();
             }
         }
@@ -81,6 +77,44 @@ fn restore_plain_dates(json: &mut Json, source: &str) {
             .values_mut()
             .for_each(|v| restore_plain_dates(v, source)),
         _ => {}
+    }
+}
+
+/// The date a `…T00:00:00Z` string came from, when `source` does not spell that string out.
+fn plain_date<'a>(text: &'a str, source: &str) -> Option<&'a str> {
+    let date = text.strip_suffix("T00:00:00Z")?;
+    (date.len() == 10
+        && date.bytes().filter(u8::is_ascii_digit).count() == 8
+        && !source.contains(text))
+    .then_some(date)
+}
+
+/// [`restore_plain_dates`] on a template value (what `fromYaml` returned for `source`).
+pub(crate) fn restore_plain_dates_in_value(value: Value, source: &str) -> Value {
+    match value {
+        Value::String(s) => match plain_date(&s, source) {
+            Some(date) => Value::string(date),
+            None => Value::String(s),
+        },
+        Value::List(list) => Value::List(std::rc::Rc::new(eddy_gotemplate::List {
+            elem: list.elem.clone(),
+            items: list
+                .items
+                .iter()
+                .map(|v| restore_plain_dates_in_value(v.clone(), source))
+                .collect(),
+        })),
+        Value::Map(map) => {
+            let restored: Vec<(String, Value)> = map
+                .entries
+                .borrow()
+                .iter()
+                .map(|(k, v)| (k.clone(), restore_plain_dates_in_value(v.clone(), source)))
+                .collect();
+            map.entries.borrow_mut().extend(restored);
+            Value::Map(map)
+        }
+        other => other,
     }
 }
 

@@ -396,3 +396,23 @@ fn nested_tpl_of_an_empty_template_renders_its_whitespace() {
         render(&files, "")
     );
 }
+
+#[test]
+fn plain_dates_stay_text_in_values_and_from_yaml() {
+    // Go (go-yaml v2 into interface{}) keeps both as "2020-10-24".
+    let files = [
+        ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n"),
+        ("values.yaml", "day: 2020-10-24\n"),
+        (
+            "templates/a.yaml",
+            "v: {{ .Values.day }}\nf: {{ (fromYaml \"d: 2020-10-24\").d }}\nl: {{ index (fromYamlArray \"[2020-10-24]\") 0 }}\n",
+        ),
+    ];
+    assert!(
+        render(&files, "")
+            .unwrap()
+            .ends_with("v: 2020-10-24\nf: 2020-10-24\nl: 2020-10-24\n"),
+        "{:?}",
+        render(&files, "")
+    );
+}
