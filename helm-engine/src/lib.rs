@@ -1,0 +1,132 @@
+#![doc = include_str!("../README.md")]
+
+mod chart;
+mod dependencies;
+mod empty_tree;
+mod engine_errors;
+mod error;
+mod glob;
+mod ignore;
+mod load;
+mod objects;
+mod output;
+mod render;
+mod schema;
+mod strvals;
+mod values;
+
+pub use chart::{Chart, ChartFile, Dependency, Maintainer, Metadata};
+pub use dependencies::{check_dependencies_present, process_dependencies};
+pub use error::Error;
+pub use ignore::IgnoreRules;
+pub use load::{LoadLimits, load, load_archive, load_dir};
+pub use objects::Capabilities;
+pub use output::{INSTALL_ORDER, Manifest, print_template_output, sort_manifests, split_manifests};
+pub use render::{ReleaseOptions, render_chart};
+pub use schema::validate_values;
+pub use strvals::{parse_set_into, parse_set_json_into, parse_set_string_into};
+pub use values::{Table, coalesce_values, merge_maps, parse_values};
+
+/// The settings of one `helm template` run.
+#[derive(Debug, Clone)]
+pub struct TemplateOptions {
+    pub release: ReleaseOptions,
+    pub capabilities: Capabilities,
+    /// `--include-crds`: print the `crds/` files of the chart and its enabled subcharts first.
+    pub include_crds: bool,
+    /// `--skip-tests`: leave out `test` hooks.
+    pub skip_tests: bool,
+    /// `--skip-schema-validation`: do not check values against `values.schema.json`.
+    pub skip_schema_validation: bool,
+    /// Functions added to (or replacing ones of) Helm's function map for this render: how a
+    /// controller connects `lookup` to a cluster or `getHostByName` to DNS.
+    pub extra_functions: Vec<(String, eddy_gotemplate::Function)>,
+}
+
+impl TemplateOptions {
+    /// `helm template NAME chart --namespace NS --kube-version KUBE --skip-tests`, with the
+    /// corpus oracle's capabilities. `None` when `kube_version` does not parse.
+    pub fn new(name: &str, namespace: &str, kube_version: &str) -> Option<TemplateOptions> {
+        Some(TemplateOptions {
+            release: ReleaseOptions {
+                name: name.to_string(),
+                namespace: namespace.to_string(),
+                revision: 1,
+                is_install: true,
+                is_upgrade: false,
+            },
+            capabilities: Capabilities::for_kube_version(kube_version)?,
+            include_crds: false,
+            skip_tests: true,
+            skip_schema_validation: false,
+            extra_functions: Vec::new(),
+        })
+    }
+}
+
+/// Renders `chart` with `user_values` (the `-f` files already merged) and returns what
+/// `helm template` prints on stdout.
+pub fn template(
+    mut chart: Chart,
+    user_values: &Table,
+    options: &TemplateOptions,
+) -> Result<String, Error> {
+    if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
+        return Err(Error::NotInstallable(chart.metadata.chart_type.clone()));
+    }
+    check_dependencies_present(&chart)?;
+    process_dependencies(&mut chart, user_values)?;
+    check_kube_version(&chart, &options.capabilities)?;
+    let values = coalesce_values(&chart, user_values);
+    if !options.skip_schema_validation {
+        validate_values(&chart, &values)?;
+    }
+    let mut rendered = render_chart(
+        &chart,
+        &values,
+        &options.release,
+        &options.capabilities,
+        &options.extra_functions,
+    )?;
+    // NOTES.txt is rendered (its errors count) but never printed.
+    rendered.retain(|name, _| !name.ends_with("NOTES.txt"));
+    let (manifests, hooks) = sort_manifests(&rendered)?;
+    let crds: Vec<(String, String)> = if options.include_crds {
+        chart
+            .crd_files(chart.name())
+            .into_iter()
+            .map(|(name, file)| (name, String::from_utf8_lossy(&file.data).into_owned()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(print_template_output(
+        &crds,
+        &manifests,
+        &hooks,
+        options.skip_tests,
+    ))
+}
+
+fn check_kube_version(chart: &Chart, capabilities: &Capabilities) -> Result<(), Error> {
+    let constraint = &chart.metadata.kube_version;
+    if constraint.is_empty() {
+        return Ok(());
+    }
+    let version = capabilities.kube_version_normalized.trim_start_matches('v');
+    let compatible = match (
+        eddy_semver::Constraints::parse(constraint),
+        eddy_semver::Version::parse(version),
+    ) {
+        (Ok(c), Ok(v)) => c.matches(&v),
+        _ => false,
+    };
+    if compatible {
+        Ok(())
+    } else {
+        Err(Error::IncompatibleKubeVersion {
+            constraint: constraint.clone(),
+            kube_version: capabilities.kube_version.clone(),
+        })
+    }
+}
