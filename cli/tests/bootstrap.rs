@@ -15,8 +15,6 @@ use std::{
     time::Duration,
 };
 
-use clap::Parser;
-use eddy_runtime::{admin::Readiness, metrics::Metrics, process::ControllerProcess};
 use eddy_test_support::{
     TestNamespace,
     git_server::{GitHttpServer, HttpServerOptions, RepoRoot, SshServer, git},
@@ -30,9 +28,8 @@ use kube::{
 };
 use serde_json::{Value, json};
 use support::{eddy, failed, kubeconfig, succeeded};
-use tokio_util::sync::CancellationToken;
 
-const SHARD_LABEL: &str = "eddy.test/bootstrap-shard";
+use eddy_e2e::SHARD_LABEL;
 const USER: &str = "bootstrapper";
 const PASSWORD: &str = "right-horse-battery";
 
@@ -56,64 +53,14 @@ fn flux_api(client: &kube::Client, ns: &str, kind: &str) -> Api<DynamicObject> {
 struct Cluster {
     client: kube::Client,
     namespace: String,
-    stop: CancellationToken,
+    controllers: eddy_e2e::Controllers,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     done: Arc<AtomicBool>,
-    _storage: tempfile::TempDir,
 }
 
 impl Cluster {
-    fn start(client: &kube::Client, namespace: &str) -> Self {
-        let shard = namespace.to_string();
-        let stop = CancellationToken::new();
-        let storage = tempfile::tempdir().unwrap();
-        let source_args = source_controller::args::Args::try_parse_from([
-            "source-controller".to_owned(),
-            "--storage-addr=127.0.0.1:0".into(),
-            "--metrics-addr=127.0.0.1:0".into(),
-            "--health-addr=127.0.0.1:0".into(),
-            "--log-encoding=console".into(),
-            "--min-retry-delay=200ms".into(),
-            "--max-retry-delay=5s".into(),
-            format!("--watch-label-selector={SHARD_LABEL}={shard}"),
-            format!("--storage-path={}", storage.path().display()),
-        ])
-        .unwrap();
-        let source_client = client.clone();
-        let source = tokio::spawn(async move {
-            if let Err(error) =
-                source_controller::run_with_client(source_args, Some(source_client)).await
-            {
-                eprintln!("source-controller stopped: {error}");
-            }
-        });
-        let kustomize_args = kustomize_controller::Args::try_parse_from([
-            "kustomize-controller".to_owned(),
-            "--log-encoding=console".into(),
-            "--min-retry-delay=200ms".into(),
-            "--max-retry-delay=5s".into(),
-            "--http-retry=2".into(),
-            format!("--watch-label-selector={SHARD_LABEL}={shard}"),
-            format!(
-                "--artifact-cache-path={}",
-                storage.path().join("kustomize-cache").display()
-            ),
-        ])
-        .unwrap();
-        let process = ControllerProcess {
-            name: kustomize_controller::CONTROLLER_NAME,
-            client: client.clone(),
-            metrics: Metrics::new(),
-            readiness: Readiness::default(),
-        };
-        let token = stop.clone();
-        let kustomize = tokio::spawn(async move {
-            if let Err(error) =
-                kustomize_controller::run_with(&process, &kustomize_args, None, token).await
-            {
-                eprintln!("kustomize-controller stopped: {error}");
-            }
-        });
+    async fn start(client: &kube::Client, namespace: &str) -> Self {
+        let controllers = eddy_e2e::start_controllers(client, namespace, false).await;
         let done = Arc::new(AtomicBool::new(false));
         let labeller = tokio::spawn(label_sync_objects(
             client.clone(),
@@ -124,10 +71,9 @@ impl Cluster {
         Self {
             client: client.clone(),
             namespace: namespace.to_string(),
-            stop,
-            tasks: vec![source, kustomize, labeller, kubelet],
+            controllers,
+            tasks: vec![labeller, kubelet],
             done,
-            _storage: storage,
         }
     }
 
@@ -136,7 +82,7 @@ impl Cluster {
     /// controller, its finalizers are removed by hand.
     async fn stop(self) {
         self.done.store(true, Ordering::Relaxed);
-        self.stop.cancel();
+        self.controllers.stop().await;
         for task in self.tasks {
             task.abort();
             let _ = task.await;
@@ -312,7 +258,7 @@ async fn https_bootstrap_pushes_installs_and_syncs_and_a_second_run_changes_noth
         "--silent",
     ]);
 
-    let cluster = Cluster::start(&client, &ns);
+    let cluster = Cluster::start(&client, &ns).await;
     let first = succeeded(
         eddy_blocking(&kubeconfig, args.clone()).await,
         "eddy bootstrap",
@@ -466,7 +412,7 @@ async fn ssh_bootstrap_starts_the_branch_records_the_host_key_and_recovers_from_
         "{stderr}"
     );
     // Run again once the controllers are there: nothing new to push, and it completes.
-    let cluster = Cluster::start(&client, &ns);
+    let cluster = Cluster::start(&client, &ns).await;
     let stdout = succeeded(
         eddy_blocking(&kubeconfig, bootstrap("3m")).await,
         "eddy bootstrap over SSH, again",

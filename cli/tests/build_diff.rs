@@ -5,13 +5,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod controllers;
 mod support;
 
 use std::{path::Path, process::Output};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use controllers::{ConfigRepo, apply, kustomizations, start_controllers, wait_applied};
+use eddy_e2e::{
+    ConfigRepo, copy_dir,
+    in_namespace::{self, apply, kustomizations, wait_applied},
+    start_controllers, workspace_root,
+};
 use eddy_test_support::{TestNamespace, install_crds};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::{
@@ -112,9 +115,9 @@ async fn build_equals_what_the_controller_applied_and_diff_reports_local_changes
     let kubeconfig = kubeconfig().await;
     let shard = format!("build-diff-{}", std::process::id());
 
-    let config = ConfigRepo::start().await;
+    let config = ConfigRepo::seed("master").await;
     extend_overlay(&config);
-    let revision = config.commit_and_push("production with settings");
+    let revision = config.commit("production with settings");
     // Variables from the cluster: `eddy build` must read them as the controller does.
     Api::<ConfigMap>::namespaced(client.clone(), &ns)
         .create(
@@ -128,8 +131,9 @@ async fn build_equals_what_the_controller_applied_and_diff_reports_local_changes
         .await
         .unwrap();
 
-    let _controllers = start_controllers(&client, &shard).await;
-    controllers::create_git_repository(&client, &ns, &shard, "config", &config.url()).await;
+    let _controllers = start_controllers(&client, &shard, false).await;
+    in_namespace::create_git_repository(&client, &ns, &shard, "config", &config.url(), "master")
+        .await;
     apply(
         &kustomizations(&client, &ns),
         &shard,
@@ -256,7 +260,7 @@ async fn build_equals_what_the_controller_applied_and_diff_reports_local_changes
     // objects and sees the same (absence of) changes.
     let flux_copy = || {
         let copy = tempfile::tempdir().unwrap();
-        controllers::copy_tree(&config.repo.work, copy.path());
+        copy_dir(&config.repo.work, copy.path());
         copy
     };
     let copy = flux_copy();
@@ -448,7 +452,7 @@ async fn build_equals_what_the_controller_applied_and_diff_reports_local_changes
     );
     assert_eq!(exit_code(&missing), 2);
 
-    controllers::delete_flux_objects(&client, &ns).await;
+    in_namespace::delete_flux_objects(&client, &ns).await;
     namespace.cleanup().await.unwrap();
 }
 
@@ -513,8 +517,8 @@ fn offline_builds_match_the_real_flux_build_byte_for_byte() {
     let flux_dir = scratch.path().join("flux");
     for dir in [&eddy_dir, &flux_dir] {
         std::fs::create_dir_all(dir).unwrap();
-        controllers::copy_tree(
-            &controllers::workspace().join("examples/config-repo/apps/myapp/base"),
+        copy_dir(
+            &workspace_root().join("examples/config-repo/apps/myapp/base"),
             dir,
         );
         std::fs::write(dir.join("sealed.yaml"), SOPS_SECRET).unwrap();

@@ -4,13 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod controllers;
 mod support;
 
 use std::process::Output;
 
-use controllers::{
-    ConfigRepo, apply, git_repositories, kustomizations, start_controllers, wait_applied,
+use eddy_e2e::{
+    ConfigRepo,
+    in_namespace::{self, apply, git_repositories, kustomizations, wait_applied},
+    start_controllers,
 };
 use eddy_test_support::{TestNamespace, install_crds};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -75,10 +76,11 @@ async fn eddy_and_flux_drive_the_loop_run_by_eddy_controllers() {
     let kubeconfig = kubeconfig().await;
     let shard = format!("flux-loop-{}", std::process::id());
 
-    let config = ConfigRepo::start().await;
-    let first = config.commit_and_push("the seed's config repo");
-    let _controllers = start_controllers(&client, &shard).await;
-    controllers::create_git_repository(&client, &ns, &shard, "config", &config.url()).await;
+    let config = ConfigRepo::seed("master").await;
+    let first = config.revision();
+    let _controllers = start_controllers(&client, &shard, false).await;
+    in_namespace::create_git_repository(&client, &ns, &shard, "config", &config.url(), "master")
+        .await;
     apply(
         &kustomizations(&client, &ns),
         &shard,
@@ -104,7 +106,7 @@ async fn eddy_and_flux_drive_the_loop_run_by_eddy_controllers() {
     config.edit(&format!("{OVERLAY}/kustomization.yaml"), |text| {
         text.replace("count: 5", "count: 4")
     });
-    let second = config.commit_and_push("four replicas");
+    let second = config.commit("four replicas");
     let reconciled = succeeded(
         eddy(
             &kubeconfig,
@@ -129,14 +131,14 @@ async fn eddy_and_flux_drive_the_loop_run_by_eddy_controllers() {
     assert_request_handled(&kustomizations(&client, &ns), "myapp").await;
     let ks = kustomizations(&client, &ns).get("myapp").await.unwrap();
     assert_eq!(ks.data["status"]["lastAppliedRevision"], second.as_str());
-    assert!(controllers::is_ready(&ks));
+    assert!(in_namespace::is_ready(&ks));
     assert_eq!(replicas(&client, &ns).await, 4);
 
     // The real flux CLI does the same against Eddy's controllers.
     config.edit(&format!("{OVERLAY}/kustomization.yaml"), |text| {
         text.replace("count: 4", "count: 3")
     });
-    let third = config.commit_and_push("three replicas");
+    let third = config.commit("three replicas");
     let text = must_succeed(
         flux(
             &kubeconfig,
@@ -252,7 +254,7 @@ async fn eddy_and_flux_drive_the_loop_run_by_eddy_controllers() {
     assert_eq!(&row("Kustomization")[1..4], ["1", "0", "0"], "{stats}");
     assert_eq!(&row("HelmRelease")[1..4], ["0", "0", "0"], "{stats}");
 
-    controllers::delete_flux_objects(&client, &ns).await;
+    in_namespace::delete_flux_objects(&client, &ns).await;
     namespace.cleanup().await.unwrap();
 }
 

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
-mod common;
+use eddy_e2e as common;
 
 use common::{ConfigRepo, TestEnv, last_applied_revision, start_controllers};
 use k8s_openapi::api::core::v1::ConfigMap;

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
-mod common;
+use eddy_e2e as common;
 
 use std::{collections::BTreeSet, time::SystemTime};
 

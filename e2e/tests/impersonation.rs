@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
-mod common;
+use eddy_e2e as common;
 
 use common::{ConfigRepo, TestEnv, inventory_ids, start_controllers, start_controllers_with};
 use k8s_openapi::api::{

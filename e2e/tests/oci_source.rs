@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
-mod common;
+use eddy_e2e as common;
 
 use common::{TestEnv, inventory_ids, ready_condition, start_controllers};
 use eddy_test_support::artifact_server::{ArtifactServer, write_text_tarball};

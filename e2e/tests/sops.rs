@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
-mod common;
+use eddy_e2e as common;
 
 use std::collections::BTreeMap;
 
