@@ -6,6 +6,7 @@
 
 mod support;
 
+use eddy_test_support::private_control_plane::PrivateControlPlane;
 use std::process::Output;
 
 use eddy_e2e::{
@@ -256,41 +257,6 @@ async fn eddy_and_flux_drive_the_loop_run_by_eddy_controllers() {
 
     in_namespace::delete_flux_objects(&client, &ns).await;
     namespace.cleanup().await.unwrap();
-}
-
-/// A control plane of this test's own, stopped (and its state removed) when dropped. `eddy
-/// uninstall` deletes the CRDs, so every Flux object in the cluster: it must never run on the
-/// shared testenv, where other tests' objects live. The binaries are the shared testenv's.
-struct PrivateControlPlane {
-    layout: eddy_testenv::Layout,
-    kubeconfig: std::path::PathBuf,
-    _root: tempfile::TempDir,
-}
-
-impl PrivateControlPlane {
-    fn start() -> Self {
-        let root = tempfile::tempdir().unwrap();
-        let shared = eddy_testenv::Layout::from_env().unwrap();
-        let versions = eddy_testenv::versions::cache_key();
-        // The shared environment is up (the other tests use it), so its binaries exist.
-        std::os::unix::fs::symlink(shared.root().join(&versions), root.path().join(&versions))
-            .unwrap();
-        let layout = eddy_testenv::Layout::at(root.path());
-        let kubeconfig = eddy_testenv::up_at(&layout).unwrap();
-        Self {
-            layout,
-            kubeconfig,
-            _root: root,
-        }
-    }
-}
-
-impl Drop for PrivateControlPlane {
-    fn drop(&mut self) {
-        if let Err(error) = eddy_testenv::down_at(&self.layout) {
-            eprintln!("cannot stop the private control plane: {error}");
-        }
-    }
 }
 
 /// Plays the kubelet for the controller pods (the fake node marks pods ready once; a missed

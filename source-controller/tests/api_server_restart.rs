@@ -7,6 +7,7 @@
 
 mod gitrepository_support;
 
+use eddy_test_support::private_control_plane::PrivateControlPlane;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -22,39 +23,6 @@ const RESUME_WITHIN: Duration = Duration::from_secs(5);
 /// Long enough for the failing object's error backoff to grow past the goal (0.75 s doubling:
 /// its next retry is 6–12 s away by then) and for every watch to have broken.
 const OUTAGE: Duration = Duration::from_secs(12);
-
-/// A control plane of this test's own, stopped (and its state removed) when dropped.
-struct PrivateControlPlane {
-    layout: eddy_testenv::Layout,
-    kubeconfig: std::path::PathBuf,
-    _root: tempfile::TempDir,
-}
-
-impl PrivateControlPlane {
-    fn start() -> Self {
-        let root = tempfile::tempdir().unwrap();
-        let shared = eddy_testenv::Layout::from_env().unwrap();
-        let versions = eddy_testenv::versions::cache_key();
-        // The caller brought the shared environment up first, so its binaries exist.
-        std::os::unix::fs::symlink(shared.root().join(&versions), root.path().join(&versions))
-            .unwrap();
-        let layout = eddy_testenv::Layout::at(root.path());
-        let kubeconfig = eddy_testenv::up_at(&layout).unwrap();
-        Self {
-            layout,
-            kubeconfig,
-            _root: root,
-        }
-    }
-}
-
-impl Drop for PrivateControlPlane {
-    fn drop(&mut self) {
-        if let Err(error) = eddy_testenv::down_at(&self.layout) {
-            eprintln!("cannot stop the private control plane: {error}");
-        }
-    }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

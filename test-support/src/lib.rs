@@ -23,6 +23,7 @@ mod crds;
 mod env;
 pub mod git_server;
 mod namespace;
+pub mod private_control_plane;
 mod wait;
 
 pub use crds::install_crds;
