@@ -73,7 +73,7 @@ fn build_fixture(dir: &str, decryptor: Option<&sops::Decryptor>) -> Result<Vec<V
         decryptor.map(sops::Decryptor::read_filter),
     )
     .map_err(|e| e.to_string())?;
-    sops::check_objects(&ks, &objects)?;
+    sops::check_objects(&ks, &objects).map_err(|error| error.to_string())?;
     // Nothing decrypted may have been written anywhere under the cache.
     assert_no_plaintext_on_disk(cache.path());
     Ok(objects)

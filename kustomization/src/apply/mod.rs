@@ -111,11 +111,40 @@ pub fn full_summary(changes: &[Change]) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     /// Validation failed; nothing was applied.
-    #[error("{}", .0.join("\n"))]
-    Validation(Vec<String>),
+    #[error("{}", lines(.0))]
+    Validation(Vec<ObjectError>),
     /// Applying failed part-way (only possible for objects validated in a later stage).
-    #[error("{0}")]
-    Apply(String),
+    #[error("{}", lines(.0))]
+    Apply(Vec<ObjectError>),
+}
+
+/// Why one object could not be validated or applied; `subject` is `Kind/namespace/name`.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error(transparent)]
+    Kind(#[from] KindError),
+    #[error("{subject} dry-run failed {detail}")]
+    DryRun { subject: String, detail: String },
+    #[error("{subject} dry-run failed: dependencies not ready")]
+    DependenciesNotReady { subject: String },
+    #[error("{subject} apply failed {detail}")]
+    Apply { subject: String, detail: String },
+    #[error("{subject} immutable field detected, failed to delete object {detail}")]
+    Recreate { subject: String, detail: String },
+    #[error("{subject} delete failed {detail}")]
+    Delete { subject: String, detail: String },
+    #[error("{subject} was not deleted in time for recreation")]
+    NotDeletedInTime { subject: String },
+    #[error("{subject} is not ready after {timeout:?}")]
+    NotReady { subject: String, timeout: Duration },
+}
+
+fn lines(errors: &[ObjectError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Settings of one apply.
@@ -173,16 +202,13 @@ pub async fn apply_all(
         build_namespaces: &build_namespaces,
     };
 
-    let mut planned: Vec<Result<Planned, String>> = stream::iter(0..objects.len())
+    let mut planned: Vec<Result<Planned, ObjectError>> = stream::iter(0..objects.len())
         .map(|i| context.plan(&ids[i], &objects[i], true))
         .buffered(options.concurrency.max(1))
         .collect()
         .await;
-    let errors: Vec<String> = planned
-        .iter()
-        .filter_map(|p| p.as_ref().err().cloned())
-        .collect();
-    if !errors.is_empty() {
+    if planned.iter().any(Result::is_err) {
+        let errors = planned.into_iter().filter_map(Result::err).collect();
         return Err(ApplyError::Validation(errors));
     }
 
@@ -195,7 +221,7 @@ pub async fn apply_all(
                 (i, plan.unwrap_or(Planned::Deferred))
             })
             .collect();
-        let results: Vec<Result<Change, String>> = stream::iter(work)
+        let results: Vec<Result<Change, ObjectError>> = stream::iter(work)
             .map(|(i, plan)| context.execute(&ids[i], &objects[i], plan, options.override_managers))
             .buffered(options.concurrency.max(1))
             .collect()
@@ -208,12 +234,12 @@ pub async fn apply_all(
             }
         }
         if !stage_errors.is_empty() {
-            return Err(ApplyError::Apply(stage_errors.join("\n")));
+            return Err(ApplyError::Apply(stage_errors));
         }
         if stage == Stage::Definitions {
             wait_for_definitions(cluster, &changes, options.stage_timeout)
                 .await
-                .map_err(ApplyError::Apply)?;
+                .map_err(|error| ApplyError::Apply(vec![error]))?;
         }
     }
     Ok(changes)
@@ -234,7 +260,7 @@ impl PlanContext<'_> {
         id: &ObjectId,
         object: &Value,
         allow_defer: bool,
-    ) -> Result<Planned, String> {
+    ) -> Result<Planned, ObjectError> {
         let subject = id.subject();
         let deferrable = allow_defer
             && self
@@ -243,13 +269,17 @@ impl PlanContext<'_> {
         let kind = match resolve_for_apply(self.cluster, id).await {
             Ok(kind) => kind,
             Err(KindError::NotServed(_)) if deferrable => return Ok(Planned::Deferred),
-            Err(error) => return Err(error.to_string()),
+            Err(error) => return Err(error.into()),
+        };
+        let dry_run_failed = |e: &kube::Error| ObjectError::DryRun {
+            subject: subject.clone(),
+            detail: describe_api_error(e),
         };
         let existing = self
             .cluster
             .get(&kind, id)
             .await
-            .map_err(|e| format!("{subject} dry-run failed {}", describe_api_error(&e)))?;
+            .map_err(|e| dry_run_failed(&e))?;
         if policy::should_skip(object, existing.as_ref()) {
             return Ok(Planned::Skip);
         }
@@ -274,10 +304,7 @@ impl PlanContext<'_> {
             {
                 Ok(Planned::Recreate { kind })
             }
-            Err(error) => Err(format!(
-                "{subject} dry-run failed {}",
-                describe_api_error(&error)
-            )),
+            Err(error) => Err(dry_run_failed(&error)),
         }
     }
 
@@ -287,7 +314,7 @@ impl PlanContext<'_> {
         object: &Value,
         plan: Planned,
         override_managers: &[String],
-    ) -> Result<Change, String> {
+    ) -> Result<Change, ObjectError> {
         let subject = id.subject();
         let change = |action| {
             Ok(Change {
@@ -299,18 +326,23 @@ impl PlanContext<'_> {
             Planned::Deferred => self.plan_when_ready(id, object).await?,
             other => other,
         };
-        let apply_failed =
-            |e: kube::Error| format!("{subject} apply failed {}", describe_api_error(&e));
+        let apply_failed = |e: kube::Error| ObjectError::Apply {
+            subject: subject.clone(),
+            detail: describe_api_error(&e),
+        };
         match plan {
             Planned::Skip => change(ChangeAction::Skipped),
-            Planned::Deferred => Err(format!("{subject} dry-run failed: dependencies not ready")),
+            Planned::Deferred => Err(ObjectError::DependenciesNotReady {
+                subject: subject.clone(),
+            }),
             Planned::Recreate { kind } => {
-                self.cluster.delete(&kind, id).await.map_err(|e| {
-                    format!(
-                        "{subject} immutable field detected, failed to delete object {}",
-                        describe_api_error(&e)
-                    )
-                })?;
+                self.cluster
+                    .delete(&kind, id)
+                    .await
+                    .map_err(|e| ObjectError::Recreate {
+                        subject: subject.clone(),
+                        detail: describe_api_error(&e),
+                    })?;
                 wait_until_gone(self.cluster, &kind, id).await?;
                 self.cluster
                     .apply(&kind, id, object, false)
@@ -361,7 +393,7 @@ impl PlanContext<'_> {
     }
 
     /// Validates a deferred object, giving a freshly established CRD a moment to be served.
-    async fn plan_when_ready(&self, id: &ObjectId, object: &Value) -> Result<Planned, String> {
+    async fn plan_when_ready(&self, id: &ObjectId, object: &Value) -> Result<Planned, ObjectError> {
         let mut attempts = 0;
         loop {
             match self.plan(id, object, false).await {
@@ -387,24 +419,22 @@ async fn wait_until_gone(
     cluster: &Cluster,
     kind: &ServedKind,
     id: &ObjectId,
-) -> Result<(), String> {
+) -> Result<(), ObjectError> {
     for _ in 0..120 {
         match cluster.get(kind, id).await {
             Ok(None) => return Ok(()),
             Ok(Some(_)) => tokio::time::sleep(Duration::from_millis(500)).await,
             Err(e) => {
-                return Err(format!(
-                    "{} delete failed {}",
-                    id.subject(),
-                    describe_api_error(&e)
-                ));
+                return Err(ObjectError::Delete {
+                    subject: id.subject(),
+                    detail: describe_api_error(&e),
+                });
             }
         }
     }
-    Err(format!(
-        "{} was not deleted in time for recreation",
-        id.subject()
-    ))
+    Err(ObjectError::NotDeletedInTime {
+        subject: id.subject(),
+    })
 }
 
 /// Waits until applied CRDs are established and Namespaces active.
@@ -412,7 +442,7 @@ async fn wait_for_definitions(
     cluster: &Cluster,
     changes: &[Change],
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), ObjectError> {
     let deadline = tokio::time::Instant::now() + timeout;
     for change in changes {
         let id = &change.id;
@@ -431,7 +461,10 @@ async fn wait_for_definitions(
                 break;
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(format!("{} is not ready after {:?}", id.subject(), timeout));
+                return Err(ObjectError::NotReady {
+                    subject: id.subject(),
+                    timeout,
+                });
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }

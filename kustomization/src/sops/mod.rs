@@ -67,6 +67,20 @@ pub enum SopsError {
     MacMismatch,
     #[error("{0} not supported")]
     Unsupported(String),
+    #[error("failed to get decryption {origin}: {source}")]
+    KeySecret {
+        origin: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error(
+        "{subject} is SOPS-encrypted, configuring decryption is required for this secret to be reconciled"
+    )]
+    DecryptionNotConfigured { subject: String },
+    #[error(
+        "{subject} still carries SOPS metadata after the build (a sops block without a mac, or one not read from a file of the build), refusing to apply it"
+    )]
+    NotDecrypted { subject: String },
     #[error("{context}: {source}")]
     Within {
         context: String,
@@ -121,7 +135,7 @@ impl Decryptor {
 pub async fn decryptor_for(
     client: &kube::Client,
     ks: &Kustomization,
-) -> Result<Option<Decryptor>, String> {
+) -> Result<Option<Decryptor>, SopsError> {
     let Some(decryption) = &ks.spec.decryption else {
         return Ok(None);
     };
@@ -137,7 +151,10 @@ pub async fn decryptor_for(
     let secret = api
         .get(&secret_ref.name)
         .await
-        .map_err(|e| format!("failed to get decryption {origin}: {e}"))?;
+        .map_err(|source| SopsError::KeySecret {
+            origin: origin.clone(),
+            source,
+        })?;
     let mut data: BTreeMap<String, Vec<u8>> = secret
         .data
         .unwrap_or_default()
@@ -147,7 +164,7 @@ pub async fn decryptor_for(
     for (key, value) in secret.string_data.unwrap_or_default() {
         data.insert(key, value.into_bytes());
     }
-    let keys = KeyRing::from_secret_data(&origin, &data).map_err(|e| e.to_string())?;
+    let keys = KeyRing::from_secret_data(&origin, &data)?;
     Ok(Some(Decryptor::new(keys)))
 }
 
@@ -170,7 +187,7 @@ fn decryption_disabled(object: &Value) -> bool {
 /// The last check after the build: a Secret that still carries SOPS metadata was not decrypted
 /// while its file was read, and applying it would store ciphertext as if it were the secret.
 /// Objects opting out with `kustomize.toolkit.fluxcd.io/decrypt: disabled` pass unchanged.
-pub fn check_objects(ks: &Kustomization, objects: &[Value]) -> Result<(), String> {
+pub fn check_objects(ks: &Kustomization, objects: &[Value]) -> Result<(), SopsError> {
     for object in objects {
         if !is_encrypted_secret(object) || decryption_disabled(object) {
             continue;
@@ -184,14 +201,11 @@ pub fn check_objects(ks: &Kustomization, objects: &[Value]) -> Result<(), String
             .and_then(Value::as_str)
             .map(|ns| format!("{ns}/"))
             .unwrap_or_default();
+        let subject = format!("Secret/{namespace}{name}");
         if ks.spec.decryption.is_none() {
-            return Err(format!(
-                "Secret/{namespace}{name} is SOPS-encrypted, configuring decryption is required for this secret to be reconciled"
-            ));
+            return Err(SopsError::DecryptionNotConfigured { subject });
         }
-        return Err(format!(
-            "Secret/{namespace}{name} still carries SOPS metadata after the build (a sops block without a mac, or one not read from a file of the build), refusing to apply it"
-        ));
+        return Err(SopsError::NotDecrypted { subject });
     }
     Ok(())
 }

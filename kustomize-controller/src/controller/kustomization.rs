@@ -274,14 +274,16 @@ struct BuildInputs {
 
 async fn resolve_build_inputs(ks: &Kustomization, ctx: &Context) -> Result<BuildInputs, Failure> {
     let namespace = ks.namespace().unwrap_or_default();
-    let build_failed = |message: String| Failure::retry_interval(reason::BUILD_FAILED, message);
+    let build_failed = |error: &dyn std::fmt::Display| {
+        Failure::retry_interval(reason::BUILD_FAILED, error.to_string())
+    };
     let decryptor = sops::decryptor_for(&ctx.client, ks)
         .await
-        .map_err(build_failed)?;
+        .map_err(|error| build_failed(&error))?;
     let variables = match &ks.spec.post_build {
         Some(post_build) => source::post_build_variables(&ctx.client, &namespace, post_build)
             .await
-            .map_err(build_failed)?,
+            .map_err(|error| build_failed(&error))?,
         None => BTreeMap::new(),
     };
     let cluster = ctx
@@ -385,7 +387,7 @@ pub fn build_objects(
         substitute::substitute_post_build(&mut objects, post_build, variables, true)
             .map_err(|error| build_failed(format!("post build failed for {error}")))?;
     }
-    sops::check_objects(ks, &objects).map_err(build_failed)?;
+    sops::check_objects(ks, &objects).map_err(|error| build_failed(error.to_string()))?;
     let (labels, annotations) = crate::local_build::metadata_for(ks);
     build::add_metadata(&mut objects, &labels, &annotations);
     Ok(objects)
