@@ -1,7 +1,7 @@
 //! Random differential test: templates generated from a grammar over the functions charts use
-//! most (nindent, printf, quote, default, include, toYaml, tpl, dict, merge, semverCompare, …)
-//! with random data (ints vs floats, nested maps, nils), run through the Go oracle and through
-//! eddy-gotemplate; output and error text must be identical.
+//! most (nindent, printf, quote, default, include, toYaml, toYamlPretty, tpl, dict, merge,
+//! semverCompare, …) with random data (ints vs floats, nested maps, nils), run through the Go
+//! oracle and through eddy-gotemplate; output and error text must be identical.
 //!
 //! CI runs `EDDY_GOTEMPLATE_RANDOM_CASES` (default 300) cases; a long run sets it to 10000+.
 //! `EDDY_GOTEMPLATE_RANDOM_SEED` replays a run.
@@ -138,7 +138,7 @@ impl Gen {
         let a = self.operand(depth);
         let b = self.operand(depth);
         let n = self.rng.gen_range(0..6);
-        match self.rng.gen_range(0..44) {
+        match self.rng.gen_range(0..46) {
             0 => format!("nindent {n} (toYaml {a})"),
             1 => format!("indent {n} {a}"),
             2 => format!(
@@ -199,6 +199,8 @@ impl Gen {
             40 => format!("required \"needed\" {a}"),
             41 => format!("print {a} {b}"),
             42 => format!("float64 {a}"),
+            43 => format!("toYamlPretty {a}"),
+            44 => format!("nindent {n} (toYamlPretty (dict \"v\" {a} \"w\" {b}))"),
             _ => format!("mul {a} {b}"),
         }
     }
