@@ -181,6 +181,13 @@ mod tests {
     }
 
     #[test]
+    fn bytes_are_a_list_of_uint8() {
+        // What go-yaml v3 prints for []byte("hi").
+        let bytes = Value::Bytes(std::rc::Rc::from(&b"hi"[..]));
+        assert_eq!(marshal(&bytes).unwrap(), "- 104\n- 105\n");
+    }
+
+    #[test]
     fn deep_nesting_prints_up_to_the_cap() {
         // A thread with room for the test's own values, whose drop recurses per level.
         let worker = std::thread::Builder::new().stack_size(256 << 20).spawn(|| {
