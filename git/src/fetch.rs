@@ -7,7 +7,6 @@ use git2::{Oid, Repository};
 
 use crate::error::GitError;
 use crate::reference::{GitReference, commit_of_revision, format_revision};
-use crate::semver_range::{Constraint, highest_matching};
 use crate::session::{Deadline, Session};
 use crate::url::RepoUrl;
 use crate::{FetchOutcome, FetchRequest, FetchedCommit, RemoteRef};
@@ -188,21 +187,20 @@ pub(crate) fn resolve(
         }
         GitReference::Semver(range) => {
             let constraint =
-                Constraint::parse(range).map_err(|detail| GitError::InvalidSemver {
+                eddy_semver::Constraints::parse(range).map_err(|err| GitError::InvalidSemver {
                     constraint: range.clone(),
-                    detail,
+                    detail: err.to_string(),
                 })?;
             let tags: Vec<&str> = refs
                 .iter()
                 .filter_map(|r| r.name.strip_prefix("refs/tags/"))
                 .collect();
-            let tag = highest_matching(&constraint, tags.iter().copied()).ok_or_else(|| {
-                GitError::NoMatchingTag {
+            let tag = eddy_semver::highest_matching_tag(&constraint, tags.iter().copied())
+                .ok_or_else(|| GitError::NoMatchingTag {
                     constraint: range.clone(),
                     url: session.url.redacted().to_string(),
                     tags_seen: tags.len(),
-                }
-            })?;
+                })?;
             let full = format!("refs/tags/{tag}");
             let commit = lookup(&full).ok_or_else(not_found)?;
             Ok((tag.to_string(), full, commit))

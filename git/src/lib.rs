@@ -24,7 +24,6 @@ mod known_hosts;
 mod mtls_bridge;
 mod push;
 mod reference;
-mod semver_range;
 mod session;
 mod signing;
 mod ssh_key;
@@ -42,7 +41,6 @@ pub use host_key::{BootstrapHostKeyTrust, ConfirmHostKey, HostKeyCheck, Recorded
 pub use known_hosts::KnownHosts;
 pub use push::{PushRequest, PushTarget};
 pub use reference::{DEFAULT_BRANCH, GitReference, RefFields, commit_of_revision, format_revision};
-pub use semver_range::{Constraint as SemverConstraint, parse_version as parse_semver_tag};
 pub use signing::SigningKey;
 pub use ssh_key::openssh_public_key;
 pub use url::{RepoUrl, Transport, redact as redact_url};

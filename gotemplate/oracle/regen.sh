@@ -14,7 +14,7 @@ if [ ${#tables[@]} -eq 0 ]; then
   "$bin" sprigtests "$(go env GOMODCACHE)/github.com/!masterminds/sprig/v3@v3.3.0" > "$data/sprig_tests.json"
   (cd "$here" && go mod download helm.sh/helm/v4)
   "$bin" helmtests "$(go env GOMODCACHE)/helm.sh/helm/v4@v4.2.2" > "$data/helm_funcs_tests.json"
-  tables=("$data"/semantics.json "$data"/fmt.json "$data"/sprig.json "$data"/sprig_tests.json "$data"/helm_funcs_tests.json)
+  tables=("$data"/semantics.json "$data"/fmt.json "$data"/sprig.json "$data"/sprig_tests.json "$data"/helm_funcs_tests.json "$data"/to_yaml_pretty.json)
 fi
 for table in "${tables[@]}"; do
   [ -f "$table" ] || continue

@@ -15,6 +15,7 @@ mod toml_parse;
 pub mod value;
 pub mod yaml;
 mod yaml11;
+mod yaml_v3;
 
 pub use error::{Error, ExecError, ExecErrorKind, FuncError, ParseError};
 pub use exec::Context;

@@ -1,6 +1,7 @@
 //! YAML as Helm's template functions print and read it: `toYaml` is `sigs.k8s.io/yaml.Marshal`
 //! (Go's `encoding/json`, then the go-yaml v2 emitter: sorted keys, 80-column folding, YAML 1.1
-//! quoting), which the kustomize engine's emitter already reproduces byte for byte.
+//! quoting), which the kustomize engine's emitter already reproduces byte for byte;
+//! `toYamlPretty` is the go-yaml v3 encoder (`yaml_v3`).
 
 use eddy_kustomize::yaml::{self, Value as Yaml};
 use indexmap::IndexMap;
@@ -84,6 +85,12 @@ fn map_to_yaml<'a>(
 pub fn marshal(v: &Value) -> Result<String, String> {
     let yaml = to_yaml_value(v, 0)?;
     Ok(yaml::emit_document(&yaml))
+}
+
+/// What `toYamlPretty` prints: the go-yaml v3 encoder with an indent of 2 and no JSON pass
+/// (`1e+06`, sequences indented under their key). The text ends with a newline.
+pub fn marshal_pretty(v: &Value) -> Result<String, String> {
+    crate::yaml_v3::marshal(v)
 }
 
 /// Parses one YAML document into the value model (YAML 1.1 scalars, JSON numbers).

@@ -1,6 +1,7 @@
 //! Reading YAML the way `sigs.k8s.io/yaml.Unmarshal` does for `fromYaml`: go-yaml v2's YAML 1.1
-//! scalar rules (`yes`/`no`/`on`/`off`/`y`/`n` are booleans, `0777` is octal, `1_000` is 1000,
-//! dates are timestamps), then a JSON round trip (every number a float64, every key a string).
+//! scalar rules (`yes`/`no`/`on`/`off`/`y`/`n` are booleans, `0777` is octal, `1_000` is 1000;
+//! dates stay strings, as go-yaml v2 keeps them when decoding into an interface), then a JSON
+//! round trip (every number a float64, every key a string).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -127,9 +128,6 @@ fn resolve_plain(text: &str) -> Value {
         {
             return Value::float(f);
         }
-        if let Some(stamp) = timestamp(text) {
-            return Value::string(stamp);
-        }
     }
     Value::string(text)
 }
@@ -172,19 +170,6 @@ fn is_yaml_float(text: &str) -> bool {
     mantissa_ok && exponent_ok
 }
 
-/// A date-only YAML timestamp becomes the RFC 3339 text Go's JSON encoder writes for it.
-fn timestamp(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    if bytes.len() == 10
-        && bytes[4] == b'-'
-        && bytes[7] == b'-'
-        && text.bytes().filter(u8::is_ascii_digit).count() == 8
-    {
-        return Some(format!("{text}T00:00:00Z"));
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,7 +180,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             crate::fmt::to_string_v(&v),
-            "map[a:true b:[x true false] c:511 d:1000 e:1 f:2024-01-02T00:00:00Z g:1500]"
+            "map[a:true b:[x true false] c:511 d:1000 e:1 f:2024-01-02 g:1500]"
         );
     }
 }

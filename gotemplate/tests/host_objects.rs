@@ -74,6 +74,9 @@ impl HostObject for Capabilities {
     fn field(&self, name: &str) -> Option<Value> {
         (name == "APIVersions").then(|| self.versions.clone())
     }
+    fn fields(&self) -> Vec<(String, Value)> {
+        vec![("APIVersions".to_string(), self.versions.clone())]
+    }
     fn is_nil(&self) -> bool {
         self.nil
     }
@@ -181,5 +184,19 @@ fn typed_nil_pointers() {
     assert_eq!(
         render("{{ .Nothing.APIVersions }}").unwrap_err(),
         "template: t:1:11: executing \"t\" at <.Nothing.APIVersions>: nil pointer evaluating *chartutil.Capabilities.APIVersions"
+    );
+}
+
+#[test]
+fn to_yaml_pretty_of_host_types() {
+    // Go's go-yaml v3 encoder (indent 2) on the same Go types: a named map, a named slice, a
+    // typed nil pointer and a struct without yaml tags (fields under lower-cased names).
+    assert_eq!(
+        render(
+            "{{ toYamlPretty .Values }}|{{ toYamlPretty .Capabilities.APIVersions }}|\
+             {{- toYamlPretty .Nothing }}|{{ toYamlPretty .Capabilities }}"
+        )
+        .unwrap(),
+        "AsMap: shadowed key\nname: web\nport: 8080|- v1\n- apps/v1|null|apiversions:\n  - v1\n  - apps/v1"
     );
 }

@@ -1,7 +1,7 @@
 //! Random differential test: templates generated from a grammar over the functions charts use
-//! most (nindent, printf, quote, default, include, toYaml, tpl, dict, merge, semverCompare, …)
-//! with random data (ints vs floats, nested maps, nils), run through the Go oracle and through
-//! eddy-gotemplate; output and error text must be identical.
+//! most (nindent, printf, quote, default, include, toYaml, toYamlPretty, tpl, dict, merge,
+//! semverCompare, …) with random data (ints vs floats, nested maps, nils), run through the Go
+//! oracle and through eddy-gotemplate; output and error text must be identical.
 //!
 //! CI runs `EDDY_GOTEMPLATE_RANDOM_CASES` (default 300) cases; a long run sets it to 10000+.
 //! `EDDY_GOTEMPLATE_RANDOM_SEED` replays a run.
@@ -138,7 +138,7 @@ impl Gen {
         let a = self.operand(depth);
         let b = self.operand(depth);
         let n = self.rng.gen_range(0..6);
-        match self.rng.gen_range(0..44) {
+        match self.rng.gen_range(0..46) {
             0 => format!("nindent {n} (toYaml {a})"),
             1 => format!("indent {n} {a}"),
             2 => format!(
@@ -199,6 +199,8 @@ impl Gen {
             40 => format!("required \"needed\" {a}"),
             41 => format!("print {a} {b}"),
             42 => format!("float64 {a}"),
+            43 => format!("toYamlPretty {a}"),
+            44 => format!("nindent {n} (toYamlPretty (dict \"v\" {a} \"w\" {b}))"),
             _ => format!("mul {a} {b}"),
         }
     }
@@ -287,6 +289,92 @@ fn random_templates_match_go() {
         failures
             .iter()
             .take(15)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// Characters that decide how go-yaml v3 writes a string: indicators, spaces and breaks, the
+/// letters of YAML 1.1 words, digits and number punctuation, and characters it must escape.
+const YAML_ALPHABET: &[&str] = &[
+    " ", " ", "\n", "\n", "\t", "\r", ":", "#", "-", "?", "'", "\"", ",", "[", "{", "}", "&", "*",
+    "!", "|", ">", "%", "@", "`", "~", ".", ".", "_", "+", "e", "x", "o", "b", "0", "1", "2", "7",
+    "9", "y", "n", "t", "r", "u", "a", "l", "f", "s", "N", "Y", "T", "é", "😀", "\u{a0}", "\u{85}",
+    "\u{2028}", "\u{feff}", "\u{7}", "\0",
+];
+
+fn random_yaml_string(rng: &mut StdRng) -> String {
+    let length = rng.gen_range(0..7);
+    (0..length)
+        .map(|_| YAML_ALPHABET[rng.gen_range(0..YAML_ALPHABET.len())])
+        .collect()
+}
+
+/// Random strings as map keys, map values and list items through `toYamlPretty`, compared with
+/// Go. CI runs `EDDY_GOTEMPLATE_RANDOM_CASES` / 10 documents (each holds 8 keys and 8 items).
+#[test]
+fn random_strings_print_as_go_yaml_v3() {
+    let Some(binary) = oracle() else {
+        eprintln!("random toYamlPretty test not run: the Go oracle is unavailable");
+        return;
+    };
+    let count: usize = std::env::var("EDDY_GOTEMPLATE_RANDOM_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300)
+        / 10;
+    let seed: u64 = std::env::var("EDDY_GOTEMPLATE_RANDOM_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let cases: Vec<Case> = (0..count.max(1))
+        .map(|index| {
+            let mut map = serde_json::Map::new();
+            for _ in 0..8 {
+                map.insert(random_yaml_string(&mut rng), json!(random_yaml_string(&mut rng)));
+            }
+            let items: Vec<Json> = (0..8).map(|_| json!(random_yaml_string(&mut rng))).collect();
+            Case {
+                name: format!("random-yaml-{index}"),
+                templates: vec![(
+                    "t".to_string(),
+                    "{{ toYamlPretty .m }}\n---\n{{ toYamlPretty .l }}\n---\n{{ toYamlPretty (index .l 0) }}".to_string(),
+                )],
+                entry: "t".to_string(),
+                data: Some(json!({"m": map, "l": items})),
+                missingkey: "zero".to_string(),
+                funcs: String::new(),
+                expected: None,
+                shape: None,
+            }
+        })
+        .collect();
+    let expected = run_oracle(&binary, &cases);
+    assert_eq!(
+        expected.len(),
+        cases.len(),
+        "the oracle answered every case"
+    );
+    let failures: Vec<String> = cases
+        .iter()
+        .zip(&expected)
+        .filter_map(|(case, expected)| mismatch(case, &run_case(case), expected))
+        .collect();
+    eprintln!(
+        "{} random toYamlPretty documents (seed {seed}): {} differ",
+        cases.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} differ (seed {seed}):\n{}",
+        failures.len(),
+        cases.len(),
+        failures
+            .iter()
+            .take(10)
             .cloned()
             .collect::<Vec<_>>()
             .join("\n")

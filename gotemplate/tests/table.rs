@@ -14,18 +14,8 @@ const TABLES: &[&str] = &[
     "sprig.json",
     "sprig_tests.json",
     "helm_funcs_tests.json",
+    "to_yaml_pretty.json",
 ];
-
-/// Functions eddy-gotemplate does not implement yet (see the README); cases using them are
-/// reported, not run.
-const NOT_IMPLEMENTED: &[&str] = &["toYamlPretty"];
-
-fn not_implemented(case: &Case) -> Option<&'static str> {
-    NOT_IMPLEMENTED.iter().copied().find(|f| {
-        let re = regex::Regex::new(&format!(r"\b{f}\b")).unwrap();
-        case.templates.iter().any(|(_, text)| re.is_match(text))
-    })
-}
 
 fn all_cases() -> Vec<Case> {
     TABLES
@@ -40,12 +30,7 @@ fn committed_table_matches_go() {
     let cases = all_cases();
     assert!(cases.len() > 50, "the table has only {} cases", cases.len());
     let mut failures = Vec::new();
-    let mut skipped = Vec::new();
     for case in &cases {
-        if let Some(function) = not_implemented(case) {
-            skipped.push(format!("{} ({function})", case.name));
-            continue;
-        }
         let expected = case
             .expected
             .as_ref()
@@ -55,12 +40,6 @@ fn committed_table_matches_go() {
             failures.push(m);
         }
     }
-    eprintln!(
-        "{} cases, {} not run (functions not implemented): {}",
-        cases.len(),
-        skipped.len(),
-        skipped.join(", ")
-    );
     assert!(
         failures.is_empty(),
         "{} of {} cases differ from Go:\n{}",

@@ -7,6 +7,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 use thiserror::Error;
 
+mod tags;
+
+pub use tags::highest_matching_tag;
+
 /// Versions longer than this are rejected (as the Go library does).
 pub const MAX_VERSION_LEN: usize = 256;
 /// Constraints longer than this are rejected.

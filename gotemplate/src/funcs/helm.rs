@@ -30,6 +30,11 @@ pub fn register(map: &mut FuncMap) {
     map.add("mustToYaml", &[Any], |_, a| {
         to_yaml(&a[0]).map(Value::string).map_err(FuncError::msg)
     });
+    // Helm swallows the encoder's errors here too: the result is then empty.
+    map.add("toYamlPretty", &[Any], |_, a| {
+        let text = crate::yaml::marshal_pretty(&a[0]).unwrap_or_default();
+        Ok(Value::string(text.strip_suffix('\n').unwrap_or(&text)))
+    });
     map.add("toToml", &[Any], |_, a| {
         Ok(Value::string(
             crate::toml::encode(&a[0]).unwrap_or_else(|e| e),

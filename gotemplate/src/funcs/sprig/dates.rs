@@ -335,7 +335,9 @@ fn go_time_string(t: &Zoned) -> String {
 }
 
 /// Turns a Go layout into strftime directives (jiff's), chunk by chunk as Go's `nextStdChunk`.
-fn layout_to_strftime(layout: &str) -> String {
+/// For parsing, a seconds field the layout gives no fraction accepts one anyway, as Go's
+/// `time.Parse` does (`05` reads `07.25`).
+fn layout_to_strftime(layout: &str, for_parse: bool) -> String {
     const CHUNKS: &[(&str, &str)] = &[
         ("January", "%B"),
         ("Jan", "%b"),
@@ -376,6 +378,10 @@ fn layout_to_strftime(layout: &str) -> String {
             if let Some(after) = rest.strip_prefix(chunk) {
                 out.push_str(directive);
                 rest = after;
+                let is_seconds = matches!(*chunk, "05" | "5");
+                if for_parse && is_seconds && !rest.starts_with([',', '.']) {
+                    out.push_str("%.f");
+                }
                 continue 'outer;
             }
         }
@@ -392,7 +398,7 @@ fn layout_to_strftime(layout: &str) -> String {
 
 /// Formats with a Go layout.
 pub fn format_go(t: &Zoned, layout: &str) -> String {
-    let format = layout_to_strftime(layout);
+    let format = layout_to_strftime(layout, false);
     let text = jiff::fmt::strtime::format(&format, t).unwrap_or_default();
     if layout.contains("Z07:00") && t.offset().seconds() == 0 {
         return text.replace("+00:00", "Z");
@@ -401,7 +407,7 @@ pub fn format_go(t: &Zoned, layout: &str) -> String {
 }
 
 fn parse_go_layout(layout: &str, text: &str) -> Option<Zoned> {
-    let format = layout_to_strftime(layout);
+    let format = layout_to_strftime(layout, true);
     let text = if layout.contains("Z07:00") {
         text.replacen('Z', "+00:00", 1)
     } else {
