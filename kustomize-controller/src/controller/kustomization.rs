@@ -30,7 +30,7 @@ use kube::{
 };
 use serde_json::json;
 
-use super::{Context, source, status as timing};
+use super::{Context, source, status as timing, termination, unsupported};
 use crate::{
     apply::{self, ApplyOptions, ChangeAction, cluster::Cluster, policy},
     build, dependencies,
@@ -106,6 +106,12 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
     }
 
     let mut report = Report::new(&ks, started);
+    // Before any read or apply: a field Eddy would ignore (kubeConfig above all) stops here.
+    if let Some((why, message)) = unsupported::refusal(&unsupported::unsupported_fields(&ks.spec)) {
+        ctx.pending_health().remove(&key(&ks));
+        report.status.observed_generation = report.generation;
+        return report.stalled(&ctx, &api, why, &message).await;
+    }
 
     // A health check in progress is evaluated without fetching or applying again, unless the
     // spec or a reconcile request moved on.
@@ -736,12 +742,18 @@ async fn finalize(
         .as_ref()
         .and_then(|s| s.inventory.clone())
         .unwrap_or_default();
-    if delete && ks.spec.suspend != Some(true) && !inventory.entries.is_empty() {
+    // The inventory of a remote-cluster Kustomization names objects of that cluster, never ours.
+    let remote = ks.spec.kube_config.is_some();
+    if delete && !remote && ks.spec.suspend != Some(true) && !inventory.entries.is_empty() {
         match ctx.cluster_for(&namespace, ks.spec.service_account_name.as_deref()) {
             Ok(cluster) => {
                 let stale = inventory::stale_objects(&inventory, &ResourceInventory::default());
                 let (changes, failures) =
                     prune::prune(&cluster, &stale, &ks.name_any(), &namespace).await;
+                if policy == DeletionPolicy::WaitForTermination {
+                    let timeout = timing::timeout(&ks.spec);
+                    termination::wait(&cluster, &changes, timeout, ks, ctx).await;
+                }
                 let deleted = apply::summary(&changes);
                 if !deleted.is_empty() {
                     ctx.recorder

@@ -3,6 +3,8 @@
 pub mod kustomization;
 pub(crate) mod source;
 mod status;
+mod termination;
+pub mod unsupported;
 
 use std::{
     collections::HashMap,

@@ -164,14 +164,26 @@ mod tests {
     #[test]
     fn every_unread_common_flag_is_refused_with_its_value() {
         let cases = [
-            ("--watch-configs-label-selector=team=a", "--watch-configs-label-selector=team=a"),
+            (
+                "--watch-configs-label-selector=team=a",
+                "--watch-configs-label-selector=team=a",
+            ),
             ("--kube-api-qps=20", "--kube-api-qps=20"),
             ("--kube-api-burst=10", "--kube-api-burst=10"),
             ("--token-cache-max-size=5", "--token-cache-max-size=5"),
-            ("--token-cache-max-duration=5m", "--token-cache-max-duration=300s"),
+            (
+                "--token-cache-max-duration=5m",
+                "--token-cache-max-duration=300s",
+            ),
             ("--feature-gates=X=true", "--feature-gates=X=true"),
-            ("--insecure-kubeconfig-exec=true", "--insecure-kubeconfig-exec=true"),
-            ("--insecure-kubeconfig-tls=true", "--insecure-kubeconfig-tls=true"),
+            (
+                "--insecure-kubeconfig-exec=true",
+                "--insecure-kubeconfig-exec=true",
+            ),
+            (
+                "--insecure-kubeconfig-tls=true",
+                "--insecure-kubeconfig-tls=true",
+            ),
         ];
         for (given, shown) in cases {
             let error = refuse_non_default(common(&[given]).unread_flags())
@@ -186,11 +198,18 @@ mod tests {
 
     #[test]
     fn every_refused_flag_is_named_in_one_message() {
-        let error = refuse_non_default(common(&["--kube-api-qps=1", "--kube-api-burst=2"]).unread_flags())
-            .expect_err("two flags refused")
-            .to_string();
-        assert!(error.contains("--kube-api-qps=1 is not supported yet"), "{error}");
-        assert!(error.contains("--kube-api-burst=2 is not supported yet"), "{error}");
+        let error =
+            refuse_non_default(common(&["--kube-api-qps=1", "--kube-api-burst=2"]).unread_flags())
+                .expect_err("two flags refused")
+                .to_string();
+        assert!(
+            error.contains("--kube-api-qps=1 is not supported yet"),
+            "{error}"
+        );
+        assert!(
+            error.contains("--kube-api-burst=2 is not supported yet"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -201,8 +220,13 @@ mod tests {
             Ok(())
         );
         let other = vec!["a".to_owned(), "b".to_owned()];
-        let error = refuse_non_default([UnreadFlag::new("--override-manager", &other, &Vec::new())])
-            .expect_err("non-default list");
-        assert!(error.to_string().starts_with("--override-manager=a,b is not supported yet"));
+        let error =
+            refuse_non_default([UnreadFlag::new("--override-manager", &other, &Vec::new())])
+                .expect_err("non-default list");
+        assert!(
+            error
+                .to_string()
+                .starts_with("--override-manager=a,b is not supported yet")
+        );
     }
 }

@@ -54,7 +54,10 @@ where
     if object.meta().deletion_timestamp.is_some() || reconciled_elsewhere(&*object) {
         return Ok(Action::await_change());
     }
-    let api: Api<K> = Api::namespaced(marker.client.clone(), &object.namespace().unwrap_or_default());
+    let api: Api<K> = Api::namespaced(
+        marker.client.clone(),
+        &object.namespace().unwrap_or_default(),
+    );
     mark_not_supported(&api, &object, marker.field_manager, &marker.message).await?;
     Ok(Action::await_change())
 }

@@ -106,8 +106,18 @@ mod tests {
             assert_eq!(condition.message, "X is not supported yet");
             assert_eq!(condition.observed_generation, Some(4));
         }
-        assert_eq!(conditions::get(&conditions, conditions::READY).unwrap().status, "False");
-        assert_eq!(conditions::get(&conditions, conditions::STALLED).unwrap().status, "True");
+        assert_eq!(
+            conditions::get(&conditions, conditions::READY)
+                .unwrap()
+                .status,
+            "False"
+        );
+        assert_eq!(
+            conditions::get(&conditions, conditions::STALLED)
+                .unwrap()
+                .status,
+            "True"
+        );
         assert!(status.get("lastHandledReconcileAt").is_none());
     }
 
