@@ -28,7 +28,7 @@ pub struct Args {
     pub requeue_dependency: std::time::Duration,
 
     /// Refuse remote (Git or HTTP) kustomize bases.
-    #[arg(long, default_value_t = false)]
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub no_remote_bases: bool,
 
     /// Retries when downloading an artifact.
