@@ -22,6 +22,7 @@ mod crds;
 mod env;
 pub mod git_server;
 mod namespace;
+pub mod not_supported;
 mod wait;
 
 pub use crds::install_crds;

@@ -11,6 +11,15 @@ use tokio_util::sync::CancellationToken;
 use super::status::{mark_not_supported, reconciled_elsewhere};
 use crate::{cli::CommonArgs, controller, process::ControllerProcess};
 
+/// Why a controller that only marks its kinds could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MarkerStartError {
+    #[error(transparent)]
+    Flags(#[from] super::flags::UnsupportedFlags),
+    #[error(transparent)]
+    Start(#[from] crate::process::StartError),
+}
+
 /// What the marker needs per object.
 struct Marker {
     client: kube::Client,
@@ -23,6 +32,7 @@ struct Marker {
 pub async fn run_not_supported<K>(
     process: &ControllerProcess,
     common: &CommonArgs,
+    concurrency: usize,
     message: String,
     stop: CancellationToken,
 ) where
@@ -40,7 +50,7 @@ pub async fn run_not_supported<K>(
         field_manager: process.name,
         message,
     });
-    controller::run(process, common, 1, marker, mark::<K>, None, stop).await;
+    controller::run(process, common, concurrency, marker, mark::<K>, None, stop).await;
 }
 
 async fn mark<K>(object: Arc<K>, marker: Arc<Marker>) -> Result<Action, kube::Error>
