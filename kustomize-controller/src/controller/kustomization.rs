@@ -30,7 +30,7 @@ use kube::{
 };
 use serde_json::json;
 
-use super::{Context, source, status as timing, termination, unsupported};
+use super::{Context, remote, source, status as timing, termination, unsupported};
 use crate::{
     apply::{self, ApplyOptions, ChangeAction, cluster::Cluster, policy},
     build, dependencies,
@@ -372,7 +372,7 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
     let objects_digest = timing::objects_digest(&objects);
 
     // Validate and apply.
-    let cluster = match ctx.cluster_for(&namespace, ks.spec.service_account_name.as_deref()) {
+    let cluster = match remote::cluster_of(&ctx, &ks).await {
         Ok(cluster) => cluster,
         Err(message) => {
             return report
@@ -544,10 +544,7 @@ async fn check_health(
 ) -> Result<Action, Error> {
     let mut report = Report::new(ks, pending.reconcile_started);
     report.status = pending.status.clone();
-    let cluster = match ctx.cluster_for(
-        &ks.namespace().unwrap_or_default(),
-        ks.spec.service_account_name.as_deref(),
-    ) {
+    let cluster = match remote::cluster_of(ctx, ks).await {
         Ok(cluster) => cluster,
         Err(message) => {
             return report
@@ -742,10 +739,8 @@ async fn finalize(
         .as_ref()
         .and_then(|s| s.inventory.clone())
         .unwrap_or_default();
-    // The inventory of a remote-cluster Kustomization names objects of that cluster, never ours.
-    let remote = ks.spec.kube_config.is_some();
-    if delete && !remote && ks.spec.suspend != Some(true) && !inventory.entries.is_empty() {
-        match ctx.cluster_for(&namespace, ks.spec.service_account_name.as_deref()) {
+    if delete && ks.spec.suspend != Some(true) && !inventory.entries.is_empty() {
+        match remote::cluster_of(ctx, ks).await {
             Ok(cluster) => {
                 let stale = inventory::stale_objects(&inventory, &ResourceInventory::default());
                 let (changes, failures) =

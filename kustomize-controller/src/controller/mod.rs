@@ -1,6 +1,7 @@
 //! Wiring the Kustomization reconciler into the shared controller runner.
 
 pub mod kustomization;
+mod remote;
 pub(crate) mod source;
 mod status;
 mod termination;

@@ -1,9 +1,9 @@
 //! The Kustomization fields Eddy accepts but cannot act on yet.
 //!
-//! A field the reconciler ignored would do something else than the user asked: `kubeConfig`
-//! would apply a remote cluster's objects to the local one. So a Kustomization setting one is
-//! refused before anything is read or applied: `Stalled=True`, `Ready=False`, a message naming
-//! the field, and no retry until its spec changes.
+//! A field the reconciler ignored would do something else than the user asked: a
+//! `kubeConfig.configMapRef` would apply a remote cluster's objects to the local one. So a
+//! Kustomization setting one is refused before anything is read or applied: `Stalled=True`,
+//! `Ready=False`, a message naming the field, and no retry until its spec changes.
 
 use eddy_api::{kustomize::KustomizationSpec, meta::reason::FEATURE_GATE_DISABLED};
 use eddy_runtime::unsupported::NOT_SUPPORTED;
@@ -29,8 +29,14 @@ impl UnsupportedField {
 /// Every field of `spec` that is set and that Eddy does not act on yet, in spec order.
 pub fn unsupported_fields(spec: &KustomizationSpec) -> Vec<UnsupportedField> {
     let mut fields = Vec::new();
-    if spec.kube_config.is_some() {
-        fields.push(UnsupportedField::not_supported("spec.kubeConfig"));
+    if spec
+        .kube_config
+        .as_ref()
+        .is_some_and(|k| k.config_map_ref.is_some())
+    {
+        fields.push(UnsupportedField::not_supported(
+            "spec.kubeConfig.configMapRef",
+        ));
     }
     if spec
         .health_check_exprs
@@ -121,11 +127,8 @@ mod tests {
                 Some("spec.dependsOn[].readyExpr"),
             ),
             ("serviceAccountName", json!("deployer"), None),
-            (
-                "kubeConfig",
-                json!({"secretRef": {"name": "remote"}}),
-                Some("spec.kubeConfig"),
-            ),
+            // A Secret's kubeconfig is applied to (see `remote`); a workload-identity one is not.
+            ("kubeConfig", json!({"secretRef": {"name": "remote"}}), None),
             ("targetNamespace", json!("apps"), None),
             ("namePrefix", json!("p-"), None),
             ("nameSuffix", json!("-s"), None),
@@ -232,13 +235,13 @@ mod tests {
 
     #[test]
     fn the_refusal_names_every_field_and_takes_the_first_reason() {
-        let mut spec = spec_with("kubeConfig", &json!({"secretRef": {"name": "remote"}}));
+        let mut spec = spec_with("kubeConfig", &json!({"configMapRef": {"name": "eks"}}));
         spec.ignore = spec_with("ignore", &json!([{"paths": ["/x"]}])).ignore;
         let (reason, message) = refusal(&unsupported_fields(&spec)).unwrap();
         assert_eq!(reason, "NotSupported");
         assert_eq!(
             message,
-            "spec.kubeConfig is not supported yet; spec.ignore is not supported yet"
+            "spec.kubeConfig.configMapRef is not supported yet; spec.ignore is not supported yet"
         );
         let decryption = spec_with(
             "decryption",
