@@ -23,9 +23,11 @@ mod env;
 pub mod git_server;
 mod namespace;
 pub mod not_supported;
+mod private_cluster;
 mod wait;
 
 pub use crds::install_crds;
 pub use env::client;
 pub use namespace::{KEEP_NAMESPACES_ENV, TestNamespace};
+pub use private_cluster::PrivateCluster;
 pub use wait::{DEFAULT_TIMEOUT, wait_for};
