@@ -50,17 +50,27 @@ impl PrivateCluster {
             match path.take() {
                 Some(file) => {
                     let bytes = std::fs::read(&file).with_context(|| format!("reading {file}"))?;
-                    Ok(Some(base64::engine::general_purpose::STANDARD.encode(bytes)))
+                    Ok(Some(
+                        base64::engine::general_purpose::STANDARD.encode(bytes),
+                    ))
                 }
                 None => Ok(None),
             }
         };
-        for cluster in config.clusters.iter_mut().filter_map(|c| c.cluster.as_mut()) {
+        for cluster in config
+            .clusters
+            .iter_mut()
+            .filter_map(|c| c.cluster.as_mut())
+        {
             if let Some(data) = embed(&mut cluster.certificate_authority)? {
                 cluster.certificate_authority_data = Some(data);
             }
         }
-        for user in config.auth_infos.iter_mut().filter_map(|u| u.auth_info.as_mut()) {
+        for user in config
+            .auth_infos
+            .iter_mut()
+            .filter_map(|u| u.auth_info.as_mut())
+        {
             if let Some(data) = embed(&mut user.client_certificate)? {
                 user.client_certificate_data = Some(data);
             }
