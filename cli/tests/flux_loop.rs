@@ -6,7 +6,7 @@
 
 mod support;
 
-use eddy_test_support::private_control_plane::PrivateControlPlane;
+use eddy_test_support::PrivateCluster;
 use std::process::Output;
 
 use eddy_e2e::{
@@ -322,10 +322,11 @@ async fn still_exists(client: &kube::Client, object: &serde_json::Value) -> bool
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uninstall_removes_everything_install_created() {
-    let plane = tokio::task::spawn_blocking(PrivateControlPlane::start)
+    let plane = tokio::task::spawn_blocking(PrivateCluster::start)
         .await
+        .unwrap()
         .unwrap();
-    let kubeconfig = plane.kubeconfig.clone();
+    let kubeconfig = plane.kubeconfig().to_path_buf();
     let client = eddy_testenv::client(&kubeconfig).await.unwrap();
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let kubelet = tokio::spawn(keep_pods_ready(client.clone(), done.clone()));

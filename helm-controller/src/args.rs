@@ -60,3 +60,122 @@ pub struct Args {
     #[arg(long)]
     pub override_manager: Vec<String>,
 }
+
+impl Args {
+    /// Flags with no behaviour while HelmReleases are only marked `NotSupported`: a value other
+    /// than the default is refused at start-up.
+    pub fn unread_flags(&self) -> Vec<eddy_runtime::unsupported::flags::UnreadFlag> {
+        use std::time::Duration;
+
+        use eddy_runtime::unsupported::flags::UnreadFlag;
+        let mut flags = self.common.unread_flags();
+        flags.extend([
+            UnreadFlag::new(
+                "--default-service-account",
+                &self.common.default_service_account,
+                &String::new(),
+            ),
+            UnreadFlag::new(
+                "--requeue-dependency",
+                &self.requeue_dependency,
+                &Duration::from_secs(30),
+            ),
+            UnreadFlag::new(
+                "--graceful-shutdown-timeout",
+                &self.graceful_shutdown_timeout,
+                &Duration::from_secs(600),
+            ),
+            UnreadFlag::new("--http-retry", &self.http_retry, &9),
+            UnreadFlag::new(
+                "--http-timeout",
+                &self.http_timeout,
+                &Duration::from_secs(30),
+            ),
+            UnreadFlag::new(
+                "--default-kubeconfig-service-account",
+                &self.default_kubeconfig_service_account,
+                &String::new(),
+            ),
+            UnreadFlag::new(
+                "--oom-watch-memory-threshold",
+                &self.oom_watch_memory_threshold,
+                &95,
+            ),
+            UnreadFlag::new(
+                "--oom-watch-interval",
+                &self.oom_watch_interval,
+                &Duration::from_millis(500),
+            ),
+            UnreadFlag::new(
+                "--oom-watch-max-memory-path",
+                &self.oom_watch_max_memory_path,
+                &String::new(),
+            ),
+            UnreadFlag::new(
+                "--oom-watch-current-memory-path",
+                &self.oom_watch_current_memory_path,
+                &String::new(),
+            ),
+            UnreadFlag::new(
+                "--snapshot-digest-algo",
+                &self.snapshot_digest_algo,
+                &"sha256".to_owned(),
+            ),
+            UnreadFlag::new("--override-manager", &self.override_manager, &Vec::new()),
+        ]);
+        flags
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use eddy_runtime::unsupported::flags::refuse_non_default;
+
+    use super::*;
+
+    fn refusal(flags: &[&str]) -> Option<String> {
+        let argv = std::iter::once("helm-controller").chain(flags.iter().copied());
+        refuse_non_default(Args::parse_from(argv).unread_flags())
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    #[test]
+    fn flux_install_flags_start() {
+        let flags = [
+            "--events-addr=http://nc/",
+            "--watch-all-namespaces=true",
+            "--log-level=info",
+            "--enable-leader-election",
+            "--concurrent=8",
+        ];
+        assert_eq!(refusal(&flags), None);
+    }
+
+    #[test]
+    fn flags_without_behaviour_are_refused_by_name() {
+        for flag in [
+            "--default-service-account=default",
+            "--requeue-dependency=5s",
+            "--graceful-shutdown-timeout=1m",
+            "--http-retry=3",
+            "--http-timeout=1m",
+            "--default-kubeconfig-service-account=remote",
+            "--oom-watch-memory-threshold=90",
+            "--oom-watch-interval=1s",
+            "--oom-watch-max-memory-path=/m",
+            "--oom-watch-current-memory-path=/c",
+            "--snapshot-digest-algo=sha512",
+            "--override-manager=kubectl",
+            "--kube-api-qps=5",
+        ] {
+            let message = refusal(&[flag]).unwrap_or_default();
+            let name = flag.split('=').next().unwrap_or_default();
+            assert!(
+                message.starts_with(name) && message.contains("is not supported yet"),
+                "{flag}: {message}"
+            );
+        }
+    }
+}

@@ -28,7 +28,7 @@ pub struct Args {
     pub requeue_dependency: std::time::Duration,
 
     /// Refuse remote (Git or HTTP) kustomize bases.
-    #[arg(long, default_value_t = false)]
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub no_remote_bases: bool,
 
     /// Retries when downloading an artifact.
@@ -58,4 +58,76 @@ pub struct Args {
     /// Kinds applied in a stage of their own, before the rest.
     #[arg(long, value_delimiter = ',')]
     pub custom_apply_stage_kinds: Vec<String>,
+}
+
+impl Args {
+    /// Flags parsed but not acted on yet; a value other than the default is refused at start-up.
+    /// (`--no-remote-bases` is not among them: Eddy never fetches remote bases, so both values
+    /// hold.)
+    pub fn unread_flags(&self) -> Vec<eddy_runtime::unsupported::flags::UnreadFlag> {
+        use eddy_runtime::unsupported::flags::UnreadFlag;
+        let none = String::new();
+        let mut flags = self.common.unread_flags();
+        flags.extend([
+            UnreadFlag::new(
+                "--default-decryption-service-account",
+                &self.default_decryption_service_account,
+                &none,
+            ),
+            UnreadFlag::new(
+                "--default-kubeconfig-service-account",
+                &self.default_kubeconfig_service_account,
+                &none,
+            ),
+            UnreadFlag::new("--sops-age-secret", &self.sops_age_secret, &none),
+            UnreadFlag::new("--sops-vault-configmap", &self.sops_vault_configmap, &none),
+        ]);
+        flags
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use eddy_runtime::unsupported::flags::refuse_non_default;
+
+    use super::*;
+
+    fn refusal(flags: &[&str]) -> Option<String> {
+        let args =
+            Args::parse_from(std::iter::once("kustomize-controller").chain(flags.iter().copied()));
+        refuse_non_default(args.unread_flags())
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    #[test]
+    fn flux_install_flags_start() {
+        assert_eq!(
+            refusal(&[
+                "--events-addr=http://nc/",
+                "--watch-all-namespaces=true",
+                "--no-remote-bases=true"
+            ]),
+            None
+        );
+    }
+
+    #[test]
+    fn flags_without_behaviour_are_refused_by_name() {
+        for flag in [
+            "--default-decryption-service-account=sops",
+            "--default-kubeconfig-service-account=remote",
+            "--sops-age-secret=sops-age",
+            "--sops-vault-configmap=vault",
+            "--feature-gates=StrictPostBuildSubstitutions=false",
+            "--watch-configs-label-selector=a=b",
+        ] {
+            let message = refusal(&[flag]).unwrap_or_default();
+            assert!(
+                message.starts_with(&format!("{flag} is not supported yet")),
+                "{flag}: {message}"
+            );
+        }
+    }
 }

@@ -36,10 +36,13 @@ pub enum RunError {
     Http(#[from] reqwest::Error),
     #[error("cannot create the artifact cache directory: {0}")]
     Cache(#[from] std::io::Error),
+    #[error(transparent)]
+    Flags(#[from] eddy_runtime::unsupported::flags::UnsupportedFlags),
 }
 
 /// Runs the controller process: start-up, leader election, the Kustomization reconciler.
 pub async fn run(args: Args) -> Result<(), RunError> {
+    eddy_runtime::unsupported::flags::refuse_non_default(args.unread_flags())?;
     let process = eddy_runtime::process::start(CONTROLLER_NAME, &args.common).await?;
     let config = kube::Config::infer().await.ok();
     let stop = eddy_runtime::controller::lead(&process, &args.common).await;

@@ -47,6 +47,8 @@ pub enum RunError {
     EventsAddr(String),
     #[error(transparent)]
     Events(#[from] EventError),
+    #[error(transparent)]
+    Flags(#[from] eddy_runtime::unsupported::flags::UnsupportedFlags),
 }
 
 /// Where the servers listen (useful when binding port 0).
@@ -73,6 +75,7 @@ pub async fn run(args: Args) -> Result<(), RunError> {
 /// [`run`] with a given client instead of one from the environment (tests), the same way
 /// source-controller offers it.
 pub async fn run_with_client(args: Args, client: Option<kube::Client>) -> Result<(), RunError> {
+    eddy_runtime::unsupported::flags::refuse_non_default(args.unread_flags())?;
     let process = Arc::new(process::start_with_client(NAME, &args.common, client).await?);
     let running = serve(&process, &args).await?;
     tracing::info!(events = %running.events_addr, receiver = %running.receiver_addr, "servers listening");

@@ -7,7 +7,9 @@ use clap::{Args, ValueEnum};
 
 /// Flags every Flux controller accepts (`fluxcd/pkg/runtime` options).
 ///
-/// Some are accepted for compatibility before the behaviour behind them exists; see each field.
+/// Boolean flags take Go's forms, `--flag` and `--flag=true|false`. Flags whose behaviour does not
+/// exist yet are refused at start-up unless left at their default
+/// ([`CommonArgs::unread_flags`](crate::unsupported::flags)).
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
     /// Address the Prometheus `/metrics` endpoint binds to.
@@ -24,7 +26,7 @@ pub struct CommonArgs {
     pub events_addr: String,
 
     /// Only the elected leader (a coordination.k8s.io Lease) reconciles.
-    #[arg(long, default_value_t = false)]
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub enable_leader_election: bool,
 
     /// How long a non-leader waits before taking over an expired lease.
@@ -84,7 +86,7 @@ pub struct CommonArgs {
     pub kube_api_burst: u32,
 
     /// Refuse references to objects in other namespaces.
-    #[arg(long, default_value_t = false)]
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub no_cross_namespace_refs: bool,
 
     /// Service account to impersonate (or use for workload identity) when an object names none.
@@ -104,11 +106,11 @@ pub struct CommonArgs {
     pub feature_gates: String,
 
     /// Allow exec credential plugins in remote kubeconfigs.
-    #[arg(long, default_value_t = false)]
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub insecure_kubeconfig_exec: bool,
 
     /// Allow remote kubeconfigs that skip TLS verification.
-    #[arg(long, default_value_t = false)]
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub insecure_kubeconfig_tls: bool,
 
     /// Timeouts and the connection limit of every HTTP server the controller runs.

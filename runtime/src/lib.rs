@@ -25,4 +25,5 @@ pub mod requeue;
 pub mod status;
 pub mod time;
 pub mod tls;
+pub mod unsupported;
 pub mod watch;

@@ -81,3 +81,105 @@ pub struct Args {
     #[arg(long, default_value = "")]
     pub ssh_hostkey_algos: String,
 }
+
+impl Args {
+    /// Flags parsed but not acted on yet (the Helm sources are not fetched yet, the SSH
+    /// algorithm lists are not passed to the transport): a non-default value is refused at
+    /// start-up.
+    pub fn unread_flags(&self) -> Vec<eddy_runtime::unsupported::flags::UnreadFlag> {
+        use std::time::Duration;
+
+        use eddy_runtime::unsupported::flags::UnreadFlag;
+        let mut flags = self.common.unread_flags();
+        flags.extend([
+            UnreadFlag::new(
+                "--helm-index-max-size",
+                &self.helm_index_max_size,
+                &(50 * 1024 * 1024),
+            ),
+            UnreadFlag::new(
+                "--helm-chart-max-size",
+                &self.helm_chart_max_size,
+                &(10 * 1024 * 1024),
+            ),
+            UnreadFlag::new(
+                "--helm-chart-file-max-size",
+                &self.helm_chart_file_max_size,
+                &(5 * 1024 * 1024),
+            ),
+            UnreadFlag::new("--helm-cache-max-size", &self.helm_cache_max_size, &0),
+            UnreadFlag::new(
+                "--helm-cache-ttl",
+                &self.helm_cache_ttl,
+                &Duration::from_secs(15 * 60),
+            ),
+            UnreadFlag::new(
+                "--helm-cache-purge-interval",
+                &self.helm_cache_purge_interval,
+                &Duration::from_secs(60),
+            ),
+            UnreadFlag::new("--ssh-kex-algos", &self.ssh_kex_algos, &String::new()),
+            UnreadFlag::new(
+                "--ssh-hostkey-algos",
+                &self.ssh_hostkey_algos,
+                &String::new(),
+            ),
+            UnreadFlag::new(
+                "--default-service-account",
+                &self.common.default_service_account,
+                &String::new(),
+            ),
+        ]);
+        flags
+    }
+}
+
+#[cfg(test)]
+mod unread_flag_tests {
+    use clap::Parser;
+    use eddy_runtime::unsupported::flags::refuse_non_default;
+
+    use super::*;
+
+    fn refusal(flags: &[&str]) -> Option<String> {
+        let argv = std::iter::once("source-controller").chain(flags.iter().copied());
+        refuse_non_default(Args::parse_from(argv).unread_flags())
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    #[test]
+    fn flux_install_flags_start() {
+        let flags = [
+            "--events-addr=http://nc/",
+            "--watch-all-namespaces=true",
+            "--storage-path=/data",
+            "--storage-adv-addr=source-controller.$(RUNTIME_NAMESPACE).svc.cluster.local.",
+            "--helm-cache-max-size=0",
+        ];
+        assert_eq!(refusal(&flags), None);
+    }
+
+    #[test]
+    fn flags_without_behaviour_are_refused_by_name() {
+        for flag in [
+            "--helm-index-max-size=1",
+            "--helm-chart-max-size=1",
+            "--helm-chart-file-max-size=1",
+            "--helm-cache-max-size=10",
+            "--helm-cache-ttl=60m",
+            "--helm-cache-purge-interval=5m",
+            "--ssh-kex-algos=curve25519-sha256",
+            "--ssh-hostkey-algos=ssh-ed25519",
+            "--default-service-account=sa",
+            "--kube-api-burst=1",
+        ] {
+            let message = refusal(&[flag]).unwrap_or_default();
+            let name = flag.split('=').next().unwrap_or_default();
+            assert!(
+                message.starts_with(name) && message.contains("is not supported yet"),
+                "{flag}: {message}"
+            );
+        }
+    }
+}

@@ -7,7 +7,7 @@
 
 mod gitrepository_support;
 
-use eddy_test_support::private_control_plane::PrivateControlPlane;
+use eddy_test_support::PrivateCluster;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -52,11 +52,12 @@ async fn reconcile_count(metrics_addr: &str, name: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn reconciling_resumes_within_5s_of_the_api_server_answering_after_a_restart() {
     eddy_test_support::client().await.unwrap(); // the shared environment, for its binaries
-    let plane = tokio::task::spawn_blocking(PrivateControlPlane::start)
+    let plane = tokio::task::spawn_blocking(PrivateCluster::start)
         .await
+        .unwrap()
         .unwrap();
-    let layout = plane.layout.clone();
-    let client = eddy_testenv::client(&plane.kubeconfig).await.unwrap();
+    let layout = plane.layout().clone();
+    let client = plane.client().await.unwrap();
     install_crds(&client).await.unwrap();
     let namespace = TestNamespace::new(&client, "restart").await.unwrap();
     let api: Api<GitRepository> = Api::namespaced(client.clone(), namespace.name());

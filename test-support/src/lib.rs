@@ -23,10 +23,12 @@ mod crds;
 mod env;
 pub mod git_server;
 mod namespace;
-pub mod private_control_plane;
+pub mod not_supported;
+mod private_cluster;
 mod wait;
 
 pub use crds::install_crds;
 pub use env::client;
 pub use namespace::{KEEP_NAMESPACES_ENV, TestNamespace};
+pub use private_cluster::PrivateCluster;
 pub use wait::{DEFAULT_TIMEOUT, wait_for};

@@ -145,8 +145,7 @@ pub async fn check(
     let mut report = Report::new(ks, pending.reconcile_started);
     report.status = pending.status.clone();
     report.digest = Some(pending.digest.clone());
-    let namespace = ks.namespace().unwrap_or_default();
-    let cluster = match ctx.cluster_for(&namespace, ks.spec.service_account_name.as_deref()) {
+    let cluster = match super::remote::cluster_of(ctx, ks).await {
         Ok(cluster) => cluster,
         Err(message) => {
             let failure = Failure::retry_interval(reason::RECONCILIATION_FAILED, message);

@@ -29,9 +29,9 @@ use serde_json::Value;
 use super::{
     Context,
     health_check::{self, Applied},
-    history,
+    history, remote,
     report::{self, Report},
-    source,
+    source, termination, unsupported,
 };
 use crate::{
     apply::{self, ApplyOptions, cluster::Cluster},
@@ -95,6 +95,15 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         ctx.pending_health().remove(&health_check::key(&ks));
         tracing::info!("reconciliation is suspended for this object");
         return Ok(Action::await_change());
+    }
+    // Before any read or apply: a field Eddy would ignore (kubeConfig's configMapRef above all)
+    // stops here.
+    if let Some((why, message)) = unsupported::refusal(&unsupported::unsupported_fields(&ks.spec)) {
+        ctx.pending_health().remove(&health_check::key(&ks));
+        let mut report = Report::new(&ks, started);
+        return report
+            .failed(&ctx, &api, Failure::stalled(why, message))
+            .await;
     }
     if let Some(pending) = health_check_to_continue(&ks, &ctx).await {
         return health_check::check(&ks, &ctx, &api, pending).await;
@@ -286,8 +295,8 @@ async fn resolve_build_inputs(ks: &Kustomization, ctx: &Context) -> Result<Build
             .map_err(|error| build_failed(&error))?,
         None => BTreeMap::new(),
     };
-    let cluster = ctx
-        .cluster_for(&namespace, ks.spec.service_account_name.as_deref())
+    let cluster = remote::cluster_of(ctx, ks)
+        .await
         .map_err(|message| Failure::retry_interval(reason::RECONCILIATION_FAILED, message))?;
     Ok(BuildInputs {
         decryptor,
@@ -498,7 +507,8 @@ async fn finalize(
     api: &Api<Kustomization>,
 ) -> Result<Action, Error> {
     ctx.pending_health().remove(&health_check::key(ks));
-    let delete = match ks.spec.deletion_policy.unwrap_or_default() {
+    let policy = ks.spec.deletion_policy.unwrap_or_default();
+    let delete = match policy {
         DeletionPolicy::MirrorPrune => ks.spec.prune,
         DeletionPolicy::Delete | DeletionPolicy::WaitForTermination => true,
         DeletionPolicy::Orphan => false,
@@ -509,7 +519,8 @@ async fn finalize(
         .and_then(|s| s.inventory.clone())
         .unwrap_or_default();
     if delete && ks.spec.suspend != Some(true) && !inventory.entries.is_empty() {
-        prune_everything(ks, ctx, &inventory).await;
+        let wait = policy == DeletionPolicy::WaitForTermination;
+        prune_everything(ks, ctx, &inventory, wait).await;
     }
     finalizer::release(api, ks).await.map_err(api_error(ks))?;
     Ok(Action::await_change())
@@ -519,9 +530,10 @@ async fn prune_everything(
     ks: &Kustomization,
     ctx: &Context,
     inventory: &eddy_api::kustomize::kustomization::ResourceInventory,
+    wait_for_termination: bool,
 ) {
     let namespace = ks.namespace().unwrap_or_default();
-    let cluster = match ctx.cluster_for(&namespace, ks.spec.service_account_name.as_deref()) {
+    let cluster = match remote::cluster_of(ctx, ks).await {
         Ok(cluster) => cluster,
         Err(message) => {
             let event = Event::error(reason::PRUNE_FAILED, message);
@@ -530,6 +542,9 @@ async fn prune_everything(
     };
     let stale = inventory::stale_objects(inventory, &Default::default());
     let (changes, failures) = prune::prune(&cluster, &stale, &ks.name_any(), &namespace).await;
+    if wait_for_termination {
+        termination::wait(&cluster, &changes, report::timeout(ks), ks, ctx).await;
+    }
     let deleted = apply::summary(&changes);
     if !deleted.is_empty() {
         let event = Event::info(reason::PROGRESSING, deleted);

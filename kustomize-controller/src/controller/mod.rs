@@ -3,8 +3,11 @@
 pub mod health_check;
 mod history;
 pub mod kustomization;
+mod remote;
 mod report;
 pub(crate) mod source;
+mod termination;
+pub mod unsupported;
 
 use std::{
     collections::HashMap,

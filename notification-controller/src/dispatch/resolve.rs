@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use eddy_api::notification::Provider;
+use eddy_api::notification::{Provider, ProviderSpec};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client, ResourceExt};
 
@@ -33,6 +33,23 @@ pub enum ResolveError {
     MissingKey { name: String, key: String },
     #[error("invalid spec.timeout: {0}")]
     Timeout(String),
+    /// A field Eddy cannot honour yet: sending without it would authenticate differently
+    /// than the Provider asks, so nothing is sent.
+    #[error("{0} is not supported yet")]
+    NotSupported(&'static str),
+}
+
+/// Refuses a Provider setting a field Eddy does not act on yet (`serviceAccountName`: cloud
+/// workload identity).
+pub fn refuse_unsupported(spec: &ProviderSpec) -> Result<(), ResolveError> {
+    if spec
+        .service_account_name
+        .as_deref()
+        .is_some_and(|name| !name.is_empty())
+    {
+        return Err(ResolveError::NotSupported("spec.serviceAccountName"));
+    }
+    Ok(())
 }
 
 /// The string values of a Secret's `data` (and `stringData`, for objects not yet defaulted).
@@ -81,6 +98,7 @@ pub async fn resolve(
 ) -> Result<(ProviderSettings, Transport), ResolveError> {
     let namespace = provider.namespace().unwrap_or_default();
     let spec = &provider.spec;
+    refuse_unsupported(spec)?;
     let mut settings = ProviderSettings {
         name: provider.name_any(),
         namespace: namespace.clone(),
@@ -187,6 +205,31 @@ pub fn secrets_of(settings: &ProviderSettings, transport: &Transport) -> Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn spec(extra: serde_json::Value) -> ProviderSpec {
+        let mut spec = serde_json::json!({"type": "generic", "address": "http://hook"});
+        for (key, value) in extra.as_object().unwrap() {
+            spec[key] = value.clone();
+        }
+        serde_json::from_value(spec).unwrap()
+    }
+
+    #[test]
+    fn a_service_account_is_refused_by_name_and_nothing_else_is() {
+        let error = refuse_unsupported(&spec(serde_json::json!({"serviceAccountName": "pubsub"})))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "spec.serviceAccountName is not supported yet"
+        );
+        assert!(refuse_unsupported(&spec(serde_json::json!({"serviceAccountName": ""}))).is_ok());
+        let every_other_field = serde_json::json!({
+            "interval": "5m", "channel": "c", "username": "u", "timeout": "10s",
+            "proxy": "http://proxy", "proxySecretRef": {"name": "p"}, "secretRef": {"name": "s"},
+            "certSecretRef": {"name": "c"}, "suspend": false, "commitStatusExpr": "event.reason",
+        });
+        assert!(refuse_unsupported(&spec(every_other_field)).is_ok());
+    }
 
     #[test]
     fn headers_parse_and_errors_do_not_quote_values() {

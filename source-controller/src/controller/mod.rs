@@ -8,6 +8,7 @@ mod artifact;
 mod config;
 pub mod gitrepository;
 mod include_trigger;
+pub mod not_supported;
 mod outcome;
 
 use std::net::SocketAddr;
@@ -30,6 +31,8 @@ pub const CONTROLLER_NAME: &str = "source-controller";
 pub enum Error {
     #[error(transparent)]
     Start(#[from] StartError),
+    #[error(transparent)]
+    Flags(#[from] eddy_runtime::unsupported::flags::UnsupportedFlags),
     #[error("invalid --artifact-digest-algo: {0}")]
     DigestAlgorithm(#[source] StorageError),
     #[error("cannot open the artifact storage: {0}")]
@@ -69,6 +72,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
 
 /// Runs source-controller; `client` replaces the one from the environment (tests).
 pub async fn run_with_client(args: Args, client: Option<kube::Client>) -> Result<(), Error> {
+    eddy_runtime::unsupported::flags::refuse_non_default(args.unread_flags())?;
     let process = process::start_with_client(CONTROLLER_NAME, &args.common, client).await?;
     let digest_algorithm: DigestAlgorithm = args
         .artifact_digest_algo
@@ -136,13 +140,15 @@ pub async fn run_with_client(args: Args, client: Option<kube::Client>) -> Result
         )),
         stop.clone(),
     );
-    // Both live in this future, so dropping it (a test stopping the controller) stops both.
+    let markers = not_supported::run(&process, &args.common, args.concurrent, stop.clone());
+    let reconcilers = async { tokio::join!(reconciler, markers) };
+    // All live in this future, so dropping it (a test stopping the controller) stops them all.
     tokio::select! {
         result = server => {
             stop.cancel();
             result.map_err(Error::Serve)
         }
-        () = reconciler => Ok(()),
+        _ = reconcilers => Ok(()),
     }
 }
 
