@@ -3,3 +3,4 @@
 //! Deployments, so this crate builds two binaries.
 
 pub mod args;
+pub mod reflector;

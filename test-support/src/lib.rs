@@ -23,6 +23,7 @@ mod crds;
 mod env;
 pub mod git_server;
 mod namespace;
+pub mod registry;
 mod wait;
 
 pub use crds::install_crds;

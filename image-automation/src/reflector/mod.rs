@@ -1,0 +1,6 @@
+//! image-reflector-controller's logic: what an ImageRepository scan and an ImagePolicy decide,
+//! kept free of API calls so it is tested without a cluster.
+
+pub mod image;
+pub mod policy;
+pub mod registry;
