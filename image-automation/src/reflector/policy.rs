@@ -258,9 +258,6 @@ mod tests {
         let tags = tags(&["1.0.0"]);
         let error = select_latest(&tags, Some(SelectedPolicy::SemVer(&policy)), None);
         assert_eq!(error, Err(PolicyError::NoMatchingTag { count: 1 }));
-        assert_eq!(
-            select_latest(&tags, None, None),
-            Err(PolicyError::NoPolicy)
-        );
+        assert_eq!(select_latest(&tags, None, None), Err(PolicyError::NoPolicy));
     }
 }
