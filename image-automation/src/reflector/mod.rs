@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod image;
+pub mod imagepolicy;
 pub mod imagerepository;
 pub mod policy;
 pub mod registry;
