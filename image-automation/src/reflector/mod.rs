@@ -7,4 +7,5 @@ pub mod imagepolicy;
 pub mod imagerepository;
 pub mod policy;
 pub mod registry;
+pub mod run;
 pub mod storage;
