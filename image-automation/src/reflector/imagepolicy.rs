@@ -131,7 +131,10 @@ async fn resolve(policy: &ImagePolicy, ctx: &Context) -> Result<ImageRef, Failur
             "cross-namespace imageRepositoryRef is not supported yet",
         ));
     }
-    if policy.spec.digest_reflection_policy.is_some() {
+    let reflects_digests = policy.spec.digest_reflection_policy.is_some_and(|digests| {
+        digests != eddy_api::image::imagepolicy::DigestReflectionPolicy::Never
+    });
+    if reflects_digests {
         return Err(Failure::stalled(
             NOT_SUPPORTED,
             "spec.digestReflectionPolicy is not supported yet",
