@@ -17,7 +17,8 @@ use kube::{
 };
 use tokio_util::sync::CancellationToken;
 
-const SEED: &str = "/work/shared/seed";
+/// The shared seed next to the repository, as eddy-api's seed example test finds it.
+const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/seed");
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 fn start_controller(client: &Client, storage: &std::path::Path) {
