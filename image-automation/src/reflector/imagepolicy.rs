@@ -68,7 +68,7 @@ pub async fn reconcile(
         Ok(latest) => {
             let (observed_previous, latest, changed) = next_refs(&previous, latest);
             let message = format!(
-                "Latest image tag for {} resolved to {}",
+                "Latest image tag for '{}' resolved to {}",
                 latest.name, latest.tag
             );
             outcome::report_success(
