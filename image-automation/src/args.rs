@@ -65,16 +65,11 @@ pub struct AutomationArgs {
 }
 
 impl ReflectorArgs {
-    /// Flags with no behaviour while image objects are only marked `NotSupported`: a value
-    /// other than the default is refused at start-up.
+    /// Flags the reflector does not act on yet (tag storage tuning, garbage collection): a
+    /// value other than the default is refused at start-up.
     pub fn unread_flags(&self) -> Vec<UnreadFlag> {
         let mut flags = self.common.unread_flags();
         flags.extend([
-            UnreadFlag::new(
-                "--storage-path",
-                &self.storage_path,
-                &std::path::PathBuf::from("/data"),
-            ),
             UnreadFlag::new(
                 "--storage-value-log-file-size",
                 &self.storage_value_log_file_size,

@@ -1,6 +1,5 @@
-//! Until the image controllers land, the running binaries mark ImageRepositories,
-//! ImagePolicies and ImageUpdateAutomations `NotSupported` instead of leaving them without
-//! status.
+//! Until image automation lands, the running image-automation-controller marks
+//! ImageUpdateAutomations `NotSupported` instead of leaving them without status.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
@@ -9,7 +8,7 @@ use std::{
     process::{Child, Command, Stdio},
 };
 
-use eddy_image_automation::{NOT_AUTOMATED, NOT_REFLECTED};
+use eddy_image_automation::NOT_AUTOMATED;
 use eddy_test_support::{TestNamespace, install_crds, not_supported};
 use kube::api::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
@@ -64,35 +63,22 @@ fn object(kind: &str, spec: Value) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn every_image_object_is_marked_not_supported() {
+async fn every_image_update_automation_is_marked_not_supported() {
     let client = eddy_test_support::client().await.unwrap();
     install_crds(&client).await.unwrap();
     let ns = TestNamespace::new(&client, "image-unsupported")
         .await
         .unwrap();
-    let _reflector = start(env!("CARGO_BIN_EXE_image-reflector-controller"));
     let _automation = start(env!("CARGO_BIN_EXE_image-automation-controller"));
-    let cases = [
-        (
-            "ImageRepository",
-            json!({"image": "ghcr.io/stefanprodan/podinfo", "interval": "5m"}),
-            NOT_REFLECTED,
-        ),
-        (
-            "ImagePolicy",
-            json!({"imageRepositoryRef": {"name": "podinfo"}, "policy": {"semver": {"range": "5.x"}}}),
-            NOT_REFLECTED,
-        ),
-        (
-            "ImageUpdateAutomation",
-            json!({
-                "interval": "30m",
-                "sourceRef": {"kind": "GitRepository", "name": "config"},
-                "git": {"commit": {"author": {"name": "bot", "email": "bot@example.com"}}},
-            }),
-            NOT_AUTOMATED,
-        ),
-    ];
+    let cases = [(
+        "ImageUpdateAutomation",
+        json!({
+            "interval": "30m",
+            "sourceRef": {"kind": "GitRepository", "name": "config"},
+            "git": {"commit": {"author": {"name": "bot", "email": "bot@example.com"}}},
+        }),
+        NOT_AUTOMATED,
+    )];
     for (kind, spec, message) in cases {
         not_supported::create_and_expect_not_supported(
             &client,

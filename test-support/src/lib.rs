@@ -25,6 +25,7 @@ pub mod git_server;
 mod namespace;
 pub mod not_supported;
 mod private_cluster;
+pub mod registry;
 mod wait;
 
 pub use crds::install_crds;

@@ -1,0 +1,233 @@
+//! The ImagePolicy reconciler: resolve the ImageRepository → read its stored tags → select the
+//! latest (pure, in `policy`) → report `latestRef` and `observedPreviousRef`, with the event
+//! "Latest image tag for '…' resolved to …" when the selection changes.
+
+use std::{sync::Arc, time::Duration};
+
+use eddy_api::image::{ImagePolicy, ImagePolicyStatus, ImageRef, ImageRepository};
+use eddy_runtime::{
+    conditions,
+    events::{Event, EventRecorder},
+    outcome::{self, Failure, Next, Timing},
+    requeue::Backoff,
+    status::apply_status,
+    time, watch,
+};
+use kube::{Api, Client, ResourceExt, runtime::controller::Action};
+
+use super::imagerepository::NOT_SUPPORTED;
+use super::policy::{CompiledFilter, PolicyError, select_latest};
+use super::storage::TagStore;
+
+pub const FIELD_MANAGER: &str = "image-reflector-controller";
+/// Re-evaluation period when the policy has no `interval`; repository scans also trigger one.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
+
+pub struct Context {
+    pub client: Client,
+    pub recorder: EventRecorder,
+    pub failure_backoff: Backoff,
+    pub store: Arc<TagStore>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("cannot write status: {0}")]
+    Status(#[source] kube::Error),
+}
+
+/// The `latestRef` and whether it differs from the one in the status.
+pub fn next_refs(
+    previous: &ImagePolicyStatus,
+    latest: ImageRef,
+) -> (Option<ImageRef>, ImageRef, bool) {
+    match &previous.latest_ref {
+        Some(current) if *current == latest => {
+            (previous.observed_previous_ref.clone(), latest, false)
+        }
+        Some(current) => (Some(current.clone()), latest, true),
+        None => (None, latest, true),
+    }
+}
+
+pub async fn reconcile(
+    policy: Arc<ImagePolicy>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let name = policy.name_any();
+    let namespace = policy.namespace().unwrap_or_default();
+    let generation = policy.metadata.generation;
+    let previous = policy.status.clone().unwrap_or_default();
+    let mut status = ImagePolicyStatus {
+        last_handled_reconcile_at: watch::requested_at(policy.as_ref())
+            .or(previous.last_handled_reconcile_at.clone()),
+        ..previous.clone()
+    };
+    let mut conditions = status.conditions.take().unwrap_or_default();
+    let (event, next) = match resolve(&policy, &ctx).await {
+        Ok(latest) => {
+            let (observed_previous, latest, changed) = next_refs(&previous, latest);
+            let message = format!(
+                "Latest image tag for '{}' resolved to {}",
+                latest.name, latest.tag
+            );
+            outcome::report_success(
+                &mut conditions,
+                &[],
+                conditions::SUCCEEDED,
+                &message,
+                generation,
+            );
+            status.observed_previous_ref = observed_previous;
+            status.latest_ref = Some(latest);
+            status.observed_generation = generation;
+            (
+                changed.then(|| Event::info(conditions::SUCCEEDED, message)),
+                Next::Interval,
+            )
+        }
+        Err(failure) => {
+            let reported = outcome::report_failure(&mut conditions, &[], &failure, generation);
+            if reported.observed {
+                status.observed_generation = generation;
+            }
+            (Some(reported.event), reported.next)
+        }
+    };
+    status.conditions = Some(conditions);
+    if Some(&status) != policy.status.as_ref() {
+        let api: Api<ImagePolicy> = Api::namespaced(ctx.client.clone(), &namespace);
+        apply_status(&api, &name, FIELD_MANAGER, &status)
+            .await
+            .map_err(ReconcileError::Status)?;
+    }
+    if let Some(event) = event {
+        ctx.recorder.publish(policy.as_ref(), event).await;
+    }
+    let interval = time::duration_or(policy.spec.interval.as_deref(), DEFAULT_INTERVAL);
+    let timing = Timing {
+        interval,
+        retry_interval: interval,
+        requeue_dependency: interval,
+        jitter_percent: 0,
+    };
+    Ok(next.action(
+        &timing,
+        &ctx.failure_backoff,
+        &format!("{namespace}/{name}"),
+    ))
+}
+
+async fn resolve(policy: &ImagePolicy, ctx: &Context) -> Result<ImageRef, Failure> {
+    let namespace = policy.namespace().unwrap_or_default();
+    let reference = &policy.spec.image_repository_ref;
+    let repository_namespace = reference
+        .namespace
+        .clone()
+        .unwrap_or_else(|| namespace.clone());
+    if repository_namespace != namespace {
+        return Err(Failure::stalled(
+            NOT_SUPPORTED,
+            "cross-namespace imageRepositoryRef is not supported yet",
+        ));
+    }
+    let reflects_digests = policy.spec.digest_reflection_policy.is_some_and(|digests| {
+        digests != eddy_api::image::imagepolicy::DigestReflectionPolicy::Never
+    });
+    if reflects_digests {
+        return Err(Failure::stalled(
+            NOT_SUPPORTED,
+            "spec.digestReflectionPolicy is not supported yet",
+        ));
+    }
+    let filter = CompiledFilter::compile(policy.spec.filter_tags.as_ref()).map_err(invalid)?;
+    let api: Api<ImageRepository> = Api::namespaced(ctx.client.clone(), &repository_namespace);
+    let not_ready = |detail: String| {
+        Failure::dependency(
+            eddy_api::meta::reason::DEPENDENCY_NOT_READY,
+            format!(
+                "ImageRepository '{repository_namespace}/{}' {detail}",
+                reference.name
+            ),
+        )
+    };
+    let repository = api
+        .get_opt(&reference.name)
+        .await
+        .map_err(|error| not_ready(format!("cannot be read: {error}")))?
+        .ok_or_else(|| not_ready("not found".to_owned()))?;
+    let scanned = repository.status.as_ref().and_then(|status| {
+        Some((
+            status.canonical_image_name.clone()?,
+            status.last_scan_result.as_ref()?.revision.clone()?,
+        ))
+    });
+    let Some((canonical, revision)) = scanned else {
+        return Err(not_ready("has not been scanned yet".to_owned()));
+    };
+    let store = ctx.store.clone();
+    let repository_name = reference.name.clone();
+    let load_namespace = repository_namespace.clone();
+    let stored = tokio::task::spawn_blocking(move || store.load(&load_namespace, &repository_name))
+        .await
+        .ok()
+        .flatten()
+        .filter(|stored| stored.revision == revision)
+        .ok_or_else(|| not_ready("has no stored tags for its last scan yet".to_owned()))?;
+    let tag = select_latest(&stored.tags, policy.spec.policy.selected(), filter.as_ref())
+        .map_err(invalid)?;
+    Ok(ImageRef {
+        name: canonical,
+        tag: tag.to_owned(),
+        digest: None,
+    })
+}
+
+fn invalid(error: PolicyError) -> Failure {
+    match error {
+        PolicyError::NoMatchingTag { .. } => Failure::backoff(
+            eddy_api::meta::reason::RECONCILIATION_FAILED,
+            error.to_string(),
+        ),
+        other => Failure::stalled(
+            eddy_api::meta::reason::RECONCILIATION_FAILED,
+            other.to_string(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(tag: &str) -> ImageRef {
+        ImageRef {
+            name: "docker.io/library/app".into(),
+            tag: tag.into(),
+            digest: None,
+        }
+    }
+
+    #[test]
+    fn previous_ref_moves_only_on_change() {
+        let first = next_refs(&ImagePolicyStatus::default(), image("1.0.0"));
+        assert_eq!(first, (None, image("1.0.0"), true));
+        let status = ImagePolicyStatus {
+            latest_ref: Some(image("1.0.0")),
+            ..Default::default()
+        };
+        assert_eq!(
+            next_refs(&status, image("1.1.0")),
+            (Some(image("1.0.0")), image("1.1.0"), true)
+        );
+        let settled = ImagePolicyStatus {
+            latest_ref: Some(image("1.1.0")),
+            observed_previous_ref: Some(image("1.0.0")),
+            ..Default::default()
+        };
+        assert_eq!(
+            next_refs(&settled, image("1.1.0")),
+            (Some(image("1.0.0")), image("1.1.0"), false)
+        );
+    }
+}

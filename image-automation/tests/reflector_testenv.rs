@@ -1,0 +1,295 @@
+//! image-reflector-controller in-process against the shared testenv and a real registry: the
+//! tutorial's v1beta1 ImageRepository and semver ImagePolicy, wrong credentials, a registry down.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{sync::Arc, time::Duration};
+
+use clap::Parser;
+use eddy_api::image::{ImagePolicy, ImageRepository};
+use eddy_image_automation::args::ReflectorArgs;
+use eddy_runtime::{admin::Readiness, metrics::Metrics, process::ControllerProcess};
+use eddy_test_support::registry::Registry;
+use kube::{
+    Api, Client,
+    api::{DynamicObject, Patch, PatchParams, PostParams},
+    core::{ApiResource, GroupVersionKind},
+};
+use tokio_util::sync::CancellationToken;
+
+/// The shared seed next to the repository, as eddy-api's seed example test finds it.
+const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/seed");
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+fn start_controller(client: &Client, storage: &std::path::Path) {
+    eddy_runtime::tls::install_crypto_provider();
+    let args = ReflectorArgs::try_parse_from([
+        "image-reflector-controller",
+        "--metrics-addr=127.0.0.1:0",
+        "--health-addr=127.0.0.1:0",
+        "--min-retry-delay=200ms",
+        "--max-retry-delay=2s",
+        &format!("--storage-path={}", storage.display()),
+    ])
+    .unwrap();
+    if std::env::var_os("EDDY_TEST_LOGS").is_some() {
+        eddy_runtime::logging::init(args.common.log_level, args.common.log_encoding);
+    }
+    let process = Arc::new(ControllerProcess {
+        name: "image-reflector-controller",
+        client: client.clone(),
+        metrics: Metrics::new(),
+        readiness: Readiness::default(),
+    });
+    tokio::spawn(eddy_image_automation::reflector::run::run_reconcilers(
+        process,
+        args,
+        CancellationToken::new(),
+    ));
+}
+
+/// The tutorial's v1beta1 ImageRepository and ImagePolicy, pointed at `image` in `namespace`.
+fn tutorial_objects(
+    image: &str,
+    namespace: &str,
+    api_version: Option<&str>,
+) -> Vec<serde_json::Value> {
+    let path = walk_find(std::path::Path::new(SEED), "image-automation-v1beta1.yaml").unwrap();
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|document| {
+            serde_json::to_value(serde_yaml_ng::Value::deserialize(document).unwrap()).unwrap()
+        })
+        .filter(|object| {
+            matches!(
+                object["kind"].as_str(),
+                Some("ImageRepository" | "ImagePolicy")
+            )
+        })
+        .map(|mut object| {
+            object["metadata"]["namespace"] = namespace.into();
+            if let Some(api_version) = api_version {
+                object["apiVersion"] = api_version.into();
+            }
+            if object["kind"] == "ImageRepository" {
+                object["spec"]["image"] = image.into();
+            }
+            object
+        })
+        .collect()
+}
+
+use serde::Deserialize;
+
+fn walk_find(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = walk_find(&path, name) {
+                return Some(found);
+            }
+        } else if path.file_name().is_some_and(|file| file == name) {
+            return Some(path);
+        }
+    }
+    None
+}
+
+async fn create(client: &Client, namespace: &str, object: serde_json::Value) {
+    let (group, version) = object["apiVersion"]
+        .as_str()
+        .unwrap()
+        .split_once('/')
+        .unwrap();
+    let gvk = GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap());
+    let resource = ApiResource::from_gvk(&gvk);
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    let object: DynamicObject = serde_json::from_value(object).unwrap();
+    api.create(&PostParams::default(), &object).await.unwrap();
+}
+
+fn ready_condition(
+    conditions: Option<&Vec<eddy_api::meta::Condition>>,
+) -> Option<(String, String, String)> {
+    conditions?
+        .iter()
+        .find(|condition| condition.type_ == "Ready")
+        .map(|condition| {
+            (
+                condition.status.clone(),
+                condition.reason.clone(),
+                condition.message.clone(),
+            )
+        })
+}
+
+async fn wait_policy_tag(api: &Api<ImagePolicy>, name: &str) -> String {
+    eddy_test_support::wait_for(
+        format!("ImagePolicy {name} latestRef"),
+        TIMEOUT,
+        async || {
+            let policy = api.get(name).await?;
+            Ok(policy
+                .status
+                .and_then(|status| status.latest_ref)
+                .map(|latest| latest.tag))
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn wait_repository_not_ready(api: &Api<ImageRepository>, name: &str) -> (String, String) {
+    eddy_test_support::wait_for(
+        format!("ImageRepository {name} Ready=False"),
+        TIMEOUT,
+        async || {
+            let repository = api.get(name).await?;
+            let ready = ready_condition(
+                repository
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref()),
+            );
+            Ok(ready
+                .filter(|(status, ..)| status == "False")
+                .map(|(_, reason, message)| (reason, message)))
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn semver_policy_resolves_and_survives_a_registry_outage(api_version: Option<&str>) {
+    let client = eddy_test_support::client().await.unwrap();
+    eddy_test_support::install_crds(&client).await.unwrap();
+    let namespace = eddy_test_support::TestNamespace::new(&client, "irc-tutorial")
+        .await
+        .unwrap();
+    let ns = namespace.name().to_owned();
+    let storage = tempfile::tempdir().unwrap();
+    let mut registry = Registry::start().await.unwrap();
+    registry
+        .push_tags(
+            "team/myapp",
+            &[
+                "0.9.0",
+                "1.0.0",
+                "1.2.3",
+                "2.0.0-rc.1",
+                "latest",
+                "sha256-x.sig",
+            ],
+        )
+        .await
+        .unwrap();
+    start_controller(&client, storage.path());
+    for object in tutorial_objects(&registry.image("team/myapp"), &ns, api_version) {
+        create(&client, &ns, object).await;
+    }
+    let policies: Api<ImagePolicy> = Api::namespaced(client.clone(), &ns);
+    assert_eq!(wait_policy_tag(&policies, "myapp").await, "1.2.3");
+    let policy = policies.get("myapp").await.unwrap();
+    let latest = policy.status.unwrap().latest_ref.unwrap();
+    assert_eq!(latest.name, registry.image("team/myapp"));
+
+    let repositories: Api<ImageRepository> = Api::namespaced(client.clone(), &ns);
+    let status = repositories.get("myapp").await.unwrap().status.unwrap();
+    assert_eq!(
+        status.canonical_image_name.as_deref(),
+        Some(registry.image("team/myapp").as_str())
+    );
+    assert_eq!(
+        status.last_scan_result.unwrap().tag_count,
+        5,
+        "the .sig tag is excluded"
+    );
+    assert_eq!(
+        status.observed_exclusion_list,
+        Some(vec![r"^.*\.sig$".to_owned()])
+    );
+
+    registry.stop().await.unwrap();
+    let request = serde_json::json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "outage"}}});
+    repositories
+        .patch("myapp", &PatchParams::default(), &Patch::Merge(&request))
+        .await
+        .unwrap();
+    let (reason, message) = wait_repository_not_ready(&repositories, "myapp").await;
+    assert_eq!(reason, "ReadOperationFailed", "{message}");
+    assert!(message.contains(registry.address()), "{message}");
+    let kept = policies
+        .get("myapp")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .latest_ref
+        .unwrap();
+    assert_eq!(kept.tag, "1.2.3");
+    namespace.cleanup().await.unwrap();
+}
+
+/// The tutorial's objects exactly as written (v1beta1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "blocked in eddy-api: the v1beta1 CRD schemas lack spec.provider and spec.digestReflectionPolicy, which v1 defaults, so the status apply is refused with 'field not declared in schema'"]
+async fn tutorial_v1beta1_semver_policy_resolves_and_survives_a_registry_outage() {
+    semver_policy_resolves_and_survives_a_registry_outage(None).await;
+}
+
+/// The same objects at v1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tutorial_at_v1_semver_policy_resolves_and_survives_a_registry_outage() {
+    semver_policy_resolves_and_survives_a_registry_outage(Some("image.toolkit.fluxcd.io/v1")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_are_reported() {
+    let client = eddy_test_support::client().await.unwrap();
+    eddy_test_support::install_crds(&client).await.unwrap();
+    let namespace = eddy_test_support::TestNamespace::new(&client, "irc-auth")
+        .await
+        .unwrap();
+    let ns = namespace.name().to_owned();
+    let storage = tempfile::tempdir().unwrap();
+    let registry = Registry::start_with_htpasswd("eddy", "right")
+        .await
+        .unwrap();
+    registry
+        .push_tags("team/private", &["1.0.0"])
+        .await
+        .unwrap();
+    start_controller(&client, storage.path());
+    let auth = base64_encode(b"eddy:wrong");
+    let config = serde_json::json!({"auths": {registry.address(): {"auth": auth}}}).to_string();
+    let secret = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "creds", "namespace": ns},
+        "type": "kubernetes.io/dockerconfigjson",
+        "stringData": {".dockerconfigjson": config}
+    });
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), &ns);
+    secrets
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(secret).unwrap(),
+        )
+        .await
+        .unwrap();
+    create(&client, &ns, serde_json::json!({
+        "apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageRepository",
+        "metadata": {"name": "private", "namespace": ns},
+        "spec": {"image": registry.image("team/private"), "interval": "1m", "secretRef": {"name": "creds"}}
+    }))
+    .await;
+    let repositories: Api<ImageRepository> = Api::namespaced(client.clone(), &ns);
+    let (reason, message) = wait_repository_not_ready(&repositories, "private").await;
+    assert_eq!(reason, "AuthenticationFailed", "{message}");
+    assert!(message.contains("refused the credentials"), "{message}");
+    namespace.cleanup().await.unwrap();
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

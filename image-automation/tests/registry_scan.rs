@@ -1,0 +1,82 @@
+//! Tag listing against a real registry (Debian's docker-registry started on loopback).
+
+use std::time::Duration;
+
+use eddy_image_automation::reflector::image::ImageName;
+use eddy_image_automation::reflector::registry::{
+    BasicCredentials, ScanError, ScanOptions, list_tags,
+};
+use eddy_test_support::registry::Registry;
+
+fn options(credentials: Option<BasicCredentials>) -> ScanOptions {
+    ScanOptions {
+        plain_http: true,
+        timeout: Duration::from_secs(10),
+        credentials,
+    }
+}
+
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+#[tokio::test]
+async fn lists_2500_tags_from_a_real_registry() -> anyhow::Result<()> {
+    let registry = Registry::start().await?;
+    let tags: Vec<String> = (0..2500).map(|n| format!("1.0.{n}")).collect();
+    registry.push_tags("team/many", &tags).await?;
+    let image = ImageName::parse(&registry.image("team/many"))?;
+    assert!(image.is_private_registry());
+    let mut listed = list_tags(&http(), &image, &options(None)).await?;
+    listed.sort();
+    let mut expected = tags.clone();
+    expected.sort();
+    assert_eq!(listed, expected);
+    Ok(())
+}
+
+#[tokio::test]
+async fn basic_auth_with_right_and_wrong_credentials() -> anyhow::Result<()> {
+    let registry = Registry::start_with_htpasswd("eddy", "s3cret").await?;
+    registry.push_tags("team/app", &["1.0.0", "1.1.0"]).await?;
+    let image = ImageName::parse(&registry.image("team/app"))?;
+    let right = BasicCredentials {
+        username: "eddy".into(),
+        password: "s3cret".into(),
+    };
+    let mut listed = list_tags(&http(), &image, &options(Some(right))).await?;
+    listed.sort();
+    assert_eq!(listed, vec!["1.0.0".to_owned(), "1.1.0".to_owned()]);
+
+    let wrong = BasicCredentials {
+        username: "eddy".into(),
+        password: "wrong".into(),
+    };
+    let error = list_tags(&http(), &image, &options(Some(wrong))).await;
+    assert!(
+        matches!(error, Err(ScanError::Authentication { .. })),
+        "{error:?}"
+    );
+    let error = list_tags(&http(), &image, &options(None)).await;
+    assert!(
+        matches!(&error, Err(ScanError::Authentication { detail, .. }) if detail.contains("no secretRef")),
+        "{error:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn missing_repository_and_registry_down_are_read_errors() -> anyhow::Result<()> {
+    let mut registry = Registry::start().await?;
+    let missing = ImageName::parse(&registry.image("team/absent"))?;
+    let error = list_tags(&http(), &missing, &options(None)).await;
+    assert!(
+        matches!(&error, Err(ScanError::Read { detail, .. }) if detail.contains("does not exist")),
+        "{error:?}"
+    );
+    registry.stop().await?;
+    let error = list_tags(&http(), &missing, &options(None)).await;
+    assert!(matches!(error, Err(ScanError::Read { .. })), "{error:?}");
+    Ok(())
+}

@@ -1,0 +1,311 @@
+//! A real OCI registry for tests: Debian's `docker-registry` (distribution 2.8) on a free
+//! loopback port, storage and config in a temporary directory, optionally behind htpasswd basic
+//! auth. Images are pushed over the registry HTTP API itself (config blob, layer blob, schema 2
+//! manifest), so no container engine is needed.
+//!
+//! ```no_run
+//! # async fn example() -> anyhow::Result<()> {
+//! let registry = eddy_test_support::registry::Registry::start().await?;
+//! registry.push_tags("team/app", &["1.0.0", "1.1.0"]).await?;
+//! let image = registry.image("team/app"); // "127.0.0.1:<port>/team/app"
+//! # Ok(())
+//! # }
+//! ```
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+use tokio::process::{Child, Command};
+use tokio::task::JoinSet;
+
+/// Where Debian installs the registry (package `docker-registry`).
+pub const REGISTRY_BINARY: &str = "/usr/bin/docker-registry";
+const MANIFEST_MEDIA_TYPE: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const CONFIG_MEDIA_TYPE: &str = "application/vnd.docker.container.image.v1+json";
+const LAYER_MEDIA_TYPE: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+/// Concurrent manifest uploads when pushing many tags.
+const PUSH_CONCURRENCY: usize = 8;
+
+/// Basic-auth credentials a registry started with [`Registry::start_with_htpasswd`] accepts.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// A running registry; stopped (killed) when dropped.
+pub struct Registry {
+    process: Child,
+    address: String,
+    credentials: Option<Credentials>,
+    http: reqwest::Client,
+    _dir: TempDir,
+}
+
+impl Registry {
+    /// A registry without authentication.
+    pub async fn start() -> anyhow::Result<Registry> {
+        Registry::launch(None).await
+    }
+
+    /// A registry requiring basic auth with these credentials (htpasswd file made by `htpasswd -Bbn`).
+    pub async fn start_with_htpasswd(username: &str, password: &str) -> anyhow::Result<Registry> {
+        Registry::launch(Some(Credentials {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        }))
+        .await
+    }
+
+    async fn launch(credentials: Option<Credentials>) -> anyhow::Result<Registry> {
+        let dir = tempfile::tempdir()?;
+        let port = free_port()?;
+        let address = format!("127.0.0.1:{port}");
+        let auth = match &credentials {
+            Some(credentials) => write_htpasswd(dir.path(), credentials).await?,
+            None => String::new(),
+        };
+        let storage = dir.path().join("storage");
+        let config = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {address}\n{auth}",
+            storage.display()
+        );
+        let config_path = dir.path().join("config.yml");
+        tokio::fs::write(&config_path, config).await?;
+        let process = Command::new(REGISTRY_BINARY)
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| {
+                format!("starting {REGISTRY_BINARY} (Debian package docker-registry)")
+            })?;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let registry = Registry {
+            process,
+            address,
+            credentials,
+            http: reqwest::Client::builder().build()?,
+            _dir: dir,
+        };
+        registry.wait_until_serving().await?;
+        Ok(registry)
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The image name for `repository` on this registry, as an ImageRepository's `spec.image`.
+    pub fn image(&self, repository: &str) -> String {
+        format!("{}/{repository}", self.address)
+    }
+
+    pub fn credentials(&self) -> Option<&Credentials> {
+        self.credentials.as_ref()
+    }
+
+    /// Stops the registry now (to test a registry that is down); the port stays unused.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        self.process.kill().await?;
+        Ok(())
+    }
+
+    async fn wait_until_serving(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let answered = self
+                .request(reqwest::Method::GET, "/v2/")
+                .send()
+                .await
+                .is_ok_and(|response| response.status().as_u16() < 500);
+            if answered {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "registry on {} did not answer /v2/ within 20s",
+                    self.address
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn request(&self, method: reqwest::Method, path_or_url: &str) -> reqwest::RequestBuilder {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_owned()
+        } else {
+            format!("http://{}{path_or_url}", self.address)
+        };
+        let builder = self.http.request(method, url);
+        match &self.credentials {
+            Some(credentials) => {
+                builder.basic_auth(&credentials.username, Some(&credentials.password))
+            }
+            None => builder,
+        }
+    }
+
+    /// Pushes one image under every tag in `tags`. The blobs are uploaded once and every tag
+    /// points at the same manifest, so thousands of tags are cheap.
+    pub async fn push_tags<S: AsRef<str>>(
+        &self,
+        repository: &str,
+        tags: &[S],
+    ) -> anyhow::Result<String> {
+        self.push_tags_labelled(repository, tags, "").await
+    }
+
+    /// Like [`Registry::push_tags`], with `label` written into the image config, so a different
+    /// label gives a different manifest digest (to move a tag to a new image). Returns the
+    /// manifest digest.
+    pub async fn push_tags_labelled<S: AsRef<str>>(
+        &self,
+        repository: &str,
+        tags: &[S],
+        label: &str,
+    ) -> anyhow::Result<String> {
+        let manifest = self.upload_image_blobs(repository, label).await?;
+        let digest = sha256_digest(manifest.as_bytes());
+        let mut uploads = JoinSet::new();
+        for tag in tags {
+            if uploads.len() >= PUSH_CONCURRENCY
+                && let Some(done) = uploads.join_next().await
+            {
+                done??;
+            }
+            let request = self
+                .request(
+                    reqwest::Method::PUT,
+                    &format!("/v2/{repository}/manifests/{}", tag.as_ref()),
+                )
+                .header(reqwest::header::CONTENT_TYPE, MANIFEST_MEDIA_TYPE)
+                .body(manifest.clone());
+            let tag = tag.as_ref().to_owned();
+            uploads.spawn(async move {
+                expect_success(request.send().await, &format!("manifest for tag {tag}")).await
+            });
+        }
+        while let Some(done) = uploads.join_next().await {
+            done??;
+        }
+        Ok(digest)
+    }
+
+    /// Uploads a config and a layer blob and returns the manifest that references them.
+    async fn upload_image_blobs(&self, repository: &str, label: &str) -> anyhow::Result<String> {
+        let config = format!(
+            r#"{{"architecture":"amd64","os":"linux","config":{{"Labels":{{"eddy.test":"{label}"}}}},"rootfs":{{"type":"layers","diff_ids":[]}}}}"#
+        );
+        let layer = b"eddy test layer".to_vec();
+        let config_digest = self
+            .upload_blob(repository, config.clone().into_bytes())
+            .await?;
+        let layer_digest = self.upload_blob(repository, layer.clone()).await?;
+        Ok(format!(
+            r#"{{"schemaVersion":2,"mediaType":"{MANIFEST_MEDIA_TYPE}","config":{{"mediaType":"{CONFIG_MEDIA_TYPE}","size":{},"digest":"{config_digest}"}},"layers":[{{"mediaType":"{LAYER_MEDIA_TYPE}","size":{},"digest":"{layer_digest}"}}]}}"#,
+            config.len(),
+            layer.len()
+        ))
+    }
+
+    /// A monolithic upload: POST opens the session, PUT with `?digest=` completes it.
+    async fn upload_blob(&self, repository: &str, content: Vec<u8>) -> anyhow::Result<String> {
+        let digest = sha256_digest(&content);
+        let start = self
+            .request(
+                reqwest::Method::POST,
+                &format!("/v2/{repository}/blobs/uploads/"),
+            )
+            .send()
+            .await?;
+        let start = ensure_success(start, "starting a blob upload").await?;
+        let location = start
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .context("blob upload answered without a Location")?
+            .to_owned();
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let finish = self
+            .request(
+                reqwest::Method::PUT,
+                &format!("{location}{separator}digest={digest}"),
+            )
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(content)
+            .send()
+            .await;
+        expect_success(finish, "finishing a blob upload").await?;
+        Ok(digest)
+    }
+
+    /// Deletes the manifest `digest` points at (and so every tag on it).
+    pub async fn delete_manifest(&self, repository: &str, digest: &str) -> anyhow::Result<()> {
+        let response = self
+            .request(
+                reqwest::Method::DELETE,
+                &format!("/v2/{repository}/manifests/{digest}"),
+            )
+            .send()
+            .await;
+        expect_success(response, "deleting a manifest").await
+    }
+}
+
+fn sha256_digest(content: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(content)))
+}
+
+async fn expect_success(
+    response: reqwest::Result<reqwest::Response>,
+    what: &str,
+) -> anyhow::Result<()> {
+    ensure_success(response?, what).await.map(drop)
+}
+
+async fn ensure_success(
+    response: reqwest::Response,
+    what: &str,
+) -> anyhow::Result<reqwest::Response> {
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    bail!("registry refused {what}: {status} {body}")
+}
+
+async fn write_htpasswd(dir: &Path, credentials: &Credentials) -> anyhow::Result<String> {
+    let output = Command::new("htpasswd")
+        .args(["-Bbn", &credentials.username, &credentials.password])
+        .output()
+        .await
+        .context("running htpasswd (Debian package apache2-utils)")?;
+    if !output.status.success() {
+        bail!(
+            "htpasswd failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let path = dir.join("htpasswd");
+    tokio::fs::write(&path, &output.stdout).await?;
+    Ok(format!(
+        "auth:\n  htpasswd:\n    realm: eddy-test\n    path: {}\n",
+        path.display()
+    ))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
