@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod cli;
+pub mod conclude;
 pub mod conditions;
 pub mod controller;
 pub mod events;

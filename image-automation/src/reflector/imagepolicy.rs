@@ -6,11 +6,11 @@ use std::{sync::Arc, time::Duration};
 
 use eddy_api::image::{ImagePolicy, ImagePolicyStatus, ImageRef, ImageRepository};
 use eddy_runtime::{
+    conclude::{Ending, Outlet, conclude},
     conditions,
     events::{Event, EventRecorder},
-    outcome::{self, Failure, Next, Timing},
+    outcome::{self, Failure, Timing},
     requeue::Backoff,
-    status::apply_status,
     time, watch,
 };
 use kube::{Api, Client, ResourceExt, runtime::controller::Action};
@@ -54,7 +54,6 @@ pub async fn reconcile(
     policy: Arc<ImagePolicy>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    let name = policy.name_any();
     let namespace = policy.namespace().unwrap_or_default();
     let generation = policy.metadata.generation;
     let previous = policy.status.clone().unwrap_or_default();
@@ -64,7 +63,7 @@ pub async fn reconcile(
         ..previous.clone()
     };
     let mut conditions = status.conditions.take().unwrap_or_default();
-    let (event, next) = match resolve(&policy, &ctx).await {
+    let ending = match resolve(&policy, &ctx).await {
         Ok(latest) => {
             let (observed_previous, latest, changed) = next_refs(&previous, latest);
             let message = format!(
@@ -81,41 +80,34 @@ pub async fn reconcile(
             status.observed_previous_ref = observed_previous;
             status.latest_ref = Some(latest);
             status.observed_generation = generation;
-            (
-                changed.then(|| Event::info(conditions::SUCCEEDED, message)),
-                Next::Interval,
-            )
+            Ending::succeeded(changed.then(|| Event::info(conditions::SUCCEEDED, message)))
         }
-        Err(failure) => {
-            let reported = outcome::report_failure(&mut conditions, &[], &failure, generation);
-            if reported.observed {
-                status.observed_generation = generation;
-            }
-            (Some(reported.event), reported.next)
-        }
+        Err(failure) => Ending::failed(
+            &mut conditions,
+            &failure,
+            generation,
+            &mut status.observed_generation,
+        ),
     };
     status.conditions = Some(conditions);
-    if Some(&status) != policy.status.as_ref() {
-        let api: Api<ImagePolicy> = Api::namespaced(ctx.client.clone(), &namespace);
-        apply_status(&api, &name, FIELD_MANAGER, &status)
-            .await
-            .map_err(ReconcileError::Status)?;
-    }
-    if let Some(event) = event {
-        ctx.recorder.publish(policy.as_ref(), event).await;
-    }
     let interval = time::duration_or(policy.spec.interval.as_deref(), DEFAULT_INTERVAL);
-    let timing = Timing {
-        interval,
-        retry_interval: interval,
-        requeue_dependency: interval,
-        jitter_percent: 0,
+    let api: Api<ImagePolicy> = Api::namespaced(ctx.client.clone(), &namespace);
+    let outlet = Outlet {
+        field_manager: FIELD_MANAGER,
+        recorder: &ctx.recorder,
+        backoff: &ctx.failure_backoff,
     };
-    Ok(next.action(
-        &timing,
-        &ctx.failure_backoff,
-        &format!("{namespace}/{name}"),
-    ))
+    let previous = policy.status.as_ref();
+    conclude(
+        policy.as_ref(),
+        &api,
+        &outlet,
+        (previous, &status),
+        ending,
+        &Timing::fixed(interval),
+    )
+    .await
+    .map_err(ReconcileError::Status)
 }
 
 async fn resolve(policy: &ImagePolicy, ctx: &Context) -> Result<ImageRef, Failure> {

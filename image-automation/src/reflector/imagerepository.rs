@@ -8,11 +8,11 @@ use eddy_api::image::{
     ImageRepository, ImageRepositoryStatus, imagerepository::ScanResult, reasons,
 };
 use eddy_runtime::{
+    conclude::{Ending, Outlet, conclude},
     conditions,
     events::{Event, EventRecorder},
-    outcome::{self, Failure, Next, Timing},
+    outcome::{self, Failure, Timing},
     requeue::Backoff,
-    status::apply_status,
     time, watch,
 };
 use k8s_openapi::api::core::v1::Secret;
@@ -69,7 +69,6 @@ pub async fn reconcile(
     repository: Arc<ImageRepository>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    let name = repository.name_any();
     let namespace = repository.namespace().unwrap_or_default();
     let generation = repository.metadata.generation;
     let interval = time::interval(&repository.spec.interval);
@@ -81,7 +80,7 @@ pub async fn reconcile(
     };
     let mut conditions = status.conditions.take().unwrap_or_default();
 
-    let (event, next) = match scan(&repository, &ctx, &previous, interval).await {
+    let ending = match scan(&repository, &ctx, &previous, interval).await {
         Ok(scanned) => {
             let message = format!("successful scan: found {} tags", scanned.result.tag_count);
             let changed = previous
@@ -101,40 +100,33 @@ pub async fn reconcile(
             status.observed_exclusion_list = Some(scanned.exclusions);
             status.last_scan_result = Some(scanned.result);
             status.observed_generation = generation;
-            (
-                changed.then(|| Event::info(conditions::SUCCEEDED, message)),
-                Next::Interval,
-            )
+            Ending::succeeded(changed.then(|| Event::info(conditions::SUCCEEDED, message)))
         }
-        Err(failure) => {
-            let reported = outcome::report_failure(&mut conditions, &[], &failure, generation);
-            if reported.observed {
-                status.observed_generation = generation;
-            }
-            (Some(reported.event), reported.next)
-        }
+        Err(failure) => Ending::failed(
+            &mut conditions,
+            &failure,
+            generation,
+            &mut status.observed_generation,
+        ),
     };
     status.conditions = Some(conditions);
-    if Some(&status) != repository.status.as_ref() {
-        let api: Api<ImageRepository> = Api::namespaced(ctx.client.clone(), &namespace);
-        apply_status(&api, &name, FIELD_MANAGER, &status)
-            .await
-            .map_err(ReconcileError::Status)?;
-    }
-    if let Some(event) = event {
-        ctx.recorder.publish(repository.as_ref(), event).await;
-    }
-    let timing = Timing {
-        interval,
-        retry_interval: interval,
-        requeue_dependency: interval,
-        jitter_percent: 0,
+    let api: Api<ImageRepository> = Api::namespaced(ctx.client.clone(), &namespace);
+    let outlet = Outlet {
+        field_manager: FIELD_MANAGER,
+        recorder: &ctx.recorder,
+        backoff: &ctx.failure_backoff,
     };
-    Ok(next.action(
-        &timing,
-        &ctx.failure_backoff,
-        &format!("{namespace}/{name}"),
-    ))
+    let previous = repository.status.as_ref();
+    conclude(
+        repository.as_ref(),
+        &api,
+        &outlet,
+        (previous, &status),
+        ending,
+        &Timing::fixed(interval),
+    )
+    .await
+    .map_err(ReconcileError::Status)
 }
 
 struct Scanned {

@@ -5,11 +5,11 @@ use std::{sync::Arc, time::Duration};
 
 use eddy_api::notification::{Receiver, ReceiverStatus, ReceiverType, reasons};
 use eddy_runtime::{
+    conclude::{Ending, Outlet, conclude},
     conditions,
     events::{Event, EventRecorder},
-    outcome::{self, Failure, Next, Timing},
+    outcome::{self, Failure, Timing},
     requeue::Backoff,
-    status::apply_status,
     time, watch,
 };
 use k8s_openapi::api::core::v1::Secret;
@@ -147,7 +147,6 @@ pub async fn reconcile(
     receiver: Arc<Receiver>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    let name = receiver.name_any();
     let namespace = receiver.namespace().unwrap_or_default();
     let generation = receiver.metadata.generation;
     let previous = receiver.status.clone().unwrap_or_default();
@@ -161,7 +160,7 @@ pub async fn reconcile(
     };
     let mut conditions = status.conditions.take().unwrap_or_default();
 
-    let (event, next) = match webhook_path_of(&receiver, &ctx).await {
+    let ending = match webhook_path_of(&receiver, &ctx).await {
         Ok(path) => {
             let message = format!("Receiver initialized for path: {path}");
             let changed = status.webhook_path.as_deref() != Some(path.as_str())
@@ -175,39 +174,34 @@ pub async fn reconcile(
             );
             status.webhook_path = Some(path);
             status.observed_generation = generation;
-            let event = changed.then(|| Event::info(conditions::SUCCEEDED, message));
-            (event, Next::Interval)
+            Ending::succeeded(changed.then(|| Event::info(conditions::SUCCEEDED, message)))
         }
-        Err(failure) => {
-            let reported = outcome::report_failure(&mut conditions, &[], &failure, generation);
-            if reported.observed {
-                status.observed_generation = generation;
-            }
-            (Some(reported.event), reported.next)
-        }
+        Err(failure) => Ending::failed(
+            &mut conditions,
+            &failure,
+            generation,
+            &mut status.observed_generation,
+        ),
     };
     status.conditions = Some(conditions);
-    if Some(&status) != receiver.status.as_ref() {
-        let api: Api<Receiver> = Api::namespaced(ctx.client.clone(), &namespace);
-        apply_status(&api, &name, FIELD_MANAGER, &status)
-            .await
-            .map_err(ReconcileError::Status)?;
-    }
-    if let Some(event) = event {
-        ctx.recorder.publish(receiver.as_ref(), event).await;
-    }
     let interval = time::duration_or(receiver.spec.interval.as_deref(), DEFAULT_INTERVAL);
-    let timing = Timing {
-        interval,
-        retry_interval: interval,
-        requeue_dependency: interval,
-        jitter_percent: 0,
+    let api: Api<Receiver> = Api::namespaced(ctx.client.clone(), &namespace);
+    let outlet = Outlet {
+        field_manager: FIELD_MANAGER,
+        recorder: &ctx.recorder,
+        backoff: &ctx.failure_backoff,
     };
-    Ok(next.action(
-        &timing,
-        &ctx.failure_backoff,
-        &format!("{namespace}/{name}"),
-    ))
+    let previous = receiver.status.as_ref();
+    conclude(
+        receiver.as_ref(),
+        &api,
+        &outlet,
+        (previous, &status),
+        ending,
+        &Timing::fixed(interval),
+    )
+    .await
+    .map_err(ReconcileError::Status)
 }
 
 /// The webhook path, once the spec is valid (a spec error stalls: retrying cannot fix it) and
