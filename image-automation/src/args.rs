@@ -159,12 +159,12 @@ mod tests {
             reflector(&["--watch-all-namespaces", "--concurrent=2"]),
             None
         );
+        assert_eq!(reflector(&["--storage-path=/tmp/tags"]), None);
         assert_eq!(
             automation(&["--watch-all-namespaces", "--concurrent=2"]),
             None
         );
         for flag in [
-            "--storage-path=/tmp/x",
             "--storage-value-log-file-size=1",
             "--storage-compression-threshold=1",
             "--gc-interval=1m",
