@@ -54,7 +54,71 @@ pub fn merge_object(
         custom: schema.and_then(|s| custom_definition(s, gvk).map(|d| (s, d))),
     };
     let mut path = Vec::new();
-    merge_value(target, patch, &context, &mut path)
+    let outcome = merge_value(target, patch, &context, &mut path)?;
+    if outcome == Outcome::Keep {
+        collapse_duplicate_keys(target, &context, &mut path);
+    }
+    Ok(outcome)
+}
+
+/// kustomize's merge walks the whole object, not only what the patch names, and rebuilds every
+/// list merged by one key as it goes: elements sharing a key value collapse into one, at the
+/// first one's place, holding the last one's content (observed with kubectl: a container added
+/// twice — by a strategic merge and by a JSON patch — is one container after any later strategic
+/// merge of the same object, even one that only adds an annotation).
+fn collapse_duplicate_keys(value: &mut Value, context: &Context, path: &mut Vec<String>) {
+    match value {
+        Value::Map(map) => {
+            for (key, child) in map.iter_mut() {
+                path.push(key.clone());
+                collapse_duplicate_keys(child, context, path);
+                path.pop();
+            }
+        }
+        Value::Seq(items) => {
+            if let ListStrategy::MergeByKeys(keys) = list_strategy(context, path)
+                && let [key] = keys.as_slice()
+            {
+                collapse_list(items, key);
+            }
+            for item in items.iter_mut() {
+                collapse_duplicate_keys(item, context, path);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One element per scalar value of `key` (first place, last content); elements without the key
+/// stay as they are.
+fn collapse_list(items: &mut Vec<Value>, key: &str) {
+    let key_of = |item: &Value| match item {
+        Value::Map(map) => map.get(key).filter(|v| !v.is_null()).map(scalar_key),
+        _ => None,
+    };
+    let mut last_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (index, item) in items.iter().enumerate() {
+        if let Some(value) = key_of(item) {
+            last_of.insert(value, index);
+        }
+    }
+    if last_of.len() == items.iter().filter(|item| key_of(item).is_some()).count() {
+        return;
+    }
+    let mut placed = std::collections::HashSet::new();
+    let mut result = Vec::with_capacity(items.len());
+    for item in items.iter() {
+        match key_of(item) {
+            None => result.push(item.clone()),
+            Some(value) => {
+                if placed.insert(value.clone()) {
+                    let last = last_of.get(&value).map_or(item, |&index| &items[index]);
+                    result.push(last.clone());
+                }
+            }
+        }
+    }
+    *items = result;
 }
 
 /// The YAML node kind of a value, as kustomize names it in errors.
