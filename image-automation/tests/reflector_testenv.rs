@@ -289,6 +289,57 @@ async fn wrong_credentials_are_reported() {
     namespace.cleanup().await.unwrap();
 }
 
+/// A suspended ImageRepository is not scanned; resuming it scans at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_repository_is_not_scanned_until_resumed() {
+    let client = eddy_test_support::client().await.unwrap();
+    eddy_test_support::install_crds(&client).await.unwrap();
+    let namespace = eddy_test_support::TestNamespace::new(&client, "irc-suspend")
+        .await
+        .unwrap();
+    let ns = namespace.name().to_owned();
+    let storage = tempfile::tempdir().unwrap();
+    let registry = Registry::start().await.unwrap();
+    registry.push_tags("team/app", &["1.0.0"]).await.unwrap();
+    start_controller(&client, storage.path());
+    create(
+        &client,
+        &ns,
+        serde_json::json!({
+            "apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageRepository",
+            "metadata": {"name": "app", "namespace": ns},
+            "spec": {"image": registry.image("team/app"), "interval": "1m", "suspend": true}
+        }),
+    )
+    .await;
+    let repositories: Api<ImageRepository> = Api::namespaced(client.clone(), &ns);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let suspended = repositories.get("app").await.unwrap();
+    assert!(
+        suspended
+            .status
+            .is_none_or(|status| status.last_scan_result.is_none()),
+        "a suspended repository was scanned"
+    );
+    let resume = serde_json::json!({"spec": {"suspend": false}});
+    repositories
+        .patch("app", &PatchParams::default(), &Patch::Merge(&resume))
+        .await
+        .unwrap();
+    let scanned =
+        eddy_test_support::wait_for("the resumed repository's scan", TIMEOUT, async || {
+            let repository = repositories.get("app").await?;
+            Ok(repository
+                .status
+                .and_then(|status| status.last_scan_result)
+                .map(|scan| scan.tag_count))
+        })
+        .await
+        .unwrap();
+    assert_eq!(scanned, 1);
+    namespace.cleanup().await.unwrap();
+}
+
 fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)

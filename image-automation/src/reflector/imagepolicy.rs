@@ -54,6 +54,10 @@ pub async fn reconcile(
     policy: Arc<ImagePolicy>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
+    if policy.spec.suspend == Some(true) {
+        tracing::info!("reconciliation is suspended for this object");
+        return Ok(Action::await_change());
+    }
     let namespace = policy.namespace().unwrap_or_default();
     let generation = policy.metadata.generation;
     let previous = policy.status.clone().unwrap_or_default();

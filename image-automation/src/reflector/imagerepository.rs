@@ -69,6 +69,10 @@ pub async fn reconcile(
     repository: Arc<ImageRepository>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
+    if repository.spec.suspend == Some(true) {
+        tracing::info!("reconciliation is suspended for this object");
+        return Ok(Action::await_change());
+    }
     let namespace = repository.namespace().unwrap_or_default();
     let generation = repository.metadata.generation;
     let interval = time::interval(&repository.spec.interval);
