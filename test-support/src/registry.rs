@@ -12,6 +12,12 @@
 //! # }
 //! ```
 
+mod artifact;
+
+pub use artifact::{
+    ArtifactLayer, FLUX_CONFIG_MEDIA_TYPE, FLUX_CONTENT_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE,
+};
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Stdio;
