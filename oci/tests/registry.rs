@@ -138,3 +138,25 @@ async fn a_registry_that_is_down_is_unreachable() {
     assert!(matches!(error, OciError::Unreachable { .. }), "{error:?}");
     assert!(error.to_string().contains(registry.address()), "{error}");
 }
+
+#[tokio::test]
+async fn https_registries_are_trusted_through_the_given_ca_only() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let registry = Registry::start_tls().await.unwrap();
+    let digest = registry.push_tags("team/app", &["latest"]).await.unwrap();
+    let url = RepositoryUrl::parse(&format!("oci://{}/team/app", registry.address())).unwrap();
+    let https = |ca_pem: Option<Vec<u8>>| ClientOptions {
+        insecure: false,
+        ca_pem,
+        timeout: Duration::from_secs(20),
+    };
+    let untrusted = RegistryClient::new(url.clone(), None, https(None)).unwrap();
+    let error = untrusted.resolve(&tag("latest")).await.unwrap_err();
+    assert!(error.to_string().contains("certificate"), "{error}");
+    let ca = registry.ca_pem().unwrap().as_bytes().to_vec();
+    let trusted = RegistryClient::new(url, None, https(Some(ca))).unwrap();
+    assert_eq!(
+        trusted.resolve(&tag("latest")).await.unwrap().digest,
+        digest
+    );
+}

@@ -384,3 +384,90 @@ async fn bad_input_fails_with_flux_reasons_and_keeps_the_previous_artifact() {
     controller.stop().await;
     namespace.cleanup().await.unwrap();
 }
+
+/// `certSecretRef`'s `ca.crt` makes an HTTPS registry signed by a private CA trusted; a client
+/// certificate in it is refused rather than ignored.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_ca_from_cert_secret_ref_is_trusted() {
+    let client = eddy_test_support::client().await.unwrap();
+    install_crds(&client).await.unwrap();
+    let namespace = TestNamespace::new(&client, "oci-tls").await.unwrap();
+    let ns = namespace.name().to_owned();
+    let registry = Registry::start_tls().await.unwrap();
+    let digest = registry
+        .push_artifact(
+            "team/app",
+            "latest",
+            &[ArtifactLayer::new(
+                FLUX_CONTENT_MEDIA_TYPE,
+                tar_gz(&[("app.yaml", "kind: ConfigMap\n")]),
+            )],
+            &BTreeMap::new(),
+        )
+        .await
+        .unwrap();
+    let ca = registry.ca_pem().unwrap().to_owned();
+    gitrepository_support::create_secret(&client, &ns, "ca", &[("ca.crt", &ca)])
+        .await
+        .unwrap();
+    gitrepository_support::create_secret(
+        &client,
+        &ns,
+        "mtls",
+        &[("ca.crt", &ca), ("tls.crt", "cert"), ("tls.key", "key")],
+    )
+    .await
+    .unwrap();
+    let storage = tempfile::tempdir().unwrap();
+    let shard = shard("oci-tls");
+    let controller = RunningController::start(&client, storage.path(), &shard, &[])
+        .await
+        .unwrap();
+    let api: Api<OCIRepository> = Api::namespaced(client.clone(), &ns);
+    let url = format!("oci://{}/team/app", registry.address());
+    create_oci_repository(
+        &api,
+        "untrusted",
+        &shard,
+        serde_json::json!({"url": url, "interval": "10m", "timeout": "5s"}),
+    )
+    .await
+    .unwrap();
+    let failed = wait_not_ready(&api, "untrusted", "OCIArtifactPullFailed")
+        .await
+        .unwrap();
+    let (_, _, message) = condition(&failed, "Ready").unwrap();
+    assert!(message.contains("certificate"), "{message}");
+
+    create_oci_repository(
+        &api,
+        "trusted",
+        &shard,
+        serde_json::json!({"url": url, "interval": "10m", "certSecretRef": {"name": "ca"}}),
+    )
+    .await
+    .unwrap();
+    let ready = wait_ready(&api, "trusted", Some(&format!("latest@{digest}")))
+        .await
+        .unwrap();
+    assert!(
+        artifact_files(&ready)
+            .await
+            .unwrap()
+            .contains_key("app.yaml")
+    );
+
+    create_oci_repository(
+        &api,
+        "mtls",
+        &shard,
+        serde_json::json!({"url": url, "interval": "10m", "certSecretRef": {"name": "mtls"}}),
+    )
+    .await
+    .unwrap();
+    let stalled = wait_not_ready(&api, "mtls", "NotSupported").await.unwrap();
+    let (_, _, message) = condition(&stalled, "Stalled").unwrap();
+    assert!(message.starts_with("spec.certSecretRef"), "{message}");
+    controller.stop().await;
+    namespace.cleanup().await.unwrap();
+}
