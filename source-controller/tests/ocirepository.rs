@@ -325,6 +325,35 @@ async fn bad_input_fails_with_flux_reasons_and_keeps_the_previous_artifact() {
         assert!(events.iter().any(|e| e.0 == reason), "{reason}: {events:?}");
     }
 
+    // Credentials from a service account's imagePullSecrets.
+    let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        Api::namespaced(client.clone(), &ns);
+    let account: k8s_openapi::api::core::v1::ServiceAccount =
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "puller"},
+            "imagePullSecrets": [{"name": "right"}],
+        }))
+        .unwrap();
+    accounts
+        .create(&kube::api::PostParams::default(), &account)
+        .await
+        .unwrap();
+    create_oci_repository(
+        &api,
+        "via-account",
+        &shard,
+        serde_json::json!({
+            "url": format!("oci://{}/team/app", registry.address()),
+            "interval": "10m", "insecure": true,
+            "ref": {"tag": "good"}, "serviceAccountName": "puller",
+        }),
+    )
+    .await
+    .unwrap();
+    wait_ready(&api, "via-account", Some(&format!("good@{good}")))
+        .await
+        .unwrap();
+
     // Back to the good tag, then the registry goes away.
     patch_spec(
         &api,
