@@ -185,6 +185,18 @@ async fn a_flux_pushed_artifact_is_served_updated_skipped_when_unchanged_and_del
         "copy keeps everything: {files:?}"
     );
 
+    // The reconcile metric Flux emits, for this kind.
+    let metrics = reqwest::get(format!("http://{}/metrics", controller.metrics_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = format!(
+        "gotk_reconcile_duration_seconds_count{{kind=\"OCIRepository\",name=\"app\",namespace=\"{ns}\"}}"
+    );
+    assert!(metrics.contains(&series), "{series} missing:\n{metrics}");
+
     // Deletion removes the stored artifacts and the finalizer.
     api.delete("app", &DeleteParams::default()).await.unwrap();
     eddy_test_support::wait_for(
