@@ -12,6 +12,12 @@
 //! # }
 //! ```
 
+mod artifact;
+
+pub use artifact::{
+    ArtifactLayer, FLUX_CONFIG_MEDIA_TYPE, FLUX_CONTENT_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE,
+};
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Stdio;
@@ -43,6 +49,8 @@ pub struct Registry {
     process: Child,
     address: String,
     credentials: Option<Credentials>,
+    /// The CA that signed the registry's certificate, when it serves HTTPS.
+    ca_pem: Option<String>,
     http: reqwest::Client,
     _dir: TempDir,
 }
@@ -50,19 +58,28 @@ pub struct Registry {
 impl Registry {
     /// A registry without authentication.
     pub async fn start() -> anyhow::Result<Registry> {
-        Registry::launch(None).await
+        Registry::launch(None, false).await
+    }
+
+    /// A registry serving HTTPS with a certificate for `127.0.0.1` and `localhost` signed by a
+    /// fresh test CA ([`Registry::ca_pem`]).
+    pub async fn start_tls() -> anyhow::Result<Registry> {
+        Registry::launch(None, true).await
     }
 
     /// A registry requiring basic auth with these credentials (htpasswd file made by `htpasswd -Bbn`).
     pub async fn start_with_htpasswd(username: &str, password: &str) -> anyhow::Result<Registry> {
-        Registry::launch(Some(Credentials {
-            username: username.to_owned(),
-            password: password.to_owned(),
-        }))
+        Registry::launch(
+            Some(Credentials {
+                username: username.to_owned(),
+                password: password.to_owned(),
+            }),
+            false,
+        )
         .await
     }
 
-    async fn launch(credentials: Option<Credentials>) -> anyhow::Result<Registry> {
+    async fn launch(credentials: Option<Credentials>, tls: bool) -> anyhow::Result<Registry> {
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
         let address = format!("127.0.0.1:{port}");
@@ -70,9 +87,15 @@ impl Registry {
             Some(credentials) => write_htpasswd(dir.path(), credentials).await?,
             None => String::new(),
         };
+        let (tls_config, ca_pem) = if tls {
+            let (config, ca) = write_tls_material(dir.path()).await?;
+            (config, Some(ca))
+        } else {
+            (String::new(), None)
+        };
         let storage = dir.path().join("storage");
         let config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {address}\n{auth}",
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {address}\n{tls_config}{auth}",
             storage.display()
         );
         let config_path = dir.path().join("config.yml");
@@ -88,11 +111,16 @@ impl Registry {
                 format!("starting {REGISTRY_BINARY} (Debian package docker-registry)")
             })?;
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut http = reqwest::Client::builder();
+        if let Some(ca) = &ca_pem {
+            http = http.add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes())?);
+        }
         let registry = Registry {
             process,
             address,
             credentials,
-            http: reqwest::Client::builder().build()?,
+            ca_pem,
+            http: http.build()?,
             _dir: dir,
         };
         registry.wait_until_serving().await?;
@@ -111,6 +139,11 @@ impl Registry {
 
     pub fn credentials(&self) -> Option<&Credentials> {
         self.credentials.as_ref()
+    }
+
+    /// The PEM of the CA a registry from [`Registry::start_tls`] is signed by.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// Stops the registry now (to test a registry that is down); the port stays unused.
@@ -144,7 +177,12 @@ impl Registry {
         let url = if path_or_url.starts_with("http") {
             path_or_url.to_owned()
         } else {
-            format!("http://{}{path_or_url}", self.address)
+            let scheme = if self.ca_pem.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{}{path_or_url}", self.address)
         };
         let builder = self.http.request(method, url);
         match &self.credentials {
@@ -303,6 +341,36 @@ async fn write_htpasswd(dir: &Path, credentials: &Credentials) -> anyhow::Result
         "auth:\n  htpasswd:\n    realm: eddy-test\n    path: {}\n",
         path.display()
     ))
+}
+
+/// A CA and a server certificate for `127.0.0.1`/`localhost`, written next to the config;
+/// returns the registry's `tls:` config block and the CA's PEM.
+async fn write_tls_material(dir: &Path) -> anyhow::Result<(String, String)> {
+    let ca_key = rcgen::KeyPair::generate()?;
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "eddy test registry CA");
+    ca_params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key)?;
+    let server_key = rcgen::KeyPair::generate()?;
+    let server_params =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?;
+    let server_cert = server_params.signed_by(&server_key, &ca)?;
+    let cert_path = dir.join("registry.crt");
+    let key_path = dir.join("registry.key");
+    tokio::fs::write(&cert_path, server_cert.pem()).await?;
+    tokio::fs::write(&key_path, server_key.serialize_pem()).await?;
+    let config = format!(
+        "  tls:\n    certificate: {}\n    key: {}\n",
+        cert_path.display(),
+        key_path.display()
+    );
+    Ok((config, ca.pem()))
 }
 
 fn free_port() -> anyhow::Result<u16> {

@@ -9,6 +9,7 @@ mod config;
 pub mod gitrepository;
 mod include_trigger;
 pub mod not_supported;
+pub mod ocirepository;
 mod outcome;
 
 use std::net::SocketAddr;
@@ -132,7 +133,7 @@ pub async fn run_with_client(args: Args, client: Option<kube::Client>) -> Result
         &process,
         &args.common,
         args.concurrent,
-        context,
+        context.clone(),
         gitrepository::reconcile,
         Some(include_trigger::customize(
             process.client.clone(),
@@ -140,8 +141,17 @@ pub async fn run_with_client(args: Args, client: Option<kube::Client>) -> Result
         )),
         stop.clone(),
     );
+    let oci_reconciler = eddy_runtime::controller::run(
+        &process,
+        &args.common,
+        args.concurrent,
+        context.clone(),
+        ocirepository::reconcile,
+        None,
+        stop.clone(),
+    );
     let markers = not_supported::run(&process, &args.common, args.concurrent, stop.clone());
-    let reconcilers = async { tokio::join!(reconciler, markers) };
+    let reconcilers = async { tokio::join!(reconciler, oci_reconciler, markers) };
     // All live in this future, so dropping it (a test stopping the controller) stops them all.
     tokio::select! {
         result = server => {

@@ -1,8 +1,8 @@
-//! The source kinds source-controller does not fetch yet (OCIRepository, Bucket, HelmRepository,
-//! HelmChart): each object is marked `NotSupported` so it does not sit without status as if no
-//! controller watched it. A kind leaves this list when its reconciler lands.
+//! The source kinds source-controller does not fetch yet (Bucket, HelmRepository, HelmChart):
+//! each object is marked `NotSupported` so it does not sit without status as if no controller
+//! watched it. A kind leaves this list when its reconciler lands.
 
-use eddy_api::source::{Bucket, HelmChart, HelmRepository, OCIRepository};
+use eddy_api::source::{Bucket, HelmChart, HelmRepository};
 use eddy_runtime::{
     cli::CommonArgs, process::ControllerProcess, unsupported::kind::run_not_supported,
 };
@@ -21,13 +21,6 @@ pub async fn run(
     stop: CancellationToken,
 ) {
     tokio::join!(
-        run_not_supported::<OCIRepository>(
-            process,
-            common,
-            concurrency,
-            message("OCIRepository"),
-            stop.clone()
-        ),
         run_not_supported::<Bucket>(
             process,
             common,

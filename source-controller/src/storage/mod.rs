@@ -220,6 +220,27 @@ impl Storage {
         })
     }
 
+    /// Stores the file at `source` as artifact `file` of `object`, streamed (an OCI layer kept
+    /// as-is).
+    pub fn store_file(
+        &self,
+        object: &ObjectKey,
+        file: &str,
+        source: &Path,
+    ) -> Result<StoredArtifact, StorageError> {
+        let mut input = File::open(source).map_err(|error| StorageError::Read {
+            path: source.to_path_buf(),
+            source: error,
+        })?;
+        self.write_artifact(object, file, |mut out| {
+            std::io::copy(&mut input, &mut out).map_err(|error| StorageError::Write {
+                path: PathBuf::from(file),
+                source: error,
+            })?;
+            Ok(out)
+        })
+    }
+
     /// Writes an artifact through `produce` under its lock: temp file, fsync, mode 0o600,
     /// atomic rename. The digest covers exactly the bytes stored.
     fn write_artifact(
