@@ -97,7 +97,7 @@ impl ReflectorArgs {
 }
 
 impl AutomationArgs {
-    /// Flags with no behaviour while ImageUpdateAutomations are only marked `NotSupported`.
+    /// Flags the automation does not act on yet (SSH algorithm lists, workload identity).
     pub fn unread_flags(&self) -> Vec<UnreadFlag> {
         let mut flags = self.common.unread_flags();
         flags.extend([
@@ -164,7 +164,6 @@ mod tests {
             None
         );
         for flag in [
-            "--storage-path=/tmp/x",
             "--storage-value-log-file-size=1",
             "--storage-compression-threshold=1",
             "--gc-interval=1m",
