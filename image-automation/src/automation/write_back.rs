@@ -18,7 +18,7 @@ use eddy_git::{
 use super::{
     files::{FileChanges, UpdateError, update_files},
     setters::PolicyImages,
-    source::GitTarget,
+    source::{GitTarget, PushPlan},
     template::{MessageInput, TemplateError, render},
 };
 
@@ -126,8 +126,9 @@ fn attempt_once(request: &WriteRequest) -> Result<WriteOutcome, WriteError> {
         options: push.options.clone(),
     })?;
     if let Some(refspec) = &push.refspec {
+        let checkout_branch = request.target.checkout_branch.as_deref();
         work.push(&PushRequest {
-            target: PushTarget::Refspec(refspec.clone()),
+            target: PushTarget::Refspec(local_refspec(refspec, push, checkout_branch)),
             options: push.options.clone(),
         })?;
     }
@@ -139,6 +140,34 @@ fn attempt_once(request: &WriteRequest) -> Result<WriteOutcome, WriteError> {
         message,
         changes,
     }))
+}
+
+/// The refspec with its source named as in this work tree. Flux commits on a local branch
+/// named after `push.branch`, so a refspec's source `refs/heads/<push.branch>` is the new commit
+/// and `refs/heads/<checkout branch>` the checkout as fetched. Eddy commits on the checkout
+/// branch itself, so with a separate push branch the first is `HEAD` and the second the
+/// remote-tracking ref of the clone.
+fn local_refspec(refspec: &str, push: &PushPlan, checkout_branch: Option<&str>) -> String {
+    let (force, rest) = match refspec.strip_prefix('+') {
+        Some(rest) => ("+", rest),
+        None => ("", refspec),
+    };
+    let Some((source, destination)) = rest.split_once(':') else {
+        return refspec.to_owned();
+    };
+    let names = |branch: &str| [branch.to_owned(), format!("refs/heads/{branch}")];
+    let source = if !push.separate_branch {
+        source.to_owned()
+    } else if names(&push.branch).contains(&source.to_owned()) {
+        "HEAD".to_owned()
+    } else if let Some(checkout) = checkout_branch
+        && names(checkout).contains(&source.to_owned())
+    {
+        format!("refs/remotes/origin/{checkout}")
+    } else {
+        source.to_owned()
+    };
+    format!("{force}{source}:{destination}")
 }
 
 /// Whether the separate push branch exists and the setters change nothing on it.
@@ -172,4 +201,41 @@ fn revision(request: &WriteRequest, work: &WorkTree) -> String {
         GitReference::Semver(_) | GitReference::Commit { .. } => None,
     };
     format_revision(pointer, &commit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(branch: &str, separate_branch: bool) -> PushPlan {
+        PushPlan {
+            branch: branch.into(),
+            separate_branch,
+            refspec: None,
+            options: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn refspec_sources_name_what_flux_would_have_there() {
+        let separate = plan("auto", true);
+        assert_eq!(
+            local_refspec("refs/heads/auto:refs/heads/main", &separate, Some("main")),
+            "HEAD:refs/heads/main"
+        );
+        assert_eq!(
+            local_refspec(
+                "+refs/heads/main:refs/heads/mirror",
+                &separate,
+                Some("main")
+            ),
+            "+refs/remotes/origin/main:refs/heads/mirror"
+        );
+        let same = plan("main", false);
+        assert_eq!(
+            local_refspec("refs/heads/main:refs/heads/mirror", &same, Some("main")),
+            "refs/heads/main:refs/heads/mirror"
+        );
+        assert_eq!(local_refspec("HEAD", &separate, Some("main")), "HEAD");
+    }
 }
