@@ -663,3 +663,22 @@ fn gpg_key(passphrase: &str) -> String {
     ]);
     gpg(&["--armor", "--export-secret-keys", "bot@example.com"])
 }
+
+/// A field Eddy cannot act on stalls the automation before anything is cloned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_signing_keys_are_refused_as_not_supported() {
+    let fixture = Fixture::new("iac-sshsign", true, &[("apps/deploy.yaml", DEPLOYMENT)]).await;
+    let ns = fixture.ns.clone();
+    fixture
+        .policy(&ns, "myapp", "registry.local/myapp", "1.0.1")
+        .await;
+    fixture
+        .automation(json!({"git": {"commit": {"signingKey": {"secretRef": {"name": "key"}, "type": "ssh"}}}}))
+        .await;
+    let message = expect_failure(&fixture, "NotSupported", true).await;
+    assert_eq!(
+        message,
+        "spec.git.commit.signingKey.type 'ssh' is not supported yet"
+    );
+    fixture.cleanup().await;
+}
