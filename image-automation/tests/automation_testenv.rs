@@ -682,3 +682,80 @@ async fn ssh_signing_keys_are_refused_as_not_supported() {
     );
     fixture.cleanup().await;
 }
+
+/// Eddy's opt-in hold: after someone rolls the automation's tag back in Git, the automation keeps
+/// the rollback (visible in `status.holds`) until its policy selects a newer image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_rollback_is_held_until_the_policy_moves_on() {
+    let fixture = Fixture::new("iac-hold", true, &[("apps/deploy.yaml", DEPLOYMENT)]).await;
+    let ns = fixture.ns.clone();
+    fixture
+        .policy(&ns, "myapp", "registry.local/myapp", "1.0.1")
+        .await;
+    fixture.automation(json!({"interval": "1h"})).await;
+    let annotation =
+        json!({"metadata": {"annotations": {"image.eddy.dev/hold-manual-changes": "true"}}});
+    fixture
+        .automations()
+        .patch("auto", &PatchParams::default(), &Patch::Merge(&annotation))
+        .await
+        .unwrap();
+    fixture.wait_ready("True").await;
+    let api = fixture.automations();
+    eddy_test_support::wait_for("the first push", TIMEOUT, async || {
+        Ok(api
+            .get("auto")
+            .await?
+            .status
+            .and_then(|s| s.last_push_commit))
+    })
+    .await
+    .unwrap();
+
+    // A person rolls back to 1.0.0 in Git.
+    fixture.repo.git(&["pull", "-q", "origin", "main"]).unwrap();
+    fixture
+        .repo
+        .write(
+            "apps/deploy.yaml",
+            DEPLOYMENT.replace("NS:", &format!("{ns}:")),
+        )
+        .unwrap();
+    let rollback = fixture.repo.commit_all("roll back to 1.0.0").unwrap();
+    fixture.repo.push("main").unwrap();
+    fixture.request_reconcile("after-rollback").await;
+    assert_eq!(
+        fixture.remote_head("main").unwrap(),
+        rollback,
+        "the rollback is kept"
+    );
+    let holds = api
+        .get("auto")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .holds
+        .unwrap();
+    assert_eq!(holds.len(), 1);
+    assert_eq!(holds[0].file, "deploy.yaml");
+    assert_eq!(holds[0].value, "registry.local/myapp:1.0.0");
+    assert_eq!(holds[0].policy_value, "registry.local/myapp:1.0.1");
+
+    // A newer image releases the hold.
+    fixture
+        .policy(&ns, "myapp", "registry.local/myapp", "1.0.2")
+        .await;
+    eddy_test_support::wait_for(
+        "the push of 1.0.2 and the hold released",
+        TIMEOUT,
+        async || {
+            let text = fixture.remote_git(&["show", "main:apps/deploy.yaml"]);
+            let status = api.get("auto").await?.status.unwrap_or_default();
+            Ok((text.contains("myapp:1.0.2") && status.holds.is_none()).then_some(()))
+        },
+    )
+    .await
+    .unwrap();
+    fixture.cleanup().await;
+}

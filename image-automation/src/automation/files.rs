@@ -10,10 +10,19 @@ use std::{
     path::{Component, Path, PathBuf},
 };
 
-use super::setters::{BrokenYaml, ObjectChanges, PolicyImages, update_text};
+use eddy_api::image::imageupdateautomation::SetterHold;
+
+use super::setters::{BrokenYaml, Holds, ObjectChanges, PolicyImages, update_text};
 
 /// The changes made under the update path, keyed by file path relative to it.
 pub type FileChanges = BTreeMap<String, ObjectChanges>;
+
+/// What the setters did under the update path.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TreeUpdate {
+    pub changes: FileChanges,
+    pub holds: Vec<SetterHold>,
+}
 
 /// Why the files could not be updated.
 #[derive(Debug, thiserror::Error)]
@@ -38,12 +47,13 @@ pub fn update_files(
     root: &Path,
     update_path: &str,
     images: &PolicyImages,
-) -> Result<FileChanges, UpdateError> {
+    holds: Holds<'_>,
+) -> Result<TreeUpdate, UpdateError> {
     let base = resolve(root, update_path)?;
     let mut files = Vec::new();
     collect_yaml_files(&base, &mut files)?;
     files.sort();
-    let mut changes = FileChanges::new();
+    let mut update = TreeUpdate::default();
     for file in files {
         let relative = file
             .strip_prefix(&base)
@@ -60,14 +70,22 @@ pub fn update_files(
         let Ok(text) = String::from_utf8(bytes) else {
             continue;
         };
-        let updated = update_text(&relative, &text, images)?;
+        let updated = update_text(&relative, &text, images, holds)?;
+        update
+            .holds
+            .extend(updated.held.into_iter().map(|held| SetterHold {
+                file: relative.clone(),
+                setter: held.setter,
+                value: held.value,
+                policy_value: held.policy_value,
+            }));
         if updated.changes.is_empty() {
             continue;
         }
         std::fs::write(&file, updated.text).map_err(|source| io_error("write", source))?;
-        changes.insert(relative, updated.changes);
+        update.changes.insert(relative, updated.changes);
     }
-    Ok(changes)
+    Ok(update)
 }
 
 fn resolve(root: &Path, update_path: &str) -> Result<PathBuf, UpdateError> {
@@ -147,7 +165,9 @@ mod tests {
         write("apps/binary.yaml", "");
         std::fs::write(root.path().join("apps/binary.yaml"), [0xff, 0xfe, 0x00]).unwrap();
         write("other/c.yaml", MARKED);
-        let changes = update_files(root.path(), "./apps", &images()).unwrap();
+        let changes = update_files(root.path(), "./apps", &images(), None)
+            .unwrap()
+            .changes;
         assert_eq!(
             changes.keys().collect::<Vec<_>>(),
             vec!["a.yaml", "deep/b.yml"]
@@ -166,7 +186,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join("good.yaml"), MARKED).unwrap();
         std::fs::write(root.path().join("bad.yaml"), "a: [\n").unwrap();
-        let error = update_files(root.path(), "", &images()).unwrap_err();
+        let error = update_files(root.path(), "", &images(), None).unwrap_err();
         assert!(error.to_string().contains("'bad.yaml'"), "{error}");
     }
 
@@ -175,12 +195,12 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         for path in ["../x", "/etc"] {
             assert!(matches!(
-                update_files(root.path(), path, &images()),
+                update_files(root.path(), path, &images(), None),
                 Err(UpdateError::PathOutsideRepository(_))
             ));
         }
         assert!(matches!(
-            update_files(root.path(), "missing", &images()),
+            update_files(root.path(), "missing", &images(), None),
             Err(UpdateError::PathNotFound(_))
         ));
     }

@@ -5,7 +5,11 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use eddy_api::image::{ImageRef, ImageUpdateAutomation, ImageUpdateAutomationStatus, reasons};
+use eddy_api::image::{
+    ImageRef, ImageUpdateAutomation, ImageUpdateAutomationStatus,
+    imageupdateautomation::{HOLD_MANUAL_CHANGES_ANNOTATION, SetterHold},
+    reasons,
+};
 use eddy_git::{Author, commit_of_revision};
 use eddy_runtime::{
     conditions,
@@ -20,6 +24,7 @@ use kube::{Api, Client, ResourceExt, runtime::controller::Action};
 
 use super::{
     policies,
+    setters::pushed_key,
     source::{self, GitTarget},
     template::{self, TemplateError},
     write_back::{Pushed, WriteError, WriteOutcome, WriteRequest, write_back},
@@ -53,6 +58,7 @@ enum RunOutcome {
     UpToDate,
     Unchanged {
         revision: String,
+        holds: Vec<SetterHold>,
         observed: BTreeMap<String, ImageRef>,
     },
     Pushed {
@@ -158,7 +164,11 @@ async fn run(
         .map_err(write_failure)?;
     let observed = applied.observed;
     Ok(match outcome {
-        WriteOutcome::Unchanged { revision } => RunOutcome::Unchanged { revision, observed },
+        WriteOutcome::Unchanged { revision, holds } => RunOutcome::Unchanged {
+            revision,
+            holds,
+            observed,
+        },
         WriteOutcome::Pushed(pushed) => RunOutcome::Pushed { pushed, observed },
     })
 }
@@ -250,7 +260,22 @@ fn write_request(
             .unwrap_or_default(),
         name: automation.name_any(),
         namespace: automation.namespace().unwrap_or_default(),
+        hold_pushed_values: holds_manual_changes(automation).then(|| {
+            automation
+                .status
+                .as_ref()
+                .and_then(|status| status.pushed_values.clone())
+                .unwrap_or_default()
+        }),
     }
+}
+
+/// Whether the automation opted into holding manually changed markers.
+fn holds_manual_changes(automation: &ImageUpdateAutomation) -> bool {
+    automation
+        .annotations()
+        .get(HOLD_MANUAL_CHANGES_ANNOTATION)
+        .is_some_and(|value| value == "true")
 }
 
 fn write_failure(error: WriteError) -> Failure {
@@ -277,12 +302,25 @@ fn record_run(status: &mut ImageUpdateAutomationStatus, outcome: RunOutcome) -> 
     status.last_automation_run_time = Some(now.clone());
     match outcome {
         RunOutcome::UpToDate => Event::trace(conditions::SUCCEEDED, UP_TO_DATE),
-        RunOutcome::Unchanged { revision, observed } => {
+        RunOutcome::Unchanged {
+            revision,
+            holds,
+            observed,
+        } => {
+            status.holds = Some(holds).filter(|holds| !holds.is_empty());
             status.observed_policies = Some(observed);
             status.observed_source_revision = Some(revision);
             Event::trace(conditions::SUCCEEDED, "no change since last reconciliation")
         }
         RunOutcome::Pushed { pushed, observed } => {
+            let mut values = status.pushed_values.take().unwrap_or_default();
+            for (file, objects) in &pushed.changes {
+                for change in objects.values().flatten() {
+                    values.insert(pushed_key(file, &change.setter), change.new_value.clone());
+                }
+            }
+            status.pushed_values = Some(values);
+            status.holds = Some(pushed.holds.clone()).filter(|holds| !holds.is_empty());
             status.observed_policies = Some(observed);
             status.observed_source_revision = Some(pushed.revision.clone());
             status.last_push_commit = Some(pushed.commit.clone());
@@ -367,6 +405,7 @@ mod tests {
             branch: "main".into(),
             refspec: Some("refs/heads/main:refs/heads/mirror".into()),
             message: "Update".into(),
+            holds: Vec::new(),
             changes: BTreeMap::from([(
                 "app.yaml".to_owned(),
                 ObjectChanges::from([(

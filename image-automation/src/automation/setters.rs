@@ -16,7 +16,11 @@
 //!   `:tag` the tag (`tag@digest`), `:name` the image name, `:digest` the digest (left alone when
 //!   the policy has none);
 //! - markers naming a policy that is not applied (not selected, another namespace, no
-//!   `latestRef`) are left alone, as Flux does.
+//!   `latestRef`) are left alone, as Flux does;
+//! - with [`Holds`] (Eddy's opt-in hold after a manual change), a marker whose value differs from
+//!   the one the automation last wrote there, while the policy still selects that same value, was
+//!   changed by someone else (a rollback): it is kept and reported as held. Once the policy
+//!   selects another value the marker is set again.
 
 use std::collections::BTreeMap;
 
@@ -55,11 +59,35 @@ pub struct BrokenYaml {
     pub detail: String,
 }
 
-/// A file's new text and what changed in it.
+/// A file's new text, what changed in it and which markers were held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdatedText {
     pub text: String,
     pub changes: ObjectChanges,
+    pub held: Vec<Held>,
+}
+
+/// A marker kept at a value someone else wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub setter: String,
+    pub value: String,
+    pub policy_value: String,
+}
+
+/// The values the automation last wrote, keyed `<file>#<setter>` (see [`pushed_key`]); `None`
+/// when manual changes are not held.
+pub type Holds<'a> = Option<&'a BTreeMap<String, String>>;
+
+/// The key of a marker in [`Holds`].
+pub fn pushed_key(file: &str, setter: &str) -> String {
+    format!("{file}#{setter}")
+}
+
+enum LineResult {
+    Unchanged,
+    Changed(String, Change),
+    Held(Held),
 }
 
 /// Applies the setters to one file's text. `file` names it in errors.
@@ -67,24 +95,33 @@ pub fn update_text(
     file: &str,
     text: &str,
     images: &PolicyImages,
+    holds: Holds<'_>,
 ) -> Result<UpdatedText, BrokenYaml> {
     let mut output = String::with_capacity(text.len());
     let mut changes = ObjectChanges::new();
+    let mut held = Vec::new();
     for document in split_documents(text) {
         let object = identify(file, document)?;
         for line in document.split_inclusive('\n') {
-            match set_line(line, images) {
-                Some((new_line, change)) => {
+            match set_line(line, images, |setter| {
+                holds.and_then(|pushed| pushed.get(&pushed_key(file, setter)))
+            }) {
+                LineResult::Changed(new_line, change) => {
                     output.push_str(&new_line);
                     changes.entry(object.clone()).or_default().push(change);
                 }
-                None => output.push_str(line),
+                LineResult::Held(marker) => {
+                    held.push(marker);
+                    output.push_str(line);
+                }
+                LineResult::Unchanged => output.push_str(line),
             }
         }
     }
     Ok(UpdatedText {
         text: output,
         changes,
+        held,
     })
 }
 
@@ -179,8 +216,29 @@ fn new_value(image: &ImageRef, part: Part) -> Option<String> {
 }
 
 /// The line with its marked value set, and the change, when the line has a marker for an
-/// applied policy and its value differs.
-fn set_line(line: &str, images: &PolicyImages) -> Option<(String, Change)> {
+/// applied policy and its value differs (unless the marker is held: `last_pushed` gives the
+/// value the automation last wrote for a setter, when manual changes are held).
+fn set_line<'p>(
+    line: &str,
+    images: &PolicyImages,
+    last_pushed: impl Fn(&str) -> Option<&'p String>,
+) -> LineResult {
+    match marked_change(line, images) {
+        Some((_, change))
+            if last_pushed(&change.setter).is_some_and(|last| *last == change.new_value) =>
+        {
+            LineResult::Held(Held {
+                setter: change.setter,
+                value: change.old_value,
+                policy_value: change.new_value,
+            })
+        }
+        Some((new_line, change)) => LineResult::Changed(new_line, change),
+        None => LineResult::Unchanged,
+    }
+}
+
+fn marked_change(line: &str, images: &PolicyImages) -> Option<(String, Change)> {
     let comment_start = find_comment(line)?;
     let marker = parse_marker(&line[comment_start + 1..])?;
     let image = images.get(&marker.policy)?;
@@ -357,7 +415,7 @@ mod tests {
     }
 
     fn update(text: &str) -> UpdatedText {
-        update_text("f.yaml", text, &images()).unwrap()
+        update_text("f.yaml", text, &images(), None).unwrap()
     }
 
     #[test]
@@ -463,6 +521,7 @@ list:
             "v.yaml",
             "tag: 1.9 # {\"$imagepolicy\": \"ns:numeric:tag\"}\n",
             &images,
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -521,7 +580,7 @@ h: registry.local:5000/team/app:1.0.1 # {\"$imagepolicy\": \"flux-system:app\"}
 
     #[test]
     fn broken_yaml_is_reported_with_its_file() {
-        let error = update_text("apps/broken.yaml", "a: [unclosed\n", &images()).unwrap_err();
+        let error = update_text("apps/broken.yaml", "a: [unclosed\n", &images(), None).unwrap_err();
         assert_eq!(error.file, "apps/broken.yaml");
         assert!(
             error
@@ -536,5 +595,42 @@ h: registry.local:5000/team/app:1.0.1 # {\"$imagepolicy\": \"flux-system:app\"}
         assert_eq!(split_documents(text).concat(), text);
         assert_eq!(split_documents(text).len(), 3);
         assert_eq!(split_documents("").len(), 1);
+    }
+
+    #[test]
+    fn a_manual_change_is_held_until_the_policy_moves_on() {
+        let text =
+            "image: registry.local:5000/team/app:1.0.0 # {\"$imagepolicy\": \"flux-system:app\"}\n";
+        let mut pushed = BTreeMap::new();
+        pushed.insert(
+            pushed_key("f.yaml", "flux-system:app"),
+            "registry.local:5000/team/app:1.0.1".to_owned(),
+        );
+        // Someone rolled 1.0.1 back to 1.0.0; the policy still selects 1.0.1: held.
+        let held = update_text("f.yaml", text, &images(), Some(&pushed)).unwrap();
+        assert_eq!(held.text, text);
+        assert_eq!(
+            held.held,
+            vec![Held {
+                setter: "flux-system:app".into(),
+                value: "registry.local:5000/team/app:1.0.0".into(),
+                policy_value: "registry.local:5000/team/app:1.0.1".into(),
+            }]
+        );
+        // The automation had pushed an older value: the policy moved on, the marker is set.
+        pushed.insert(
+            pushed_key("f.yaml", "flux-system:app"),
+            "registry.local:5000/team/app:0.9.0".to_owned(),
+        );
+        let set = update_text("f.yaml", text, &images(), Some(&pushed)).unwrap();
+        assert!(set.held.is_empty());
+        assert!(set.text.contains("app:1.0.1"));
+        // Holding off: set as Flux would.
+        assert!(
+            update_text("f.yaml", text, &images(), None)
+                .unwrap()
+                .held
+                .is_empty()
+        );
     }
 }

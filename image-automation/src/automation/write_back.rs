@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use eddy_api::image::imageupdateautomation::SetterHold;
 use eddy_git::{
     Author, CloneRequest, CommitRequest, GitError, GitReference, PushRequest, PushTarget, WorkTree,
     format_revision,
@@ -36,6 +37,8 @@ pub struct WriteRequest {
     pub template_values: BTreeMap<String, String>,
     pub name: String,
     pub namespace: String,
+    /// The values the automation last wrote, when manual changes are held.
+    pub hold_pushed_values: Option<BTreeMap<String, String>>,
 }
 
 /// What a run did.
@@ -44,6 +47,7 @@ pub enum WriteOutcome {
     /// The setters changed nothing; `revision` is the checkout's.
     Unchanged {
         revision: String,
+        holds: Vec<SetterHold>,
     },
     Pushed(Pushed),
 }
@@ -58,6 +62,7 @@ pub struct Pushed {
     pub refspec: Option<String>,
     pub message: String,
     pub changes: FileChanges,
+    pub holds: Vec<SetterHold>,
 }
 
 /// Why a run failed.
@@ -77,6 +82,7 @@ pub fn write_back(request: &WriteRequest) -> Result<WriteOutcome, WriteError> {
         let work = clone(request, &request.target.checkout)?;
         return Ok(WriteOutcome::Unchanged {
             revision: revision(request, &work),
+            holds: Vec::new(),
         });
     }
     let mut attempt = 1;
@@ -93,9 +99,15 @@ pub fn write_back(request: &WriteRequest) -> Result<WriteOutcome, WriteError> {
 fn attempt_once(request: &WriteRequest) -> Result<WriteOutcome, WriteError> {
     let work = clone(request, &request.target.checkout)?;
     let revision = revision(request, &work);
-    let changes = update_files(work.root()?, &request.update_path, &request.images)?;
+    let update = update_files(
+        work.root()?,
+        &request.update_path,
+        &request.images,
+        request.hold_pushed_values.as_ref(),
+    )?;
+    let (changes, holds) = (update.changes, update.holds);
     if changes.is_empty() {
-        return Ok(WriteOutcome::Unchanged { revision });
+        return Ok(WriteOutcome::Unchanged { revision, holds });
     }
     let message = render(
         request.message_template.as_deref(),
@@ -113,7 +125,7 @@ fn attempt_once(request: &WriteRequest) -> Result<WriteOutcome, WriteError> {
         signing: request.target.signing.clone(),
     })?;
     let Some(commit) = commit else {
-        return Ok(WriteOutcome::Unchanged { revision });
+        return Ok(WriteOutcome::Unchanged { revision, holds });
     };
     let push = &request.target.push;
     let target = if push.separate_branch {
@@ -139,6 +151,7 @@ fn attempt_once(request: &WriteRequest) -> Result<WriteOutcome, WriteError> {
         refspec: push.refspec.clone(),
         message,
         changes,
+        holds,
     }))
 }
 
@@ -178,8 +191,13 @@ fn push_branch_is_current(request: &WriteRequest) -> Result<bool, WriteError> {
         Err(GitError::RefNotFound { .. }) => return Ok(false),
         Err(error) => return Err(error.into()),
     };
-    let changes = update_files(work.root()?, &request.update_path, &request.images)?;
-    Ok(changes.is_empty())
+    let update = update_files(
+        work.root()?,
+        &request.update_path,
+        &request.images,
+        request.hold_pushed_values.as_ref(),
+    )?;
+    Ok(update.changes.is_empty())
 }
 
 fn clone(request: &WriteRequest, reference: &GitReference) -> Result<WorkTree, GitError> {
