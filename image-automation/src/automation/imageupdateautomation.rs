@@ -207,9 +207,12 @@ fn nothing_moved(
         .conditions
         .as_deref()
         .is_some_and(|conditions| conditions::is_true(conditions, conditions::READY));
+    // Without an artifact (source-controller has not fetched, or does not run) nothing says the
+    // source moved: the interval and reconcile requests still run the automation.
     let same_source = match (&status.observed_source_revision, &target.artifact_revision) {
         (Some(seen), Some(current)) => commit_of_revision(seen) == commit_of_revision(current),
-        _ => false,
+        (Some(_), None) => true,
+        (None, _) => false,
     };
     ready
         && status.observed_generation == automation.metadata.generation
