@@ -300,11 +300,13 @@ async fn expect_failure(fixture: &Fixture, reason: &str, stalled: bool) -> Strin
         .iter()
         .any(|c| c.type_ == "Stalled" && c.status == "True");
     assert_eq!(is_stalled, stalled, "Stalled for {reason}: {message}");
-    let events = fixture.events().await;
-    assert!(
-        events.iter().any(|(r, _)| r == reason),
-        "no {reason} event in {events:?}"
-    );
+    // The event is recorded after the status is written.
+    eddy_test_support::wait_for(format!("a {reason} event"), TIMEOUT, async || {
+        let events = fixture.events().await;
+        Ok(events.iter().any(|(r, _)| r == reason).then_some(()))
+    })
+    .await
+    .unwrap();
     assert_eq!(fixture.remote_git(&["for-each-ref"]), before);
     message
 }
@@ -372,14 +374,17 @@ async fn pushes_the_new_tag_changing_only_the_marked_value() {
         commit,
         "Eddy Bot <bot@example.com>\nBump by auto for web\nDeployment/myapp: registry.local/myapp:1.0.0 -> registry.local/myapp:1.0.1"
     );
-    let events = fixture.events().await;
-    let short = &after[..7];
-    assert!(
-        events
+    let short = after[..7].to_owned();
+    eddy_test_support::wait_for("the push event", TIMEOUT, async || {
+        let events = fixture.events().await;
+        let prefix = format!("pushed commit '{short}' to branch 'main'");
+        Ok(events
             .iter()
-            .any(|(_, m)| m.starts_with(&format!("pushed commit '{short}' to branch 'main'"))),
-        "{events:?}"
-    );
+            .any(|(_, m)| m.starts_with(&prefix))
+            .then_some(()))
+    })
+    .await
+    .unwrap();
 
     // Nothing changed since: another run pushes nothing.
     fixture.request_reconcile("again").await;
