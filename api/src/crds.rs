@@ -5,8 +5,10 @@
 //! `cargo xtask crds --vendor-legacy`; they are appended here as served, deprecated,
 //! non-storage versions (conversion strategy `None`, see `api/README.md`).
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, CustomResourceDefinitionVersion,
+    CustomResourceDefinition, CustomResourceDefinitionVersion, JSONSchemaProps,
 };
 
 /// First line of every generated CRD file.
@@ -155,20 +157,11 @@ fn legacy_versions(
     // result against every version a field manager used (including the old version the user
     // applied the object at), so each older version carries the current status schema: otherwise
     // a status field added since (say `history`) cannot be written to an object created at v1beta2.
-    let current_status = current
-        .spec
-        .versions
-        .iter()
-        .find(|v| v.storage)
-        .and_then(|v| {
-            v.schema
-                .as_ref()?
-                .open_api_v3_schema
-                .as_ref()?
-                .properties
-                .as_ref()?
-                .get("status")
-        })
+    let current_status = storage_properties(current)
+        .and_then(|root| root.get("status"))
+        .cloned();
+    let current_spec = storage_properties(current)
+        .and_then(|root| root.get("spec"))
         .cloned();
     let kind = &current.spec.names.kind;
     Ok(vendored
@@ -177,14 +170,18 @@ fn legacy_versions(
         .into_iter()
         .filter(|version| !current_versions.contains(&version.name.as_str()))
         .map(|mut version| {
-            if let Some(status) = &current_status
-                && let Some(properties) = version
-                    .schema
-                    .as_mut()
-                    .and_then(|schema| schema.open_api_v3_schema.as_mut())
-                    .and_then(|root| root.properties.as_mut())
+            if let Some(properties) = version
+                .schema
+                .as_mut()
+                .and_then(|schema| schema.open_api_v3_schema.as_mut())
+                .and_then(|root| root.properties.as_mut())
             {
-                properties.insert("status".to_owned(), status.clone());
+                if let Some(status) = &current_status {
+                    properties.insert("status".to_owned(), status.clone());
+                }
+                if let (Some(current), Some(old)) = (&current_spec, properties.get_mut("spec")) {
+                    add_defaulted_fields(current, old);
+                }
             }
             version.served = true;
             version.storage = false;
@@ -196,4 +193,86 @@ fn legacy_versions(
             version
         })
         .collect())
+}
+
+/// The top-level properties (`spec`, `status`, …) of the storage version's schema.
+fn storage_properties(
+    crd: &CustomResourceDefinition,
+) -> Option<&BTreeMap<String, JSONSchemaProps>> {
+    crd.spec
+        .versions
+        .iter()
+        .find(|v| v.storage)?
+        .schema
+        .as_ref()?
+        .open_api_v3_schema
+        .as_ref()?
+        .properties
+        .as_ref()
+}
+
+/// Copies into an older version's schema every field the storage version declares with a
+/// `default` that the older one lacks (at any depth where both declare the parent).
+///
+/// The API server applies the storage version's defaults when it reads an object from etcd, so
+/// an object created at an older version comes back with, say, `spec.provider: generic`; server-side
+/// apply then validates it against the older version its creator used and refuses any write
+/// (the controller's status included) with "field not declared in schema" unless that version
+/// declares the field too.
+fn add_defaulted_fields(current: &JSONSchemaProps, old: &mut JSONSchemaProps) {
+    // An older schema without properties (free-form) already accepts anything.
+    let (Some(current_properties), Some(old_properties)) =
+        (&current.properties, old.properties.as_mut())
+    else {
+        return;
+    };
+    for (name, schema) in current_properties {
+        match old_properties.get_mut(name) {
+            Some(existing) => add_defaulted_fields(schema, existing),
+            None if schema.default.is_some() => {
+                old_properties.insert(name.clone(), schema.clone());
+            }
+            None => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_properties<'a>(crd: &'a CustomResourceDefinition, version: &str) -> Vec<&'a str> {
+        crd.spec
+            .versions
+            .iter()
+            .find(|v| v.name == version)
+            .and_then(|v| {
+                v.schema
+                    .as_ref()?
+                    .open_api_v3_schema
+                    .as_ref()?
+                    .properties
+                    .as_ref()
+            })
+            .and_then(|root| root.get("spec")?.properties.as_ref())
+            .map(|spec| spec.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn older_image_versions_declare_the_fields_v1_defaults() {
+        let crds = try_all().unwrap();
+        let find = |file: &str| {
+            crds.iter()
+                .find(|(name, _)| name == file)
+                .map(|(_, crd)| crd)
+                .unwrap()
+        };
+        let repositories = find("image.toolkit.fluxcd.io_imagerepositories.yaml");
+        assert!(spec_properties(repositories, "v1beta1").contains(&"provider"));
+        let policies = find("image.toolkit.fluxcd.io_imagepolicies.yaml");
+        assert!(spec_properties(policies, "v1beta1").contains(&"digestReflectionPolicy"));
+        // Fields without a default are not added: the older version stays Flux's own otherwise.
+        assert!(!spec_properties(policies, "v1beta1").contains(&"interval"));
+    }
 }

@@ -60,8 +60,16 @@ pub struct TestEnv {
 }
 
 /// The kinds whose objects Eddy's controllers put finalizers on.
-fn finalized_resources() -> [ApiResource; 2] {
-    [kustomization_resource("v1"), git_repository_resource("v1")]
+fn finalized_resources() -> [ApiResource; 3] {
+    [
+        kustomization_resource("v1"),
+        git_repository_resource("v1"),
+        ApiResource::from_gvk(&GroupVersionKind::gvk(
+            "image.toolkit.fluxcd.io",
+            "v1",
+            "ImageUpdateAutomation",
+        )),
+    ]
 }
 
 impl TestEnv {
@@ -554,6 +562,83 @@ async fn admin_config() -> kube::Config {
     kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
         .await
         .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The image controllers
+
+/// image-reflector-controller and image-automation-controller for one shard, in this test's
+/// runtime; stopped when dropped.
+pub struct ImageControllers {
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    _storage: tempfile::TempDir,
+}
+
+impl Drop for ImageControllers {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Starts both image controllers watching only objects labelled with `shard`.
+pub async fn start_image_controllers(client: &kube::Client, shard: &str) -> ImageControllers {
+    use eddy_image_automation::args::{AutomationArgs, ReflectorArgs};
+    let stop = CancellationToken::new();
+    let storage = tempfile::tempdir().unwrap();
+    let common = |name: &str| {
+        vec![
+            name.to_owned(),
+            "--metrics-addr=127.0.0.1:0".to_owned(),
+            "--health-addr=127.0.0.1:0".to_owned(),
+            "--min-retry-delay=200ms".to_owned(),
+            "--max-retry-delay=5s".to_owned(),
+            format!("--watch-label-selector={SHARD_LABEL}={shard}"),
+        ]
+    };
+    let mut reflector_flags = common("image-reflector-controller");
+    reflector_flags.push(format!("--storage-path={}", storage.path().display()));
+    let reflector_args = ReflectorArgs::try_parse_from(reflector_flags).unwrap();
+    let automation_args =
+        AutomationArgs::try_parse_from(common("image-automation-controller")).unwrap();
+    let process = |name: &'static str| {
+        Arc::new(ControllerProcess {
+            name,
+            client: client.clone(),
+            metrics: Metrics::new(),
+            readiness: Readiness::default(),
+        })
+    };
+    let reflector = eddy_image_automation::reflector::run::run_reconcilers(
+        process("image-reflector-controller"),
+        reflector_args,
+        stop.clone(),
+    );
+    let automation = eddy_image_automation::automation::run::run_reconciler(
+        process("image-automation-controller"),
+        automation_args,
+        stop.clone(),
+    );
+    let tasks = vec![
+        tokio::spawn(async move {
+            if let Err(error) = reflector.await {
+                eprintln!("image-reflector-controller stopped: {error}");
+            }
+        }),
+        tokio::spawn(async move {
+            if let Err(error) = automation.await {
+                eprintln!("image-automation-controller stopped: {error}");
+            }
+        }),
+    ];
+    ImageControllers {
+        stop,
+        tasks,
+        _storage: storage,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

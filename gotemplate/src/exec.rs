@@ -344,9 +344,17 @@ impl<'s, 'e> Exec<'s, 'e> {
         let value = self.eval_pipeline(dot, &branch.pipe)?.value;
         let mark = self.vars.len();
         let mut ran = false;
-        let iterations: Vec<(Value, Ev)> = match &value {
-            Value::Nil => Vec::new(),
-            Value::Int(n, kind) => {
+        let keyed_entries = match &value {
+            Value::Object(object) => object.range_entries(),
+            _ => None,
+        };
+        let iterations: Vec<(Value, Ev)> = match (&value, keyed_entries) {
+            (_, Some(entries)) => entries
+                .into_iter()
+                .map(|(key, element)| (key, Ev::held(element)))
+                .collect(),
+            (Value::Nil, None) => Vec::new(),
+            (Value::Int(n, kind), None) => {
                 if branch.pipe.decl.len() > 1 {
                     return Err(self.error(
                         last_evaluated(&branch.pipe),
@@ -360,7 +368,7 @@ impl<'s, 'e> Exec<'s, 'e> {
                     .map(|i| (Value::Int(i, *kind), Ev::plain(Value::Int(i, *kind))))
                     .collect()
             }
-            Value::Uint(n, kind) => {
+            (Value::Uint(n, kind), None) => {
                 if branch.pipe.decl.len() > 1 {
                     return Err(self.error(
                         last_evaluated(&branch.pipe),
@@ -374,7 +382,7 @@ impl<'s, 'e> Exec<'s, 'e> {
                     .map(|i| (Value::Uint(i, *kind), Ev::plain(Value::Uint(i, *kind))))
                     .collect()
             }
-            other => {
+            (other, None) => {
                 if let Some(list) = other.as_list() {
                     list.items
                         .iter()

@@ -107,6 +107,12 @@ pub trait HostObject {
     fn list_view(&self) -> Option<Rc<List>> {
         None
     }
+    /// For a Go map whose keys are not strings (Flux's `map[ObjectIdentifier][]Change`): its
+    /// (key, value) pairs in the order `range` visits them. Only `range` uses it; key lookup by
+    /// field name still goes through [`HostObject::map_view`].
+    fn range_entries(&self) -> Option<Vec<(Value, Value)>> {
+        None
+    }
     /// A nil pointer of this type (`<nil>` when printed, an error when a field is taken).
     fn is_nil(&self) -> bool {
         false

@@ -200,3 +200,44 @@ fn to_yaml_pretty_of_host_types() {
         "AsMap: shadowed key\nname: web\nport: 8080|- v1\n- apps/v1|null|apiversions:\n  - v1\n  - apps/v1"
     );
 }
+
+/// A map keyed by structs (Flux's `map[ObjectIdentifier][]Change`): `range` hands out the
+/// struct keys, whose fields the body reads.
+struct KeyedByStruct;
+
+struct Key(&'static str);
+
+impl HostObject for Key {
+    fn type_name(&self) -> &str {
+        "update.ObjectIdentifier"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        (name == "Name").then(|| Value::string(self.0))
+    }
+}
+
+impl HostObject for KeyedByStruct {
+    fn type_name(&self) -> &str {
+        "update.ObjectChanges"
+    }
+    fn range_entries(&self) -> Option<Vec<(Value, Value)>> {
+        Some(vec![
+            (Value::Object(Rc::new(Key("a"))), Value::int(1)),
+            (Value::Object(Rc::new(Key("b"))), Value::int(2)),
+        ])
+    }
+}
+
+#[test]
+fn range_over_a_map_with_struct_keys() {
+    let mut set = TemplateSet::new("t", FuncMap::go_builtins());
+    set.parse(
+        "t",
+        "{{ range $k, $v := . }}{{ $k.Name }}={{ $v }};{{ end }}{{ range . }}[{{ . }}]{{ end }}",
+    )
+    .unwrap();
+    let out = set
+        .execute("t", Value::Object(Rc::new(KeyedByStruct)))
+        .unwrap();
+    assert_eq!(out, "a=1;b=2;[1][2]");
+}

@@ -97,7 +97,7 @@ impl ReflectorArgs {
 }
 
 impl AutomationArgs {
-    /// Flags with no behaviour while ImageUpdateAutomations are only marked `NotSupported`.
+    /// Flags the automation does not act on yet (SSH algorithm lists, workload identity).
     pub fn unread_flags(&self) -> Vec<UnreadFlag> {
         let mut flags = self.common.unread_flags();
         flags.extend([

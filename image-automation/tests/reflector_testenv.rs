@@ -232,7 +232,6 @@ async fn semver_policy_resolves_and_survives_a_registry_outage(api_version: Opti
 
 /// The tutorial's objects exactly as written (v1beta1).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "blocked in eddy-api: the v1beta1 CRD schemas lack spec.provider and spec.digestReflectionPolicy, which v1 defaults, so the status apply is refused with 'field not declared in schema'"]
 async fn tutorial_v1beta1_semver_policy_resolves_and_survives_a_registry_outage() {
     semver_policy_resolves_and_survives_a_registry_outage(None).await;
 }

@@ -1,37 +1,12 @@
-//! The image-automation-controller binary. Until Git write-back lands it marks every
-//! ImageUpdateAutomation `NotSupported` instead of leaving it without status.
+//! The image-automation-controller binary: parses flags and runs the ImageUpdateAutomation
+//! reconciler on the shared runtime.
 
 use clap::Parser;
-use eddy_api::image::ImageUpdateAutomation;
-use eddy_image_automation::{NOT_AUTOMATED, args::AutomationArgs};
-use eddy_runtime::{
-    controller, process,
-    unsupported::{
-        flags::refuse_non_default,
-        kind::{MarkerStartError, run_not_supported},
-    },
-};
-
-const NAME: &str = "image-automation-controller";
+use eddy_image_automation::args::AutomationArgs;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = AutomationArgs::parse();
-    process::exit_code(NAME, run(args).await)
-}
-
-async fn run(args: AutomationArgs) -> Result<(), MarkerStartError> {
-    refuse_non_default(args.unread_flags())?;
-    let process = process::start(NAME, &args.common).await?;
-    let stop = controller::lead(&process, &args.common).await;
-    let message = NOT_AUTOMATED.to_owned();
-    run_not_supported::<ImageUpdateAutomation>(
-        &process,
-        &args.common,
-        args.concurrent,
-        message,
-        stop,
-    )
-    .await;
-    Ok(())
+    let result = eddy_image_automation::automation::run::run(args).await;
+    eddy_runtime::process::exit_code("image-automation-controller", result)
 }

@@ -243,7 +243,35 @@ pub struct ImageUpdateAutomationStatus {
     /// Last `reconcile.fluxcd.io/requestedAt` annotation value that was handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+
+    /// Eddy: the value the automation last wrote for each marker, keyed
+    /// `<file relative to update.path>#<setter>`; read when manual changes are held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_values: Option<BTreeMap<String, String>>,
+
+    /// Eddy: markers whose value someone else changed in Git and that the automation leaves
+    /// alone until its policy selects another image (annotation
+    /// `image.eddy.dev/hold-manual-changes: "true"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holds: Option<Vec<SetterHold>>,
 }
+
+/// A marker the automation does not overwrite because someone changed its value in Git.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SetterHold {
+    /// File, relative to `update.path`.
+    pub file: String,
+    /// The marker's policy reference (`<ns>:<policy>[:tag|:name|:digest]`).
+    pub setter: String,
+    /// The value in Git, kept.
+    pub value: String,
+    /// The value the policy selects, which the automation had already pushed once.
+    pub policy_value: String,
+}
+
+/// Annotation opting an ImageUpdateAutomation into holding manually changed markers.
+pub const HOLD_MANUAL_CHANGES_ANNOTATION: &str = "image.eddy.dev/hold-manual-changes";
 
 /// The CustomResourceDefinition Eddy installs for ImageUpdateAutomation at its current version.
 pub fn crd() -> CustomResourceDefinition {
