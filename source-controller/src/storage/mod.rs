@@ -220,6 +220,23 @@ impl Storage {
         })
     }
 
+    /// Stores what `reader` yields as artifact `file` of `object`, without holding it in memory
+    /// (Helm repository indexes can be tens of megabytes).
+    pub fn store_reader(
+        &self,
+        object: &ObjectKey,
+        file: &str,
+        reader: &mut impl std::io::Read,
+    ) -> Result<StoredArtifact, StorageError> {
+        self.write_artifact(object, file, |mut out| {
+            std::io::copy(reader, &mut out).map_err(|source| StorageError::Write {
+                path: PathBuf::from(file),
+                source,
+            })?;
+            Ok(out)
+        })
+    }
+
     /// Writes an artifact through `produce` under its lock: temp file, fsync, mode 0o600,
     /// atomic rename. The digest covers exactly the bytes stored.
     fn write_artifact(
