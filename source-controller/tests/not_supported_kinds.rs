@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use source_controller::controller::not_supported::message;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn oci_bucket_and_helm_sources_are_marked_not_supported() {
+async fn oci_and_bucket_sources_are_marked_not_supported() {
     let client = eddy_test_support::client().await.unwrap();
     install_crds(&client).await.unwrap();
     let ns = TestNamespace::new(&client, "sc-unsupported").await.unwrap();
@@ -21,7 +21,7 @@ async fn oci_bucket_and_helm_sources_are_marked_not_supported() {
     let controller = RunningController::start(&client, storage.path(), &shard, &[])
         .await
         .unwrap();
-    let cases: [(&str, Value); 4] = [
+    let cases: [(&str, Value); 2] = [
         (
             "OCIRepository",
             json!({"url": "oci://ghcr.io/stefanprodan/manifests/podinfo", "interval": "5m"}),
@@ -29,15 +29,6 @@ async fn oci_bucket_and_helm_sources_are_marked_not_supported() {
         (
             "Bucket",
             json!({"bucketName": "podinfo", "endpoint": "minio.example.com", "interval": "5m"}),
-        ),
-        (
-            "HelmRepository",
-            json!({"url": "https://stefanprodan.github.io/podinfo", "interval": "5m"}),
-        ),
-        (
-            "HelmChart",
-            json!({"chart": "podinfo", "interval": "5m",
-                   "sourceRef": {"kind": "HelmRepository", "name": "podinfo"}}),
         ),
     ];
     for (kind, spec) in cases {

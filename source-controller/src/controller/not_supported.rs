@@ -1,8 +1,7 @@
-//! The source kinds source-controller does not fetch yet (OCIRepository, Bucket, HelmRepository,
-//! HelmChart): each object is marked `NotSupported` so it does not sit without status as if no
+//! The source kinds source-controller does not fetch yet (OCIRepository, Bucket): each object is marked `NotSupported` so it does not sit without status as if no
 //! controller watched it. A kind leaves this list when its reconciler lands.
 
-use eddy_api::source::{Bucket, HelmChart, HelmRepository, OCIRepository};
+use eddy_api::source::{Bucket, OCIRepository};
 use eddy_runtime::{
     cli::CommonArgs, process::ControllerProcess, unsupported::kind::run_not_supported,
 };
@@ -28,20 +27,6 @@ pub async fn run(
             message("OCIRepository"),
             stop.clone()
         ),
-        run_not_supported::<Bucket>(
-            process,
-            common,
-            concurrency,
-            message("Bucket"),
-            stop.clone()
-        ),
-        run_not_supported::<HelmRepository>(
-            process,
-            common,
-            concurrency,
-            message("HelmRepository"),
-            stop.clone()
-        ),
-        run_not_supported::<HelmChart>(process, common, concurrency, message("HelmChart"), stop),
+        run_not_supported::<Bucket>(process, common, concurrency, message("Bucket"), stop),
     );
 }
