@@ -390,3 +390,96 @@ async fn broken_indexes_and_archives_keep_the_previous_artifact() {
     assert!(reqwest::get(&kept.url).await.unwrap().status().is_success());
     controller.stop().await;
 }
+
+/// A chart packaged from a GitRepository path: a `file://` dependency built into `charts/`,
+/// values files from the repository root, and the `Revision` strategy's `+<commit>` version.
+#[tokio::test(flavor = "multi_thread")]
+async fn charts_packaged_from_a_git_repository() {
+    use eddy_api::source::GitRepository;
+    use eddy_test_support::git_server::{GitHttpServer, HttpServerOptions, RepoRoot};
+
+    let client = eddy_test_support::client().await.unwrap();
+    install_crds(&client).await.unwrap();
+    let ns = TestNamespace::new(&client, "sc-helm-git").await.unwrap();
+    let root = RepoRoot::new().unwrap();
+    let repo = root.create("charts").unwrap();
+    repo.write(
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 1.4.0\ndependencies:\n- name: sub\n  version: 0.1.0\n  repository: file://../sub\n",
+    )
+    .unwrap();
+    repo.write("charts/app/values.yaml", "greeting: hello\n")
+        .unwrap();
+    repo.write(
+        "charts/app/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  greeting: {{ .Values.greeting }}\n",
+    )
+    .unwrap();
+    repo.write(
+        "charts/sub/Chart.yaml",
+        "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    repo.write(
+        "charts/sub/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sub\n",
+    )
+    .unwrap();
+    repo.write("env/prod.yaml", "greeting: prod\n").unwrap();
+    let commit = repo.commit_all("charts").unwrap();
+    repo.push("master").unwrap();
+    let server = GitHttpServer::start(root.path(), HttpServerOptions::default())
+        .await
+        .unwrap();
+
+    let storage = tempfile::tempdir().unwrap();
+    let shard = shard("helm-git");
+    let controller = RunningController::start(&client, storage.path(), &shard, &[])
+        .await
+        .unwrap();
+    let gits: Api<GitRepository> = Api::namespaced(client.clone(), ns.name());
+    create(
+        &gits,
+        "charts",
+        &shard,
+        json!({"url": server.url("charts"), "interval": "10m", "ref": {"branch": "master"}}),
+    )
+    .await;
+    let charts: Api<HelmChart> = Api::namespaced(client.clone(), ns.name());
+    create(
+        &charts,
+        "app",
+        &shard,
+        json!({"chart": "./charts/app", "interval": "10m", "reconcileStrategy": "Revision",
+               "valuesFiles": ["charts/app/values.yaml", "env/prod.yaml"],
+               "sourceRef": {"kind": "GitRepository", "name": "charts"}}),
+    )
+    .await;
+    let (chart, reason, message) =
+        wait_ready_status(&charts, "app", "True", chart_conditions).await;
+    let version = format!("1.4.0+{}", &commit[..12]);
+    assert_eq!(reason, "ChartPackageSucceeded");
+    assert_eq!(
+        message,
+        format!(
+            "packaged 'app' chart with version '{version}' and merged values files [charts/app/values.yaml env/prod.yaml]"
+        )
+    );
+    let status = chart.status.unwrap();
+    assert_eq!(status.artifact.as_ref().unwrap().revision, version);
+    assert_eq!(
+        status.observed_source_artifact_revision.as_deref(),
+        Some(format!("master@sha1:{commit}").as_str())
+    );
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("app.tgz"),
+        fetch(&status.artifact.unwrap().url).await,
+    )
+    .unwrap();
+    // The real helm renders the package: merged values and the built dependency.
+    let rendered = helm(work.path(), &["template", "rel", "app.tgz"]);
+    assert!(rendered.contains("greeting: prod"), "{rendered}");
+    assert!(rendered.contains("name: sub"), "{rendered}");
+    controller.stop().await;
+}
