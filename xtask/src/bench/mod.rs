@@ -4,6 +4,7 @@
 use anyhow::bail;
 
 mod gotemplate;
+mod helm_source;
 mod kustomize;
 mod kustomize_controller;
 mod process;
@@ -24,6 +25,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what.as_str() {
         "source" => source::run(&args.rest),
         "gotemplate" => gotemplate::run(&args.rest),
+        "helm-source" => helm_source::run(&args.rest),
         "kustomize" => kustomize::run(&args.rest),
         "kustomize-controller" => kustomize_controller::run(&args.rest),
         other => bail!("no benchmark named '{other}'"),
