@@ -185,6 +185,23 @@ async fn from_helm_repository(
         .filter(|artifact| ctx.storage.artifact_exists(&artifact.path))
         .ok_or_else(|| no_source_artifact("HelmRepository", source_name))?;
     let chart = object.spec.chart.clone();
+    let values_files = listed_values_files(object);
+    // The same index and the same spec choose the same chart: no need to read the index again.
+    let same_generation = status.observed_generation == object.meta().generation;
+    if let Some(artifact) =
+        unchanged(status, &chart, &values_files, None, &index.revision).filter(|_| same_generation)
+    {
+        let message = build::summary("pulled", &chart, &artifact.revision, &values_files);
+        let observed = Observed {
+            chart_name: chart,
+            values_files,
+            source_revision: index.revision,
+        };
+        return Ok((
+            helm_outcome::up_to_date(CHART_PULL_SUCCEEDED, message, None),
+            observed,
+        ));
+    }
     let index_path = ctx
         .storage
         .local_path(&index.path)
@@ -212,7 +229,6 @@ async fn from_helm_repository(
     .await
     .map_err(|error| storage_failed("ArchiveOperationFailed", error.to_string()))??;
 
-    let values_files = listed_values_files(object);
     let version = if values_files.is_empty() {
         entry.version.clone()
     } else {
