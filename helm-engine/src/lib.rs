@@ -10,7 +10,9 @@ mod ignore;
 mod load;
 mod objects;
 mod output;
+mod package;
 mod render;
+mod repo_index;
 mod schema;
 mod strvals;
 mod values;
@@ -19,10 +21,14 @@ pub use chart::{Chart, ChartFile, Dependency, Maintainer, Metadata};
 pub use dependencies::{check_dependencies_present, process_dependencies};
 pub use error::Error;
 pub use ignore::IgnoreRules;
-pub use load::{LoadLimits, load, load_archive, load_dir};
+pub use load::{LoadLimits, load, load_archive, load_dir, read_archive_files, read_dir_files};
 pub use objects::Capabilities;
 pub use output::{INSTALL_ORDER, Manifest, print_template_output, sort_manifests, split_manifests};
+pub use package::{PackageError, PackageOptions, PackagedChart, merge_values_files, package};
 pub use render::{ReleaseOptions, render_chart};
+pub use repo_index::{
+    ChartLookupError, IndexChartVersion, IndexError, IndexSummary, scan_index, select_version,
+};
 pub use schema::validate_values;
 pub use strvals::{parse_set_into, parse_set_json_into, parse_set_string_into};
 pub use values::{Table, coalesce_values, merge_maps, parse_values};

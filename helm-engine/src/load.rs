@@ -39,6 +39,12 @@ pub fn load(path: &Path, limits: LoadLimits) -> Result<Chart, Error> {
 }
 
 pub fn load_dir(dir: &Path, limits: LoadLimits) -> Result<Chart, Error> {
+    chart_from_files(read_dir_files(dir, limits)?, limits)
+}
+
+/// The files of a chart directory as Helm packages them (`.helmignore` applied, links followed
+/// only inside the chart), each named relative to the chart.
+pub fn read_dir_files(dir: &Path, limits: LoadLimits) -> Result<Vec<ChartFile>, Error> {
     let root = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
     let ignore_file = root.join(HELMIGNORE);
     let rules = match std::fs::read_to_string(&ignore_file) {
@@ -55,7 +61,7 @@ pub fn load_dir(dir: &Path, limits: LoadLimits) -> Result<Chart, Error> {
         open_dirs: vec![root.clone()],
     };
     walk.visit(&root, "")?;
-    chart_from_files(walk.files, limits)
+    Ok(walk.files)
 }
 
 struct DirWalk<'a> {
@@ -144,6 +150,12 @@ fn strip_bom(data: Vec<u8>) -> Rc<[u8]> {
 /// Loads a gzipped tar of a chart (one top-level directory holding the chart).
 pub fn load_archive(data: &[u8], limits: LoadLimits) -> Result<Chart, Error> {
     chart_from_files(archive_files(data, limits)?, limits)
+}
+
+/// The files of a chart archive, each named relative to the chart (the top directory dropped),
+/// with the same refusals and caps as [`load_archive`].
+pub fn read_archive_files(data: &[u8], limits: LoadLimits) -> Result<Vec<ChartFile>, Error> {
+    archive_files(data, limits)
 }
 
 fn archive_files(data: &[u8], limits: LoadLimits) -> Result<Vec<ChartFile>, Error> {
@@ -247,7 +259,7 @@ fn archive_member_name(raw: &str) -> Result<String, Error> {
 }
 
 /// Builds a chart from its files (Helm's `LoadFiles`).
-fn chart_from_files(files: Vec<ChartFile>, limits: LoadLimits) -> Result<Chart, Error> {
+pub(crate) fn chart_from_files(files: Vec<ChartFile>, limits: LoadLimits) -> Result<Chart, Error> {
     let text = |f: &ChartFile| String::from_utf8_lossy(&f.data).into_owned();
     let mut metadata = None;
     for f in files.iter().filter(|f| f.name == "Chart.yaml") {

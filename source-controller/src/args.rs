@@ -83,7 +83,7 @@ pub struct Args {
 }
 
 impl Args {
-    /// Flags parsed but not acted on yet (the Helm sources are not fetched yet, the SSH
+    /// Flags parsed but not acted on yet (the Helm index cache, the SSH
     /// algorithm lists are not passed to the transport): a non-default value is refused at
     /// start-up.
     pub fn unread_flags(&self) -> Vec<eddy_runtime::unsupported::flags::UnreadFlag> {
@@ -92,21 +92,6 @@ impl Args {
         use eddy_runtime::unsupported::flags::UnreadFlag;
         let mut flags = self.common.unread_flags();
         flags.extend([
-            UnreadFlag::new(
-                "--helm-index-max-size",
-                &self.helm_index_max_size,
-                &(50 * 1024 * 1024),
-            ),
-            UnreadFlag::new(
-                "--helm-chart-max-size",
-                &self.helm_chart_max_size,
-                &(10 * 1024 * 1024),
-            ),
-            UnreadFlag::new(
-                "--helm-chart-file-max-size",
-                &self.helm_chart_file_max_size,
-                &(5 * 1024 * 1024),
-            ),
             UnreadFlag::new("--helm-cache-max-size", &self.helm_cache_max_size, &0),
             UnreadFlag::new(
                 "--helm-cache-ttl",
@@ -156,6 +141,9 @@ mod unread_flag_tests {
             "--storage-path=/data",
             "--storage-adv-addr=source-controller.$(RUNTIME_NAMESPACE).svc.cluster.local.",
             "--helm-cache-max-size=0",
+            "--helm-index-max-size=1000",
+            "--helm-chart-max-size=1000",
+            "--helm-chart-file-max-size=1000",
         ];
         assert_eq!(refusal(&flags), None);
     }
@@ -163,9 +151,6 @@ mod unread_flag_tests {
     #[test]
     fn flags_without_behaviour_are_refused_by_name() {
         for flag in [
-            "--helm-index-max-size=1",
-            "--helm-chart-max-size=1",
-            "--helm-chart-file-max-size=1",
             "--helm-cache-max-size=10",
             "--helm-cache-ttl=60m",
             "--helm-cache-purge-interval=5m",

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use source_controller::controller::not_supported::message;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn bucket_and_helm_sources_are_marked_not_supported() {
+async fn buckets_are_marked_not_supported() {
     let client = eddy_test_support::client().await.unwrap();
     install_crds(&client).await.unwrap();
     let ns = TestNamespace::new(&client, "sc-unsupported").await.unwrap();
@@ -21,21 +21,10 @@ async fn bucket_and_helm_sources_are_marked_not_supported() {
     let controller = RunningController::start(&client, storage.path(), &shard, &[])
         .await
         .unwrap();
-    let cases: [(&str, Value); 3] = [
-        (
-            "Bucket",
-            json!({"bucketName": "podinfo", "endpoint": "minio.example.com", "interval": "5m"}),
-        ),
-        (
-            "HelmRepository",
-            json!({"url": "https://stefanprodan.github.io/podinfo", "interval": "5m"}),
-        ),
-        (
-            "HelmChart",
-            json!({"chart": "podinfo", "interval": "5m",
-                   "sourceRef": {"kind": "HelmRepository", "name": "podinfo"}}),
-        ),
-    ];
+    let cases: [(&str, Value); 1] = [(
+        "Bucket",
+        json!({"bucketName": "podinfo", "endpoint": "minio.example.com", "interval": "5m"}),
+    )];
     for (kind, spec) in cases {
         let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(
             "source.toolkit.fluxcd.io",

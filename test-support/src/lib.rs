@@ -22,6 +22,7 @@ pub mod artifact_server;
 mod crds;
 mod env;
 pub mod git_server;
+pub mod helm;
 mod namespace;
 pub mod not_supported;
 mod private_cluster;

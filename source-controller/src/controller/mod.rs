@@ -7,6 +7,12 @@
 mod artifact;
 mod config;
 pub mod gitrepository;
+mod helm_lifecycle;
+mod helm_outcome;
+mod helm_transport;
+pub mod helmchart;
+mod helmchart_build;
+pub mod helmrepository;
 mod include_trigger;
 pub mod not_supported;
 pub mod ocirepository;
@@ -64,6 +70,16 @@ pub struct Context {
     pub requeue_dependency: Duration,
     /// `--git-max-size` (`None`: unlimited).
     pub git_max_size: Option<u64>,
+    /// `--helm-*-max-size`.
+    pub helm: HelmLimits,
+}
+
+/// The size caps of Helm indexes and charts (Flux's flags).
+#[derive(Debug, Clone, Copy)]
+pub struct HelmLimits {
+    pub index_max_size: u64,
+    pub chart_max_size: u64,
+    pub chart_file_max_size: u64,
 }
 
 /// Runs source-controller with a client from the environment (in-cluster or `KUBECONFIG`).
@@ -121,6 +137,11 @@ pub async fn run_with_client(args: Args, client: Option<kube::Client>) -> Result
         jitter_percent: args.common.interval_jitter_percentage,
         requeue_dependency: args.requeue_dependency,
         git_max_size: (args.git_max_size > 0).then_some(args.git_max_size),
+        helm: HelmLimits {
+            index_max_size: args.helm_index_max_size,
+            chart_max_size: args.helm_chart_max_size,
+            chart_file_max_size: args.helm_chart_file_max_size,
+        },
     });
 
     let server = crate::server::serve_with(
@@ -150,8 +171,34 @@ pub async fn run_with_client(args: Args, client: Option<kube::Client>) -> Result
         None,
         stop.clone(),
     );
+    let helm_repositories = eddy_runtime::controller::run(
+        &process,
+        &args.common,
+        args.concurrent,
+        context.clone(),
+        helmrepository::reconcile,
+        None,
+        stop.clone(),
+    );
+    let helm_charts = eddy_runtime::controller::run(
+        &process,
+        &args.common,
+        args.concurrent,
+        context,
+        helmchart::reconcile,
+        None,
+        stop.clone(),
+    );
     let markers = not_supported::run(&process, &args.common, args.concurrent, stop.clone());
-    let reconcilers = async { tokio::join!(reconciler, oci_reconciler, markers) };
+    let reconcilers = async {
+        tokio::join!(
+            reconciler,
+            oci_reconciler,
+            helm_repositories,
+            helm_charts,
+            markers
+        )
+    };
     // All live in this future, so dropping it (a test stopping the controller) stops them all.
     tokio::select! {
         result = server => {

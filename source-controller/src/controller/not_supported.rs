@@ -1,8 +1,8 @@
-//! The source kinds source-controller does not fetch yet (Bucket, HelmRepository, HelmChart):
-//! each object is marked `NotSupported` so it does not sit without status as if no controller
-//! watched it. A kind leaves this list when its reconciler lands.
+//! The source kinds source-controller does not fetch yet (Bucket): each object is marked
+//! `NotSupported` so it does not sit without status as if no controller watched it. A kind
+//! leaves this list when its reconciler lands.
 
-use eddy_api::source::{Bucket, HelmChart, HelmRepository};
+use eddy_api::source::Bucket;
 use eddy_runtime::{
     cli::CommonArgs, process::ControllerProcess, unsupported::kind::run_not_supported,
 };
@@ -20,21 +20,11 @@ pub async fn run(
     concurrency: usize,
     stop: CancellationToken,
 ) {
-    tokio::join!(
-        run_not_supported::<Bucket>(
-            process,
-            common,
-            concurrency,
-            message("Bucket"),
-            stop.clone()
-        ),
-        run_not_supported::<HelmRepository>(
-            process,
-            common,
-            concurrency,
-            message("HelmRepository"),
-            stop.clone()
-        ),
-        run_not_supported::<HelmChart>(process, common, concurrency, message("HelmChart"), stop),
-    );
+    tokio::join!(run_not_supported::<Bucket>(
+        process,
+        common,
+        concurrency,
+        message("Bucket"),
+        stop
+    ),);
 }

@@ -232,10 +232,21 @@ impl Storage {
             path: source.to_path_buf(),
             source: error,
         })?;
+        self.store_reader(object, file, &mut input)
+    }
+
+    /// Stores what `reader` yields as artifact `file` of `object`, without holding it in memory
+    /// (Helm repository indexes can be tens of megabytes).
+    pub fn store_reader(
+        &self,
+        object: &ObjectKey,
+        file: &str,
+        reader: &mut impl std::io::Read,
+    ) -> Result<StoredArtifact, StorageError> {
         self.write_artifact(object, file, |mut out| {
-            std::io::copy(&mut input, &mut out).map_err(|error| StorageError::Write {
+            std::io::copy(reader, &mut out).map_err(|source| StorageError::Write {
                 path: PathBuf::from(file),
-                source: error,
+                source,
             })?;
             Ok(out)
         })

@@ -4,6 +4,7 @@
 use anyhow::bail;
 
 mod gotemplate;
+mod helm_source;
 mod image_automation;
 mod kustomize;
 mod kustomize_controller;
@@ -26,6 +27,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "source" => source::run(&args.rest),
         "gotemplate" => gotemplate::run(&args.rest),
         "image-automation" => image_automation::run(&args.rest),
+        "helm-source" => helm_source::run(&args.rest),
         "kustomize" => kustomize::run(&args.rest),
         "kustomize-controller" => kustomize_controller::run(&args.rest),
         other => bail!("no benchmark named '{other}'"),
