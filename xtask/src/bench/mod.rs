@@ -7,6 +7,7 @@ mod gotemplate;
 mod kustomize;
 mod kustomize_controller;
 mod process;
+mod race;
 mod source;
 
 #[derive(clap::Args)]
@@ -26,6 +27,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "gotemplate" => gotemplate::run(&args.rest),
         "kustomize" => kustomize::run(&args.rest),
         "kustomize-controller" => kustomize_controller::run(&args.rest),
+        "race" => race::run(&args.rest),
         other => bail!("no benchmark named '{other}'"),
     }
 }

@@ -49,9 +49,19 @@ pub struct MeasuredProcess {
 }
 
 impl MeasuredProcess {
-    /// Starts `binary` with `args`, its output going to `log`.
+    /// Starts `binary` with `args` against the shared testenv, its output going to `log`.
     pub fn spawn(binary: &Path, args: &[String], log: &Path) -> anyhow::Result<Self> {
         let kubeconfig = eddy_testenv::kubeconfig_path()?;
+        Self::spawn_with_kubeconfig(binary, args, log, &kubeconfig)
+    }
+
+    /// Starts `binary` with `args` against the cluster of `kubeconfig`, its output going to `log`.
+    pub fn spawn_with_kubeconfig(
+        binary: &Path,
+        args: &[String],
+        log: &Path,
+        kubeconfig: &Path,
+    ) -> anyhow::Result<Self> {
         let log = std::fs::File::create(log)?;
         let child = Command::new(binary)
             .env("KUBECONFIG", kubeconfig)
@@ -82,6 +92,16 @@ impl MeasuredProcess {
             .find_map(|line| line.strip_prefix(field))
             .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
             .with_context(|| format!("no {field} in /proc status"))
+    }
+
+    /// The binary's file name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The resident set now.
+    pub fn rss_mib(&self) -> anyhow::Result<f64> {
+        Ok(self.status_field_kib("VmRSS:")? / 1024.0)
     }
 
     /// The kernel's high-water mark of the resident set since start (or the last reset).
