@@ -21,9 +21,19 @@ pub struct Figures {
 
 /// Builds `package` (release unless `debug`) and returns the path of its binary.
 pub fn build_controller(package: &str, debug: bool) -> anyhow::Result<PathBuf> {
+    let mut binaries = build_controllers(&[package], debug)?;
+    binaries.pop().context("cargo build returned no binary")
+}
+
+/// Builds `packages` in one cargo invocation (so their dependencies' features are unified once,
+/// not rebuilt per package) and returns the paths of their binaries, in order.
+pub fn build_controllers(packages: &[&str], debug: bool) -> anyhow::Result<Vec<PathBuf>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = Command::new(cargo);
-    command.args(["build", "-p", package]);
+    command.arg("build");
+    for package in packages {
+        command.args(["-p", package]);
+    }
     if !debug {
         command.arg("--release");
     }
@@ -32,14 +42,16 @@ pub fn build_controller(package: &str, debug: bool) -> anyhow::Result<PathBuf> {
         .status()
         .context("cannot run cargo build")?;
     if !status.success() {
-        bail!("building {package} failed");
+        bail!("building {} failed", packages.join(", "));
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::workspace::root().join("target"));
-    Ok(target
-        .join(if debug { "debug" } else { "release" })
-        .join(package))
+    let profile = target.join(if debug { "debug" } else { "release" });
+    Ok(packages
+        .iter()
+        .map(|package| profile.join(package))
+        .collect())
 }
 
 /// A controller process under measurement, talking to the testenv; killed by `stop`.

@@ -22,7 +22,7 @@ use self::{
     report::RaceReport,
     workload::Workload,
 };
-use super::process::build_controller;
+use super::process::build_controllers;
 
 #[derive(Parser, Debug)]
 #[command(name = "cargo xtask bench race")]
@@ -59,10 +59,13 @@ pub fn run(rest: &[String]) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", "),
     };
+    let eddy_binaries = build_controllers(&["source-controller", "kustomize-controller"], false)?;
+    let [source_controller, kustomize_controller] = <[_; 2]>::try_from(eddy_binaries)
+        .map_err(|_| anyhow::anyhow!("cargo build returned the wrong number of binaries"))?;
     let eddy = FleetBinaries {
         implementation: Implementation::Eddy,
-        source_controller: build_controller("source-controller", false)?,
-        kustomize_controller: build_controller("kustomize-controller", false)?,
+        source_controller,
+        kustomize_controller,
         versions: format!("release build of {}", workspace_commit()),
     };
     let control_plane = if args.shared_testenv {
