@@ -84,7 +84,7 @@ pub fn run(rest: &[String]) -> anyhow::Result<()> {
 }
 
 /// The manifests of app `index`; `generation` changes the ConfigMap (a "commit").
-fn app_manifests(index: usize, generation: u32) -> Vec<(String, String)> {
+pub(super) fn app_manifests(index: usize, generation: u32) -> Vec<(String, String)> {
     let name = format!("app-{index}");
     vec![
         (
@@ -306,7 +306,7 @@ async fn wait_all(
 
 /// The ceiling: server-side apply of the same objects (4 per app) straight from this process,
 /// `concurrency` at a time, as a controller with no build, diff or status work would.
-async fn raw_apply(
+pub(super) async fn raw_apply(
     client: &kube::Client,
     ns: &str,
     count: usize,

@@ -9,6 +9,7 @@ mod image_automation;
 mod kustomize;
 mod kustomize_controller;
 mod process;
+mod race;
 mod source;
 
 #[derive(clap::Args)]
@@ -30,6 +31,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "helm-source" => helm_source::run(&args.rest),
         "kustomize" => kustomize::run(&args.rest),
         "kustomize-controller" => kustomize_controller::run(&args.rest),
+        "race" => race::run(&args.rest),
         other => bail!("no benchmark named '{other}'"),
     }
 }

@@ -21,9 +21,19 @@ pub struct Figures {
 
 /// Builds `package` (release unless `debug`) and returns the path of its binary.
 pub fn build_controller(package: &str, debug: bool) -> anyhow::Result<PathBuf> {
+    let mut binaries = build_controllers(&[package], debug)?;
+    binaries.pop().context("cargo build returned no binary")
+}
+
+/// Builds `packages` in one cargo invocation (so their dependencies' features are unified once,
+/// not rebuilt per package) and returns the paths of their binaries, in order.
+pub fn build_controllers(packages: &[&str], debug: bool) -> anyhow::Result<Vec<PathBuf>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = Command::new(cargo);
-    command.args(["build", "-p", package]);
+    command.arg("build");
+    for package in packages {
+        command.args(["-p", package]);
+    }
     if !debug {
         command.arg("--release");
     }
@@ -32,14 +42,16 @@ pub fn build_controller(package: &str, debug: bool) -> anyhow::Result<PathBuf> {
         .status()
         .context("cannot run cargo build")?;
     if !status.success() {
-        bail!("building {package} failed");
+        bail!("building {} failed", packages.join(", "));
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::workspace::root().join("target"));
-    Ok(target
-        .join(if debug { "debug" } else { "release" })
-        .join(package))
+    let profile = target.join(if debug { "debug" } else { "release" });
+    Ok(packages
+        .iter()
+        .map(|package| profile.join(package))
+        .collect())
 }
 
 /// A controller process under measurement, talking to the testenv; killed by `stop`.
@@ -49,9 +61,19 @@ pub struct MeasuredProcess {
 }
 
 impl MeasuredProcess {
-    /// Starts `binary` with `args`, its output going to `log`.
+    /// Starts `binary` with `args` against the shared testenv, its output going to `log`.
     pub fn spawn(binary: &Path, args: &[String], log: &Path) -> anyhow::Result<Self> {
         let kubeconfig = eddy_testenv::kubeconfig_path()?;
+        Self::spawn_with_kubeconfig(binary, args, log, &kubeconfig)
+    }
+
+    /// Starts `binary` with `args` against the cluster of `kubeconfig`, its output going to `log`.
+    pub fn spawn_with_kubeconfig(
+        binary: &Path,
+        args: &[String],
+        log: &Path,
+        kubeconfig: &Path,
+    ) -> anyhow::Result<Self> {
         let log = std::fs::File::create(log)?;
         let child = Command::new(binary)
             .env("KUBECONFIG", kubeconfig)
@@ -82,6 +104,16 @@ impl MeasuredProcess {
             .find_map(|line| line.strip_prefix(field))
             .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
             .with_context(|| format!("no {field} in /proc status"))
+    }
+
+    /// The binary's file name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The resident set now.
+    pub fn rss_mib(&self) -> anyhow::Result<f64> {
+        Ok(self.status_field_kib("VmRSS:")? / 1024.0)
     }
 
     /// The kernel's high-water mark of the resident set since start (or the last reset).
