@@ -15,9 +15,7 @@ use eddy_api::meta::condition_type;
 use eddy_api::source::{GitRepository, GitRepositoryStatus};
 use eddy_runtime::conditions;
 use eddy_runtime::events::Event;
-use eddy_runtime::finalizer;
 use eddy_runtime::outcome::Timing;
-use eddy_runtime::status::apply_status;
 use eddy_runtime::watch::requested_at;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
@@ -27,7 +25,7 @@ use kube::{Resource, ResourceExt};
 use super::artifact::{self, BuildRequest, IncludedSource};
 use super::config::{self, ContentConfig};
 use super::outcome::{self, Failure, Success};
-use super::{CONTROLLER_NAME, Context, Error};
+use super::{Context, Error, lifecycle};
 use crate::git::{self, FetchOptions, FetchOutcome, FetchRequest, GitAuth, GitError, RepoUrl};
 use crate::storage::{ObjectKey, SkippedSymlink};
 
@@ -39,11 +37,9 @@ pub async fn reconcile(object: Arc<GitRepository>, ctx: Arc<Context>) -> Result<
     let key = ObjectKey::new("GitRepository", &namespace, &name);
 
     if object.meta().deletion_timestamp.is_some() {
-        return finalize(&api, &object, &ctx, key).await;
+        return lifecycle::finalize(&api, object.as_ref(), &ctx, key).await;
     }
-    finalizer::ensure(&api, object.as_ref())
-        .await
-        .map_err(finalizer_error)?;
+    lifecycle::ensure_finalizer(&api, object.as_ref()).await?;
     if object.spec.suspend == Some(true) {
         tracing::info!("reconciliation is suspended for this object");
         return Ok(Action::await_change());
@@ -64,7 +60,7 @@ pub async fn reconcile(object: Arc<GitRepository>, ctx: Arc<Context>) -> Result<
             &reconciling,
             generation,
         );
-        write_status(&api, &name, &status).await?;
+        lifecycle::write_status(&api, &name, &status).await?;
     }
 
     let result = match fetch_source(&object, &ctx, &status).await {
@@ -87,7 +83,7 @@ pub async fn reconcile(object: Arc<GitRepository>, ctx: Arc<Context>) -> Result<
                     &format!("building artifact: {message}"),
                     generation,
                 );
-                write_status(&api, &name, &status).await?;
+                lifecycle::write_status(&api, &name, &status).await?;
                 progress_reported = true;
             }
             store_artifact(&ctx, &key, &object.spec, source).await
@@ -110,7 +106,7 @@ pub async fn reconcile(object: Arc<GitRepository>, ctx: Arc<Context>) -> Result<
     // The final write also replaces a `Reconciling` written above, even when the end state equals
     // the state we started from.
     if progress_reported || status != original {
-        write_status(&api, &name, &status).await?;
+        lifecycle::write_status(&api, &name, &status).await?;
     }
     if !garbage.is_empty() {
         let message = format!("garbage collected {} artifacts", garbage.len());
@@ -422,58 +418,6 @@ async fn storage_step(
         tracing::warn!(%error, "garbage collection failed");
         Vec::new()
     }))
-}
-
-/// Deletion: remove every artifact, then the finalizer.
-async fn finalize(
-    api: &Api<GitRepository>,
-    object: &GitRepository,
-    ctx: &Context,
-    key: ObjectKey,
-) -> Result<Action, Error> {
-    if !finalizer::is_present(object) {
-        return Ok(Action::await_change());
-    }
-    let storage = ctx.storage.clone();
-    let removed = tokio::task::spawn_blocking(move || storage.remove_object(&key)).await?;
-    if let Err(error) = removed {
-        // Keep the finalizer so the clean-up is retried, with the object's failure backoff.
-        tracing::error!(%error, "cannot remove the artifacts of a deleted GitRepository");
-        let backoff_key = format!(
-            "{}/{}",
-            object.namespace().unwrap_or_default(),
-            object.name_any()
-        );
-        return Ok(Action::requeue(
-            ctx.failure_backoff.next_delay(&backoff_key),
-        ));
-    }
-    finalizer::release(api, object)
-        .await
-        .map_err(finalizer_error)?;
-    Ok(Action::await_change())
-}
-
-fn finalizer_error(source: kube::Error) -> Error {
-    Error::Kube {
-        action: "patching finalizers".to_owned(),
-        source,
-    }
-}
-
-async fn write_status(
-    api: &Api<GitRepository>,
-    name: &str,
-    status: &GitRepositoryStatus,
-) -> Result<(), Error> {
-    match apply_status(api, name, CONTROLLER_NAME, status).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(response)) if response.is_not_found() => Ok(()),
-        Err(source) => Err(Error::Kube {
-            action: "writing status".to_owned(),
-            source,
-        }),
-    }
 }
 
 #[cfg(test)]

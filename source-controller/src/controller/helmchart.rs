@@ -21,11 +21,11 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
-use super::helm_lifecycle as lifecycle;
 use super::helm_outcome::{self, Success};
 use super::helm_transport::{self, AUTHENTICATION_FAILED};
 use super::helmchart_build::{self as build, build_failed};
 use super::{Context, Error};
+use super::{helm_lifecycle, lifecycle};
 use crate::storage::ObjectKey;
 
 pub const CHART_PULL_SUCCEEDED: &str = "ChartPullSucceeded";
@@ -57,7 +57,7 @@ pub async fn reconcile(object: Arc<HelmChart>, ctx: Arc<Context>) -> Result<Acti
     let original = object.status.clone().unwrap_or_default();
     let mut status = original.clone();
     status.last_handled_reconcile_at = requested_at(object.as_ref());
-    let garbage = lifecycle::storage_step(&ctx, &key, &mut status, LATEST_LINK).await?;
+    let garbage = helm_lifecycle::storage_step(&ctx, &key, &mut status, LATEST_LINK).await?;
     let progress = helm_outcome::needs_progress_report(generation, &mut status, true);
     if progress {
         helm_outcome::mark_reconciling(generation, &mut status);
@@ -96,7 +96,7 @@ pub async fn reconcile(object: Arc<HelmChart>, ctx: Arc<Context>) -> Result<Acti
         lifecycle::write_status(&api, &name, &status).await?;
     }
     let interval = eddy_runtime::time::interval(&object.spec.interval);
-    Ok(lifecycle::finish(&ctx, object.as_ref(), &garbage, events, next, interval).await)
+    Ok(helm_lifecycle::finish(&ctx, object.as_ref(), &garbage, events, next, interval).await)
 }
 
 fn refusal(object: &HelmChart) -> Option<Failure> {

@@ -22,10 +22,10 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
-use super::helm_lifecycle as lifecycle;
 use super::helm_outcome::{self, Success};
 use super::helm_transport::{self, AUTHENTICATION_FAILED};
 use super::{Context, Error};
+use super::{helm_lifecycle, lifecycle};
 use crate::storage::ObjectKey;
 
 /// Flux's reason for an index that cannot be fetched or read.
@@ -55,7 +55,7 @@ pub async fn reconcile(object: Arc<HelmRepository>, ctx: Arc<Context>) -> Result
     let mut status = original.clone();
     status.last_handled_reconcile_at = requested_at(object.as_ref());
     let is_oci = object.spec.r#type == Some(HelmRepositoryType::Oci);
-    let garbage = lifecycle::storage_step(&ctx, &key, &mut status, INDEX_LINK).await?;
+    let garbage = helm_lifecycle::storage_step(&ctx, &key, &mut status, INDEX_LINK).await?;
     let progress = helm_outcome::needs_progress_report(generation, &mut status, !is_oci);
     if progress {
         helm_outcome::mark_reconciling(generation, &mut status);
@@ -94,7 +94,7 @@ pub async fn reconcile(object: Arc<HelmRepository>, ctx: Arc<Context>) -> Result
     } else {
         next
     };
-    Ok(lifecycle::finish(&ctx, object.as_ref(), &garbage, events, next, interval).await)
+    Ok(helm_lifecycle::finish(&ctx, object.as_ref(), &garbage, events, next, interval).await)
 }
 
 /// Fields Eddy cannot act on: Stalled before anything is fetched.

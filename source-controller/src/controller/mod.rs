@@ -14,6 +14,7 @@ pub mod helmchart;
 mod helmchart_build;
 pub mod helmrepository;
 mod include_trigger;
+mod lifecycle;
 pub mod not_supported;
 pub mod ocirepository;
 mod outcome;

@@ -18,9 +18,7 @@ use eddy_api::meta::condition_type;
 use eddy_api::source::{OCIRepository, OCIRepositoryStatus};
 use eddy_runtime::conditions;
 use eddy_runtime::events::Event;
-use eddy_runtime::finalizer;
 use eddy_runtime::outcome::Timing;
-use eddy_runtime::status::apply_status;
 use eddy_runtime::watch::requested_at;
 use kube::api::Api;
 use kube::runtime::controller::Action;
@@ -28,7 +26,7 @@ use kube::{Resource, ResourceExt};
 
 use self::report::Success;
 use super::outcome::{self, Failure};
-use super::{CONTROLLER_NAME, Context, Error};
+use super::{Context, Error, lifecycle};
 use crate::storage::{ObjectKey, Storage, StorageError};
 
 pub use fetch::{LATEST_LINK, MAX_LAYER_BYTES, MAX_UNPACKED_BYTES};
@@ -50,11 +48,9 @@ pub async fn reconcile(object: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<
     let key = ObjectKey::new("OCIRepository", &namespace, &name);
 
     if object.meta().deletion_timestamp.is_some() {
-        return finalize(&api, &object, &ctx, key).await;
+        return lifecycle::finalize(&api, object.as_ref(), &ctx, key).await;
     }
-    finalizer::ensure(&api, object.as_ref())
-        .await
-        .map_err(finalizer_error)?;
+    lifecycle::ensure_finalizer(&api, object.as_ref()).await?;
     if object.spec.suspend == Some(true) {
         tracing::info!("reconciliation is suspended for this object");
         return Ok(Action::await_change());
@@ -73,7 +69,7 @@ pub async fn reconcile(object: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<
             &message,
             generation,
         );
-        write_status(&api, &name, &status).await?;
+        lifecycle::write_status(&api, &name, &status).await?;
     }
 
     let result = match resolve(&object, &ctx, &status).await {
@@ -82,7 +78,7 @@ pub async fn reconcile(object: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<
             let revision = resolved.revision();
             if let Some(message) = report::outdated_message(&status, &revision, &object.spec.url) {
                 report::mark_outdated(&mut status, &message, generation);
-                write_status(&api, &name, &status).await?;
+                lifecycle::write_status(&api, &name, &status).await?;
                 progress_reported = true;
             }
             fetch::pull_and_store(&client, &resolved, &object, &ctx, &key).await
@@ -95,7 +91,7 @@ pub async fn reconcile(object: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<
         spec::record_content_config(&mut status, &object.spec);
     }
     if progress_reported || status != original {
-        write_status(&api, &name, &status).await?;
+        lifecycle::write_status(&api, &name, &status).await?;
     }
     if !garbage.is_empty() {
         let message = format!("garbage collected {} artifacts", garbage.len());
@@ -249,57 +245,6 @@ fn reconcile_storage(
         None => {}
     }
     Ok(removed)
-}
-
-/// Deletion: remove every artifact, then the finalizer.
-async fn finalize(
-    api: &Api<OCIRepository>,
-    object: &OCIRepository,
-    ctx: &Context,
-    key: ObjectKey,
-) -> Result<Action, Error> {
-    if !finalizer::is_present(object) {
-        return Ok(Action::await_change());
-    }
-    let storage = ctx.storage.clone();
-    let removed = tokio::task::spawn_blocking(move || storage.remove_object(&key)).await?;
-    if let Err(error) = removed {
-        tracing::error!(%error, "cannot remove the artifacts of a deleted OCIRepository");
-        let backoff_key = format!(
-            "{}/{}",
-            object.namespace().unwrap_or_default(),
-            object.name_any()
-        );
-        return Ok(Action::requeue(
-            ctx.failure_backoff.next_delay(&backoff_key),
-        ));
-    }
-    finalizer::release(api, object)
-        .await
-        .map_err(finalizer_error)?;
-    Ok(Action::await_change())
-}
-
-fn finalizer_error(source: kube::Error) -> Error {
-    Error::Kube {
-        action: "patching finalizers".to_owned(),
-        source,
-    }
-}
-
-async fn write_status(
-    api: &Api<OCIRepository>,
-    name: &str,
-    status: &OCIRepositoryStatus,
-) -> Result<(), Error> {
-    match apply_status(api, name, CONTROLLER_NAME, status).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(response)) if response.is_not_found() => Ok(()),
-        Err(source) => Err(Error::Kube {
-            action: "writing status".to_owned(),
-            source,
-        }),
-    }
 }
 
 #[cfg(test)]
