@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use commands::{
-    bootstrap, build, check, create, diff, events, export, get, install, reconcile, suspend, tree,
-    uninstall,
+    bootstrap, build, check, create, diff, events, export, get, image, install, reconcile, suspend,
+    tree, uninstall,
 };
 
 #[derive(Parser)]
@@ -61,6 +61,9 @@ enum Command {
     /// Compare a local directory with the cluster (`diff kustomization NAME --path DIR`);
     /// exits 1 when something would change.
     Diff(diff::DiffArgs),
+    /// Image automation beyond Flux: `image release NAME` lifts the holds an
+    /// ImageUpdateAutomation keeps after a manual change in Git.
+    Image(image::ImageArgs),
     /// Remove the controllers, CRDs and every object of their kinds.
     Uninstall(uninstall::UninstallArgs),
     /// Work with Kustomize overlays locally, without a cluster.
@@ -136,6 +139,7 @@ fn run_against_cluster(
             Command::Tree(args) => tree::run(args, connection).await,
             Command::Build(args) => build::run(args, connection).await,
             Command::Diff(args) => diff::run(args, connection).await,
+            Command::Image(args) => image::run(args, connection).await,
             Command::Uninstall(args) => uninstall::run(args, connection).await,
             Command::Kustomize(_) | Command::Completion { .. } => Ok(()),
         }

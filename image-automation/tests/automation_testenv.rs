@@ -747,6 +747,24 @@ async fn a_manual_rollback_is_held_until_the_policy_moves_on() {
     assert_eq!(holds[0].value, "registry.local/myapp:1.0.0");
     assert_eq!(holds[0].policy_value, "registry.local/myapp:1.0.1");
 
+    // Releasing the holds (what `eddy image release` asks, with a reconcile request) sets the
+    // marker to the policy's image.
+    let release = json!({"metadata": {"annotations": {
+        "image.eddy.dev/release-holds": "r1",
+        "reconcile.fluxcd.io/requestedAt": "r1",
+    }}});
+    api.patch("auto", &PatchParams::default(), &Patch::Merge(&release))
+        .await
+        .unwrap();
+    eddy_test_support::wait_for("the released marker pushed", TIMEOUT, async || {
+        let text = fixture.remote_git(&["show", "main:apps/deploy.yaml"]);
+        let status = api.get("auto").await?.status.unwrap_or_default();
+        let handled = status.last_handled_hold_release.as_deref() == Some("r1");
+        Ok((text.contains("myapp:1.0.1") && status.holds.is_none() && handled).then_some(()))
+    })
+    .await
+    .unwrap();
+
     // A newer image releases the hold.
     fixture
         .policy(&ns, "myapp", "registry.local/myapp", "1.0.2")

@@ -207,10 +207,24 @@ fn ready_and_message(kind: &FluxKind, object: &DynamicObject) -> (String, String
     if kind.is_static {
         return ("True".into(), format!("{} is Ready", kind.kind));
     }
-    match ready_condition(object) {
+    let (ready, message) = match ready_condition(object) {
         Some(ready) => (ready.status, ready.message),
         None => ("False".into(), "waiting to be reconciled".into()),
+    };
+    (ready, with_holds(kind, &object.data, message))
+}
+
+/// Eddy's holds after a manual change, appended to an ImageUpdateAutomation's message so
+/// `eddy get images update` shows what the automation leaves alone.
+fn with_holds(kind: &FluxKind, data: &Value, message: String) -> String {
+    if kind.kind != "ImageUpdateAutomation" {
+        return message;
     }
+    let holds = super::image::held_markers(data);
+    if holds.is_empty() {
+        return message;
+    }
+    format!("{message}; holding {}", holds.join(", "))
 }
 
 /// The REVISION column: what the object last produced or applied.

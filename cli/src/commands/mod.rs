@@ -9,6 +9,7 @@ pub mod diff;
 pub mod events;
 pub mod export;
 pub mod get;
+pub mod image;
 pub mod install;
 pub mod reconcile;
 pub mod suspend;

@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use eddy_api::image::{
     ImageRef, ImageUpdateAutomation, ImageUpdateAutomationStatus,
-    imageupdateautomation::{HOLD_MANUAL_CHANGES_ANNOTATION, SetterHold},
+    imageupdateautomation::{HOLD_MANUAL_CHANGES_ANNOTATION, RELEASE_HOLDS_ANNOTATION, SetterHold},
     reasons,
 };
 use eddy_git::{Author, commit_of_revision};
@@ -99,6 +99,9 @@ pub async fn reconcile(
         Ok(RunOutcome::UpToDate) => (None, Next::Interval),
         Ok(outcome) => {
             let event = record_run(&mut status, outcome);
+            if let Some(token) = pending_hold_release(&automation) {
+                status.last_handled_hold_release = Some(token.to_owned());
+            }
             outcome::report_success(
                 &mut conditions,
                 &[],
@@ -215,6 +218,7 @@ fn nothing_moved(
         (None, _) => false,
     };
     ready
+        && pending_hold_release(automation).is_none()
         && status.observed_generation == automation.metadata.generation
         && watch::requested_at(automation) == status.last_handled_reconcile_at
         && status.observed_policies.as_ref() == Some(observed)
@@ -263,7 +267,7 @@ fn write_request(
             .unwrap_or_default(),
         name: automation.name_any(),
         namespace: automation.namespace().unwrap_or_default(),
-        hold_pushed_values: holds_manual_changes(automation).then(|| {
+        hold_pushed_values: holds_in_effect(automation).then(|| {
             automation
                 .status
                 .as_ref()
@@ -273,12 +277,25 @@ fn write_request(
     }
 }
 
-/// Whether the automation opted into holding manually changed markers.
-fn holds_manual_changes(automation: &ImageUpdateAutomation) -> bool {
-    automation
+/// Whether manually changed markers are held in this run: the automation opted in and no
+/// release of its holds is pending.
+pub fn holds_in_effect(automation: &ImageUpdateAutomation) -> bool {
+    let opted_in = automation
         .annotations()
         .get(HOLD_MANUAL_CHANGES_ANNOTATION)
-        .is_some_and(|value| value == "true")
+        .is_some_and(|value| value == "true");
+    opted_in && pending_hold_release(automation).is_none()
+}
+
+/// The `image.eddy.dev/release-holds` token not handled yet, if any: it makes one run overwrite
+/// every held marker, as if nothing were held.
+pub fn pending_hold_release(automation: &ImageUpdateAutomation) -> Option<&str> {
+    let token = automation.annotations().get(RELEASE_HOLDS_ANNOTATION)?;
+    let handled = automation
+        .status
+        .as_ref()
+        .and_then(|status| status.last_handled_hold_release.as_deref());
+    (handled != Some(token.as_str())).then_some(token.as_str())
 }
 
 fn write_failure(error: WriteError) -> Failure {
@@ -425,6 +442,31 @@ mod tests {
             push_summary(&pushed),
             "pushed commit '0123456' to branch 'main' and refspec 'refs/heads/main:refs/heads/mirror'\n- Deployment app: a:1 -> a:2\n\nUpdate"
         );
+    }
+
+    #[test]
+    fn a_new_release_token_lifts_holds_for_one_run() {
+        let mut held = automation(None);
+        held.annotations_mut()
+            .insert(HOLD_MANUAL_CHANGES_ANNOTATION.into(), "true".into());
+        assert!(holds_in_effect(&held));
+        assert_eq!(pending_hold_release(&held), None);
+
+        held.annotations_mut()
+            .insert(RELEASE_HOLDS_ANNOTATION.into(), "t1".into());
+        assert_eq!(pending_hold_release(&held), Some("t1"));
+        assert!(!holds_in_effect(&held), "a pending release lifts the holds");
+
+        held.status = Some(ImageUpdateAutomationStatus {
+            last_handled_hold_release: Some("t1".into()),
+            ..Default::default()
+        });
+        assert_eq!(pending_hold_release(&held), None, "handled once");
+        assert!(holds_in_effect(&held), "later changes are held again");
+
+        held.annotations_mut()
+            .insert(RELEASE_HOLDS_ANNOTATION.into(), "t2".into());
+        assert_eq!(pending_hold_release(&held), Some("t2"));
     }
 
     #[test]

@@ -254,6 +254,11 @@ pub struct ImageUpdateAutomationStatus {
     /// `image.eddy.dev/hold-manual-changes: "true"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holds: Option<Vec<SetterHold>>,
+
+    /// Eddy: the last `image.eddy.dev/release-holds` annotation value handled (a run that set
+    /// every held marker to its policy's image and pushed it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_hold_release: Option<String>,
 }
 
 /// A marker the automation does not overwrite because someone changed its value in Git.
@@ -272,6 +277,12 @@ pub struct SetterHold {
 
 /// Annotation opting an ImageUpdateAutomation into holding manually changed markers.
 pub const HOLD_MANUAL_CHANGES_ANNOTATION: &str = "image.eddy.dev/hold-manual-changes";
+
+/// Annotation asking the automation to release its holds once: the next run sets every held
+/// marker to its policy's image. Its value is a token (the CLI writes the time); a new value asks
+/// again. Like any annotation it takes effect at the next run; `eddy image release` sets it
+/// together with a reconcile request.
+pub const RELEASE_HOLDS_ANNOTATION: &str = "image.eddy.dev/release-holds";
 
 /// The CustomResourceDefinition Eddy installs for ImageUpdateAutomation at its current version.
 pub fn crd() -> CustomResourceDefinition {
