@@ -25,6 +25,10 @@ const EDDY_STATUS_FIELDS: &[(&str, &str)] = &[
         "image.toolkit.fluxcd.io_imageupdateautomations.yaml",
         ".status.pushedValues",
     ),
+    (
+        "image.toolkit.fluxcd.io_imageupdateautomations.yaml",
+        ".status.lastHandledHoldRelease",
+    ),
 ];
 
 fn is_eddy_status_field(file_name: &str, path: &str) -> bool {
