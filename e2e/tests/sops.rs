@@ -113,3 +113,60 @@ async fn age_encrypted_secret_is_applied_as_plaintext() {
     );
     env.cleanup().await;
 }
+
+/// `--sops-age-secret`: a Kustomization without its own key Secret decrypts with the age key of
+/// the controller's Secret (in the controller's namespace, `flux-system` here).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_controller_age_secret_decrypts_without_a_secret_ref() {
+    let env = TestEnv::new("ks-sops-ctl").await;
+    let ns = env.ns.clone();
+    let controller_namespace = "flux-system";
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(env.client.clone());
+    let namespace = serde_json::from_value(json!({"metadata": {"name": controller_namespace}}));
+    if let Err(error) = namespaces
+        .create(&PostParams::default(), &namespace.unwrap())
+        .await
+    {
+        assert!(
+            matches!(&error, kube::Error::Api(e) if e.code == 409),
+            "{error}"
+        );
+    }
+    let key_name = format!("sops-age-{ns}");
+    let mut key = key_secret("keys/age.agekey");
+    key.metadata.name = Some(key_name.clone());
+    let controller_keys: Api<Secret> = Api::namespaced(env.client.clone(), controller_namespace);
+    controller_keys
+        .create(&PostParams::default(), &key)
+        .await
+        .unwrap();
+    let flag = format!("--sops-age-secret={key_name}");
+    let _controllers = common::start_controllers_with(&env.client, &ns, false, &[&flag]).await;
+    let config = ConfigRepo::seed("master").await;
+    copy_dir(&fixture("age"), &config.path("secrets"));
+    let revision = config.commit("an age-encrypted Secret");
+    env.create_git_repository("config", &config.url(), "master")
+        .await;
+    env.create_kustomization(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "secrets"},
+        "spec": {
+            "interval": "1h", "path": "./secrets", "prune": true,
+            "targetNamespace": ns,
+            "decryption": {"provider": "sops"},
+            "sourceRef": {"kind": "GitRepository", "name": "config"},
+        },
+    }))
+    .await;
+    env.wait_applied("secrets", &revision).await;
+    let secrets: Api<Secret> = env.api();
+    let secret = secrets.get("db-credentials").await.unwrap();
+    let password = secret.data.unwrap()["password"].0.clone();
+    assert_eq!(String::from_utf8(password).unwrap(), "s3cr3t-age");
+    controller_keys
+        .delete(&key_name, &Default::default())
+        .await
+        .unwrap();
+    env.cleanup().await;
+}

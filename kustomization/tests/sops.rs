@@ -431,3 +431,34 @@ fn malformed_key_entries_are_reported_with_their_name() {
     );
     assert!(sops::KeyRing::from_secret_data("Secret/ns/keys", &data).is_err());
 }
+
+/// `--sops-age-secret`: the controller's age keys are tried after the Kustomization's own; only
+/// its `*.agekey` entries are read, and a broken one names the controller's Secret.
+#[test]
+fn controller_age_keys_are_a_fallback() {
+    let mut keys = sops::KeyRing::from_secret_data(
+        "Secret/ns/keys",
+        &secret_data(&[("a.agekey", "wrong.agekey")]),
+    )
+    .unwrap();
+    let mut controller = secret_data(&[("identity.agekey", "age.agekey")]);
+    controller.insert("ignored.asc".into(), b"not read".to_vec());
+    keys.add_fallback_age_keys("Secret/flux-system/sops-age", &controller)
+        .unwrap();
+    let decryptor = sops::Decryptor::new(keys);
+    let objects = build_fixture("./age", Some(&decryptor)).unwrap();
+    assert_db_credentials(&objects, "db-credentials", "s3cr3t-age");
+
+    let mut broken = BTreeMap::new();
+    broken.insert("x.agekey".to_owned(), b"not a key".to_vec());
+    let error = sops::KeyRing::default()
+        .add_fallback_age_keys("Secret/flux-system/sops-age", &broken)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(
+            "failed to import 'x.agekey' from the controller's Secret/flux-system/sops-age"
+        ),
+        "{error}"
+    );
+}

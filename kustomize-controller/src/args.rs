@@ -79,7 +79,6 @@ impl Args {
                 &self.default_kubeconfig_service_account,
                 &none,
             ),
-            UnreadFlag::new("--sops-age-secret", &self.sops_age_secret, &none),
             UnreadFlag::new("--sops-vault-configmap", &self.sops_vault_configmap, &none),
         ]);
         flags
@@ -118,7 +117,6 @@ mod tests {
         for flag in [
             "--default-decryption-service-account=sops",
             "--default-kubeconfig-service-account=remote",
-            "--sops-age-secret=sops-age",
             "--sops-vault-configmap=vault",
             "--feature-gates=StrictPostBuildSubstitutions=false",
             "--watch-configs-label-selector=a=b",

@@ -76,6 +76,33 @@ impl KeyRing {
         Ok(ring)
     }
 
+    /// Adds the age keys (`*.agekey` entries) of the controller's `--sops-age-secret`, tried
+    /// after the Kustomization's own keys; its other entries are not read, as in Flux.
+    pub fn add_fallback_age_keys(
+        &mut self,
+        origin: &str,
+        data: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), SopsError> {
+        for (name, value) in data.iter().filter(|(name, _)| name.ends_with(".agekey")) {
+            let text = std::str::from_utf8(value).map_err(|_| {
+                SopsError::Keys(format!(
+                    "failed to import '{name}' from the controller's {origin}: not UTF-8 text"
+                ))
+            })?;
+            self.add_age_identities(text).map_err(|message| {
+                SopsError::Keys(format!(
+                    "failed to import '{name}' from the controller's {origin}: {message}"
+                ))
+            })?;
+        }
+        self.origin = if self.origin.is_empty() {
+            origin.to_owned()
+        } else {
+            format!("{} and {origin}", self.origin)
+        };
+        Ok(())
+    }
+
     /// Adds the identities of an age identity file.
     pub fn add_age_identities(&mut self, text: &str) -> Result<(), String> {
         let mut found = 0;

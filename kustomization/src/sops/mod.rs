@@ -130,31 +130,54 @@ impl Decryptor {
     }
 }
 
+/// A Secret named by a controller flag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretName {
+    pub namespace: String,
+    pub name: String,
+}
+
 /// The decryptor a Kustomization asks for, with its keys read from `spec.decryption.secretRef`
-/// (in the Kustomization's namespace); `None` without `spec.decryption`.
+/// (in the Kustomization's namespace) and then the age keys of the controller's
+/// `--sops-age-secret` (`controller_age_keys`), as Flux falls back to them; `None` without
+/// `spec.decryption`.
 pub async fn decryptor_for(
     client: &kube::Client,
     ks: &Kustomization,
+    controller_age_keys: Option<&SecretName>,
 ) -> Result<Option<Decryptor>, SopsError> {
     let Some(decryption) = &ks.spec.decryption else {
         return Ok(None);
     };
-    let Some(secret_ref) = &decryption.secret_ref else {
-        // Without a Secret only the controller's own keys could be used, and Eddy has none
-        // (no `--sops-age-secret`, no workload identity): every document will fail to
-        // decrypt with a message saying so.
-        return Ok(Some(Decryptor::new(KeyRing::default())));
+    let mut keys = match &decryption.secret_ref {
+        Some(secret_ref) => {
+            let namespace = ks.namespace().unwrap_or_default();
+            let (origin, data) = read_key_secret(client, &namespace, &secret_ref.name).await?;
+            KeyRing::from_secret_data(&origin, &data)?
+        }
+        // Without a Secret only the controller's keys can decrypt; without those every
+        // document fails to decrypt with a message saying so.
+        None => KeyRing::default(),
     };
-    let namespace = ks.namespace().unwrap_or_default();
-    let api: kube::Api<Secret> = kube::Api::namespaced(client.clone(), &namespace);
-    let origin = format!("Secret/{namespace}/{}", secret_ref.name);
-    let secret = api
-        .get(&secret_ref.name)
-        .await
-        .map_err(|source| SopsError::KeySecret {
-            origin: origin.clone(),
-            source,
-        })?;
+    if let Some(secret) = controller_age_keys {
+        let (origin, data) = read_key_secret(client, &secret.namespace, &secret.name).await?;
+        keys.add_fallback_age_keys(&origin, &data)?;
+    }
+    Ok(Some(Decryptor::new(keys)))
+}
+
+/// A key Secret's entries (`data` and `stringData`) and its name for messages.
+async fn read_key_secret(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Result<(String, BTreeMap<String, Vec<u8>>), SopsError> {
+    let api: kube::Api<Secret> = kube::Api::namespaced(client.clone(), namespace);
+    let origin = format!("Secret/{namespace}/{name}");
+    let secret = api.get(name).await.map_err(|source| SopsError::KeySecret {
+        origin: origin.clone(),
+        source,
+    })?;
     let mut data: BTreeMap<String, Vec<u8>> = secret
         .data
         .unwrap_or_default()
@@ -164,8 +187,7 @@ pub async fn decryptor_for(
     for (key, value) in secret.string_data.unwrap_or_default() {
         data.insert(key, value.into_bytes());
     }
-    let keys = KeyRing::from_secret_data(&origin, &data)?;
-    Ok(Some(Decryptor::new(keys)))
+    Ok((origin, data))
 }
 
 /// Whether `object` is a Secret carrying SOPS metadata.

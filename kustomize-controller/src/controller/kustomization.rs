@@ -286,7 +286,7 @@ async fn resolve_build_inputs(ks: &Kustomization, ctx: &Context) -> Result<Build
     let build_failed = |error: &dyn std::fmt::Display| {
         Failure::retry_interval(reason::BUILD_FAILED, error.to_string())
     };
-    let decryptor = sops::decryptor_for(&ctx.client, ks)
+    let decryptor = sops::decryptor_for(&ctx.client, ks, ctx.settings.sops_age_secret.as_ref())
         .await
         .map_err(|error| build_failed(&error))?;
     let variables = match &ks.spec.post_build {

@@ -42,6 +42,9 @@ pub struct Settings {
     pub artifact_limits: eddy_artifact::Limits,
     pub min_retry_delay: Duration,
     pub max_retry_delay: Duration,
+    /// `--sops-age-secret`: a Secret in the controller's namespace whose age keys every
+    /// Kustomization with SOPS decryption may use after its own.
+    pub sops_age_secret: Option<crate::sops::SecretName>,
 }
 
 impl Settings {
@@ -55,6 +58,10 @@ impl Settings {
             override_managers: args.override_manager.clone(),
             custom_apply_stage_kinds: args.custom_apply_stage_kinds.clone(),
             interval_jitter_percentage: args.common.interval_jitter_percentage,
+            sops_age_secret: (!args.sops_age_secret.is_empty()).then(|| crate::sops::SecretName {
+                namespace: eddy_runtime::watch::runtime_namespace(),
+                name: args.sops_age_secret.clone(),
+            }),
             health_poll: Duration::from_secs(2),
             source_host_override: std::env::var("SOURCE_CONTROLLER_LOCALHOST").ok(),
             artifact_cache_path: args.artifact.cache_path(crate::CONTROLLER_NAME),
