@@ -68,6 +68,8 @@ impl Args {
         use eddy_runtime::unsupported::flags::UnreadFlag;
         let none = String::new();
         let mut flags = self.common.unread_flags();
+        // Config watches are implemented here (controller/config_watch.rs).
+        flags.retain(|flag| flag.name() != "--watch-configs-label-selector");
         flags.extend([
             UnreadFlag::new(
                 "--default-decryption-service-account",
@@ -119,7 +121,6 @@ mod tests {
             "--default-kubeconfig-service-account=remote",
             "--sops-vault-configmap=vault",
             "--feature-gates=StrictPostBuildSubstitutions=false",
-            "--watch-configs-label-selector=a=b",
         ] {
             let message = refusal(&[flag]).unwrap_or_default();
             assert!(

@@ -1,5 +1,6 @@
 //! Wiring the Kustomization reconciler into the shared controller runner.
 
+mod config_watch;
 pub mod health_check;
 mod history;
 pub mod kustomization;
@@ -167,6 +168,7 @@ pub async fn run_controller(
     let client = process.client.clone();
     let namespace =
         (!args.common.watch_all_namespaces).then(eddy_runtime::watch::runtime_namespace);
+    let configs_selector = args.common.watch_configs_label_selector.clone();
     let customize: eddy_runtime::controller::Customize<Kustomization> =
         Box::new(move |controller| {
             // A new artifact revision of any source kind triggers the Kustomizations using it.
@@ -175,7 +177,7 @@ pub async fn run_controller(
                 .iter()
                 .filter_map(|kind| eddy_api::source::artifact_kind(kind))
                 .collect();
-            eddy_artifact::trigger::watch_sources(
+            let controller = eddy_artifact::trigger::watch_sources(
                 controller,
                 &client,
                 namespace.as_deref(),
@@ -188,6 +190,12 @@ pub async fn run_controller(
                         .map(|ks| ObjectRef::from_obj(&*ks))
                         .collect()
                 },
+            );
+            config_watch::watch_configs(
+                controller,
+                &client,
+                namespace.as_deref(),
+                &configs_selector,
             )
         });
     eddy_runtime::controller::run(

@@ -17,6 +17,11 @@ pub struct UnreadFlag {
 }
 
 impl UnreadFlag {
+    /// The flag as typed (`--feature-gates`).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
     /// `name` is the flag as typed (`--feature-gates`); `default` is the value that changes nothing.
     pub fn new<T: FlagValue + PartialEq>(name: &'static str, value: &T, default: &T) -> Self {
         Self {
