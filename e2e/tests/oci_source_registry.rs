@@ -90,6 +90,16 @@ async fn a_kustomization_applies_what_was_pushed_to_a_real_registry() {
     .await;
     let ks = env.wait_applied("palette", &first).await;
     assert_eq!(ready_condition(&ks).unwrap().status, "True");
+    // The artifact's `org.opencontainers.image.revision` is the origin revision Flux records.
+    let origin = format!("red@sha1:{}", "c".repeat(40));
+    assert_eq!(
+        ks.data.pointer("/status/lastAppliedOriginRevision"),
+        Some(&json!(origin))
+    );
+    assert_eq!(
+        ks.data.pointer("/status/history/0/metadata/originRevision"),
+        Some(&json!(origin))
+    );
     assert_eq!(inventory_ids(&ks), [format!("{ns}_palette__ConfigMap")]);
     let config_maps: Api<ConfigMap> = env.api();
     let colour = |cm: ConfigMap| cm.data.unwrap()["colour"].clone();

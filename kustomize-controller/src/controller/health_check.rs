@@ -38,6 +38,7 @@ pub struct PendingHealth {
     reconcile_started: Instant,
     status: KustomizationStatus,
     digest: String,
+    origin_revision: Option<String>,
     changed: bool,
 }
 
@@ -83,6 +84,7 @@ pub async fn begin(
         reconcile_started: report.started,
         status: report.status.clone(),
         digest: report.digest.clone().unwrap_or_default(),
+        origin_revision: report.origin_revision.clone(),
         changed,
     };
     check(ks, ctx, api, pending).await
@@ -145,6 +147,7 @@ pub async fn check(
     let mut report = Report::new(ks, pending.reconcile_started);
     report.status = pending.status.clone();
     report.digest = Some(pending.digest.clone());
+    report.origin_revision = pending.origin_revision.clone();
     let cluster = match super::remote::cluster_of(ctx, ks).await {
         Ok(cluster) => cluster,
         Err(message) => {

@@ -41,16 +41,27 @@ pub fn objects_digest(objects: &[serde_json::Value]) -> String {
     format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
+/// The source revision a reconcile applied, and the origin revision its artifact names.
+#[derive(Clone, Copy, Debug)]
+pub struct Revisions<'a> {
+    pub revision: &'a str,
+    pub origin: Option<&'a str>,
+}
+
 /// Records a reconcile in the history: the newest snapshot first, same digest updates in place.
 pub fn record_history(
     history: &mut History,
     digest: &str,
-    revision: &str,
+    revisions: Revisions<'_>,
     status: &str,
     duration: Duration,
 ) {
     let now = eddy_runtime::time::now();
-    let metadata = Some([("revision".to_owned(), revision.to_owned())].into());
+    let mut entries = vec![("revision".to_owned(), revisions.revision.to_owned())];
+    if let Some(origin) = revisions.origin {
+        entries.push(("originRevision".to_owned(), origin.to_owned()));
+    }
+    let metadata = Some(entries.into_iter().collect());
     if let Some(position) = history.iter().position(|s| s.digest == digest) {
         let mut snapshot = history.remove(position);
         snapshot.last_reconciled = now;
@@ -91,11 +102,15 @@ mod tests {
     #[test]
     fn history_keeps_five_newest_first() {
         let mut history = History::new();
+        let plain = |revision| Revisions {
+            revision,
+            origin: None,
+        };
         for i in 0..7 {
             record_history(
                 &mut history,
                 &format!("d{i}"),
-                "rev",
+                plain("rev"),
                 "ReconciliationSucceeded",
                 Duration::from_secs(1),
             );
@@ -103,13 +118,29 @@ mod tests {
         record_history(
             &mut history,
             "d6",
-            "rev2",
+            Revisions {
+                revision: "rev2",
+                origin: Some("main@sha1:abc"),
+            },
             "ReconciliationSucceeded",
             Duration::from_secs(1),
         );
         assert_eq!(history.len(), HISTORY_LIMIT);
         assert_eq!(history[0].digest, "d6");
         assert_eq!(history[0].total_reconciliations, 2);
+        let metadata = history[0].metadata.clone().unwrap_or_default();
+        assert_eq!(metadata.get("revision").map(String::as_str), Some("rev2"));
+        assert_eq!(
+            metadata.get("originRevision").map(String::as_str),
+            Some("main@sha1:abc")
+        );
         assert_eq!(history[1].digest, "d5");
+        assert!(
+            !history[1]
+                .metadata
+                .clone()
+                .unwrap_or_default()
+                .contains_key("originRevision")
+        );
     }
 }

@@ -129,6 +129,7 @@ async fn reconcile_revision(
 ) -> Result<Applied, Stop> {
     let artifact = resolve_source(ks, ctx).await?;
     record_attempt(ks, api, report, &artifact.revision).await?;
+    report.origin_revision = origin_revision(&artifact);
     let inputs = resolve_build_inputs(ks, ctx).await?;
     let objects = build(ks, ctx, &artifact, &inputs).await?;
     report.digest = Some(history::objects_digest(&objects));
@@ -140,6 +141,18 @@ async fn reconcile_revision(
         changed,
     })
 }
+
+/// The revision an OCI artifact says it was built from (`flux push artifact --revision`).
+fn origin_revision(artifact: &eddy_api::meta::Artifact) -> Option<String> {
+    artifact
+        .metadata
+        .as_ref()?
+        .get(ORIGIN_REVISION_ANNOTATION)
+        .cloned()
+}
+
+/// The OCI annotation source-controller copies into `artifact.metadata`.
+const ORIGIN_REVISION_ANNOTATION: &str = "org.opencontainers.image.revision";
 
 /// A health check in progress is evaluated without fetching or applying again, unless the
 /// spec, the source's revision or a reconcile request moved on.

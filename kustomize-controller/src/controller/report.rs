@@ -30,6 +30,9 @@ pub struct Report {
     pub started: Instant,
     /// The digest of the applied objects, for the history entry a success records.
     pub digest: Option<String>,
+    /// The source's origin revision (an OCI artifact's `org.opencontainers.image.revision`),
+    /// recorded as `lastAppliedOriginRevision` and in the history and event on success.
+    pub origin_revision: Option<String>,
     object: Kustomization,
 }
 
@@ -61,6 +64,7 @@ impl Report {
             requested_at: requested_at(ks),
             started,
             digest: None,
+            origin_revision: None,
             object: ks.clone(),
         }
     }
@@ -125,13 +129,17 @@ impl Report {
         );
         let new_revision = self.status.last_applied_revision.as_deref() != Some(revision);
         self.status.last_applied_revision = Some(revision.to_owned());
+        self.status.last_applied_origin_revision = self.origin_revision.clone();
         let elapsed = self.started.elapsed();
         let digest = self.digest.clone().unwrap_or_default();
         let entries = self.status.history.get_or_insert_with(Vec::new);
         history::record_history(
             entries,
             &digest,
-            revision,
+            history::Revisions {
+                revision,
+                origin: self.origin_revision.as_deref(),
+            },
             reason::RECONCILIATION_SUCCEEDED,
             elapsed,
         );
@@ -144,9 +152,12 @@ impl Report {
                 history::format_duration(elapsed),
                 history::format_duration(interval)
             );
-            let event = Event::info(reason::RECONCILIATION_SUCCEEDED, text)
+            let mut event = Event::info(reason::RECONCILIATION_SUCCEEDED, text)
                 .with("revision", revision)
                 .with("commit_status", "update");
+            if let Some(origin) = &self.origin_revision {
+                event = event.with("originRevision", origin.clone());
+            }
             ctx.recorder.publish(&self.object, event).await;
         }
         Ok(self.action(Next::Interval, ctx))
