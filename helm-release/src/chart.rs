@@ -1,0 +1,235 @@
+//! The chart as a release record keeps it: the top chart's metadata, lock, templates, default
+//! values, schema and other files. Helm does not store subcharts (its chart type keeps them in an
+//! unexported field), so neither does this; `helm rollback` reuses the stored manifest.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::serde_util::null_as_default;
+
+/// `release.chart`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ChartSnapshot {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metadata: Metadata,
+    /// `Chart.lock` as Helm parsed it (`generated`, `digest`, `dependencies`); `None` for a chart
+    /// without one.
+    #[serde(default)]
+    pub lock: Option<Value>,
+    #[serde(default, with = "crate::serde_util::nil_if_empty")]
+    pub templates: Vec<File>,
+    /// The chart's `values.yaml`, parsed.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub values: Map<String, Value>,
+    /// `values.schema.json`, raw.
+    #[serde(default, with = "crate::serde_util::opt_bytes")]
+    pub schema: Option<Vec<u8>>,
+    #[serde(default, with = "crate::serde_util::nil_if_empty")]
+    pub files: Vec<File>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One file of the chart, by its path relative to the chart root; `data` is base64 in JSON.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct File {
+    pub name: String,
+    #[serde(default, with = "crate::serde_util::bytes")]
+    pub data: Vec<u8>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `Chart.yaml` as Helm's JSON writes it (every field `omitempty`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub home: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
+    pub sources: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
+    pub keywords: Vec<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
+    pub maintainers: Vec<Maintainer>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub icon: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub api_version: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub condition: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tags: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub app_version: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deprecated: bool,
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "null_as_default"
+    )]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kube_version: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
+    pub dependencies: Vec<Dependency>,
+    #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
+    pub chart_type: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Maintainer {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub email: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A `dependencies` entry; `enabled` is what dependency processing decided for this release.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Dependency {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    #[serde(default)]
+    pub repository: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub condition: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub enabled: bool,
+    #[serde(
+        default,
+        rename = "import-values",
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
+    pub import_values: Vec<Value>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub alias: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl ChartSnapshot {
+    /// The record of a chart loaded by `eddy_helm`. Pass the chart after
+    /// `eddy_helm::process_dependencies`, as Helm stores it: the dependencies' `enabled` flags
+    /// then say what this release rendered. `lock` stays `None` (the loader does not keep
+    /// `Chart.lock`); set it when the caller has one.
+    pub fn from_chart(chart: &eddy_helm::Chart) -> Self {
+        ChartSnapshot {
+            metadata: Metadata::from_loaded(&chart.metadata),
+            lock: None,
+            templates: chart.templates.iter().map(File::from_loaded).collect(),
+            values: chart.values.clone(),
+            schema: chart.schema.as_ref().map(|s| s.to_vec()),
+            files: chart.files.iter().map(File::from_loaded).collect(),
+            extra: Map::new(),
+        }
+    }
+}
+
+impl File {
+    fn from_loaded(file: &eddy_helm::ChartFile) -> Self {
+        File {
+            name: file.name.clone(),
+            data: file.data.to_vec(),
+            extra: Map::new(),
+        }
+    }
+}
+
+impl Metadata {
+    fn from_loaded(md: &eddy_helm::Metadata) -> Self {
+        Metadata {
+            name: md.name.clone(),
+            home: md.home.clone(),
+            sources: md.sources.clone(),
+            version: md.version.clone(),
+            description: md.description.clone(),
+            keywords: md.keywords.clone(),
+            maintainers: md
+                .maintainers
+                .iter()
+                .map(|m| Maintainer {
+                    name: m.name.clone(),
+                    email: m.email.clone(),
+                    url: m.url.clone(),
+                    extra: Map::new(),
+                })
+                .collect(),
+            icon: md.icon.clone(),
+            api_version: md.api_version.clone(),
+            condition: md.condition.clone(),
+            tags: md.tags.clone(),
+            app_version: md.app_version.clone(),
+            deprecated: md.deprecated,
+            annotations: md.annotations.clone(),
+            kube_version: md.kube_version.clone(),
+            dependencies: md
+                .dependencies
+                .iter()
+                .map(Dependency::from_loaded)
+                .collect(),
+            chart_type: md.chart_type.clone(),
+            extra: Map::new(),
+        }
+    }
+}
+
+impl Dependency {
+    fn from_loaded(dep: &eddy_helm::Dependency) -> Self {
+        Dependency {
+            name: dep.name.clone(),
+            version: dep.version.clone(),
+            repository: dep.repository.clone(),
+            condition: dep.condition.clone(),
+            tags: dep.tags.clone(),
+            enabled: dep.enabled,
+            import_values: dep.import_values.clone(),
+            alias: dep.alias.clone(),
+            extra: Map::new(),
+        }
+    }
+}

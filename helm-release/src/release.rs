@@ -1,0 +1,229 @@
+//! The release record, field for field as Helm's `release.v1` JSON (`pkg/release/v1`).
+//!
+//! Field order follows Helm's struct order so that encoding a record Helm wrote gives Helm's
+//! bytes back. Every struct keeps the keys it does not model in `extra`, so a field added by a
+//! newer Helm survives a decode → encode by Eddy.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::chart::ChartSnapshot;
+use crate::time::Time;
+
+/// One revision of a release.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Release {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default)]
+    pub info: Info,
+    #[serde(default)]
+    pub chart: ChartSnapshot,
+    /// The values the user supplied (not coalesced with the chart's defaults).
+    #[serde(
+        default,
+        skip_serializing_if = "Map::is_empty",
+        deserialize_with = "crate::serde_util::null_as_default"
+    )]
+    pub config: Map<String, Value>,
+    /// The rendered manifests, `---\n# Source: …` documents as Helm joins them.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub manifest: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::serde_util::null_as_default"
+    )]
+    pub hooks: Vec<Hook>,
+    /// The revision, from 1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    /// Helm v4: how the release's objects were applied (`"ssa"` server-side, `"csa"` client-side);
+    /// empty for records written by Helm v3.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub apply_method: String,
+    /// The user's labels. Not part of the JSON: Helm keeps them as labels of the storage Secret
+    /// (next to its own `name`, `owner`, `status`, `version`, `createdAt`, `modifiedAt`).
+    #[serde(skip)]
+    pub labels: BTreeMap<String, String>,
+    /// Keys of the record this crate does not model, kept as read.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
+}
+
+/// `info`: what happened to the revision and when.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Info {
+    #[serde(default)]
+    pub first_deployed: Time,
+    #[serde(default)]
+    pub last_deployed: Time,
+    /// Go's zero time while the release is not uninstalled.
+    #[serde(default)]
+    pub deleted: Time,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Status::is_unknown")]
+    pub status: Status,
+    /// The rendered `NOTES.txt`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+    /// `helm status --show-resources` data, when a writer stored it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A release's status, as Helm spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Also what Helm's empty status string means.
+    #[default]
+    #[serde(alias = "")]
+    Unknown,
+    Deployed,
+    Uninstalled,
+    Superseded,
+    Failed,
+    Uninstalling,
+    PendingInstall,
+    PendingUpgrade,
+    PendingRollback,
+}
+
+impl Status {
+    /// Every status, in Helm's declaration order.
+    pub const ALL: [Status; 9] = [
+        Status::Unknown,
+        Status::Deployed,
+        Status::Uninstalled,
+        Status::Superseded,
+        Status::Failed,
+        Status::Uninstalling,
+        Status::PendingInstall,
+        Status::PendingUpgrade,
+        Status::PendingRollback,
+    ];
+
+    /// The string Helm writes in `info.status` and the Secret's `status` label.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Unknown => "unknown",
+            Status::Deployed => "deployed",
+            Status::Uninstalled => "uninstalled",
+            Status::Superseded => "superseded",
+            Status::Failed => "failed",
+            Status::Uninstalling => "uninstalling",
+            Status::PendingInstall => "pending-install",
+            Status::PendingUpgrade => "pending-upgrade",
+            Status::PendingRollback => "pending-rollback",
+        }
+    }
+
+    /// An operation is (or was, when its writer died) in progress: Helm refuses another one.
+    pub fn is_pending(&self) -> bool {
+        matches!(
+            self,
+            Status::PendingInstall | Status::PendingUpgrade | Status::PendingRollback
+        )
+    }
+
+    fn is_unknown(&self) -> bool {
+        *self == Status::Unknown
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() {
+            return Ok(Status::Unknown);
+        }
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| format!("unknown release status {s:?}"))
+    }
+}
+
+/// A hook: a manifest Helm runs around an operation instead of keeping in the release.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Hook {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    /// The template it came from (`chart/templates/hook.yaml`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub path: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub manifest: String,
+    /// `pre-install`, `post-upgrade`, `test`, … as the `helm.sh/hook` annotation lists them.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::serde_util::null_as_default"
+    )]
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub last_run: HookExecution,
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub weight: i64,
+    /// `before-hook-creation`, `hook-succeeded`, `hook-failed`.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::serde_util::null_as_default"
+    )]
+    pub delete_policies: Vec<String>,
+    /// `hook-succeeded`, `hook-failed` (`helm.sh/hook-output-log-policy`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::serde_util::null_as_default"
+    )]
+    pub output_log_policies: Vec<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Hook {
+    pub fn is_for_event(&self, event: &str) -> bool {
+        self.events.iter().any(|e| e == event)
+    }
+}
+
+/// When a hook last ran and how it ended.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HookExecution {
+    #[serde(default)]
+    pub started_at: Time,
+    #[serde(default)]
+    pub completed_at: Time,
+    /// `Unknown`, `Running`, `Succeeded`, `Failed`; empty when it never ran.
+    #[serde(default)]
+    pub phase: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}

@@ -1,0 +1,282 @@
+//! Helm's Secret storage driver: one Secret per revision, found by its labels.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
+
+use crate::codec::{decode, encode};
+use crate::error::StorageError;
+use crate::release::{Release, Status};
+
+/// The Secret `type` Helm gives release Secrets.
+pub const SECRET_TYPE: &str = "helm.sh/release.v1";
+/// The `owner` label's value on every release Secret.
+pub const OWNER: &str = "helm";
+/// The labels Helm sets itself; the others on a release Secret are the release's own labels.
+pub const SYSTEM_LABELS: [&str; 6] = [
+    "name",
+    "owner",
+    "status",
+    "version",
+    "createdAt",
+    "modifiedAt",
+];
+
+/// `sh.helm.release.v1.<name>.v<version>`.
+pub fn secret_name(name: &str, version: u32) -> String {
+    format!("sh.helm.release.v1.{name}.v{version}")
+}
+
+/// Why a Secret is written: Helm stamps `createdAt` on create and `modifiedAt` on update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    Create,
+    Update,
+}
+
+/// The labels of a release's Secret: the release's own labels, then Helm's (which win).
+/// `now_unix` is the time stamp in seconds since the epoch.
+pub fn secret_labels(release: &Release, write: Write, now_unix: i64) -> BTreeMap<String, String> {
+    let mut labels = release.labels.clone();
+    labels.insert("name".into(), release.name.clone());
+    labels.insert("owner".into(), OWNER.into());
+    labels.insert("status".into(), release.info.status.as_str().into());
+    labels.insert("version".into(), release.version.to_string());
+    let stamp = match write {
+        Write::Create => "createdAt",
+        Write::Update => "modifiedAt",
+    };
+    labels.insert(stamp.into(), now_unix.to_string());
+    labels
+}
+
+/// The release Secret Helm would write for `release`.
+pub fn to_secret(release: &Release, write: Write, now_unix: i64) -> Result<Secret, StorageError> {
+    let data = encode(release)?;
+    Ok(Secret {
+        metadata: ObjectMeta {
+            name: Some(secret_name(&release.name, release.version)),
+            namespace: (!release.namespace.is_empty()).then(|| release.namespace.clone()),
+            labels: Some(secret_labels(release, write, now_unix)),
+            ..ObjectMeta::default()
+        },
+        type_: Some(SECRET_TYPE.into()),
+        data: Some(BTreeMap::from([(
+            "release".into(),
+            ByteString(data.into_bytes()),
+        )])),
+        ..Secret::default()
+    })
+}
+
+/// Reads the release a Secret holds, with the Secret's non-system labels as the release's labels.
+pub fn from_secret(secret: &Secret) -> Result<Release, StorageError> {
+    let name = secret.metadata.name.clone().unwrap_or_default();
+    let namespace = secret.metadata.namespace.clone().unwrap_or_default();
+    let data = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get("release"))
+        .ok_or_else(|| StorageError::MissingData {
+            namespace: namespace.clone(),
+            secret: name.clone(),
+        })?;
+    let corrupt = |source: StorageError| StorageError::Corrupt {
+        namespace: namespace.clone(),
+        secret: name.clone(),
+        source: Box::new(source),
+    };
+    let text =
+        std::str::from_utf8(&data.0).map_err(|e| corrupt(StorageError::Base64(e.to_string())))?;
+    let mut release = decode(text).map_err(corrupt)?;
+    release.labels = secret
+        .metadata
+        .labels
+        .iter()
+        .flatten()
+        .filter(|(k, _)| !SYSTEM_LABELS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(release)
+}
+
+/// Which versions `prune` deletes to keep `max_history` revisions, as Helm's `--history-max`:
+/// oldest first, never the latest deployed revision; `0` keeps everything.
+pub fn prune_choice(history: &[Release], max_history: usize) -> Vec<u32> {
+    if max_history == 0 || history.len() <= max_history {
+        return Vec::new();
+    }
+    let mut versions: Vec<(u32, Status)> =
+        history.iter().map(|r| (r.version, r.info.status)).collect();
+    versions.sort_by_key(|(v, _)| *v);
+    let deployed = versions
+        .iter()
+        .rev()
+        .find(|(_, s)| *s == Status::Deployed)
+        .map(|(v, _)| *v);
+    let excess = history.len() - max_history;
+    versions
+        .into_iter()
+        .map(|(v, _)| v)
+        .filter(|v| Some(*v) != deployed)
+        .take(excess)
+        .collect()
+}
+
+/// Release records in one namespace, stored as Helm stores them.
+#[derive(Clone)]
+pub struct SecretStorage {
+    api: Api<Secret>,
+    namespace: String,
+}
+
+impl SecretStorage {
+    pub fn new(client: kube::Client, namespace: &str) -> Self {
+        SecretStorage {
+            api: Api::namespaced(client, namespace),
+            namespace: namespace.to_owned(),
+        }
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Every revision of the release, oldest first; empty when there is none.
+    pub async fn history(&self, name: &str) -> Result<Vec<Release>, StorageError> {
+        self.query(&format!("name={name},owner={OWNER}")).await
+    }
+
+    /// The newest revision, whatever its status.
+    pub async fn last(&self, name: &str) -> Result<Option<Release>, StorageError> {
+        Ok(self.history(name).await?.pop())
+    }
+
+    /// The newest revision labelled `deployed` (Helm looks it up by label too).
+    pub async fn deployed(&self, name: &str) -> Result<Option<Release>, StorageError> {
+        let selector = format!("name={name},owner={OWNER},status=deployed");
+        Ok(self.query(&selector).await?.pop())
+    }
+
+    pub async fn get(&self, name: &str, version: u32) -> Result<Option<Release>, StorageError> {
+        let secret_name = secret_name(name, version);
+        let secret = self
+            .api
+            .get_opt(&secret_name)
+            .await
+            .map_err(|e| self.api_error(format!("get Secret {secret_name}"), e))?;
+        secret.as_ref().map(from_secret).transpose()
+    }
+
+    /// Writes a new revision; fails with [`StorageError::AlreadyExists`] when it exists.
+    pub async fn create(&self, release: &Release) -> Result<(), StorageError> {
+        let secret = self.secret_for(release, Write::Create)?;
+        match self.api.create(&PostParams::default(), &secret).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                Err(StorageError::AlreadyExists {
+                    namespace: self.namespace.clone(),
+                    name: release.name.clone(),
+                    version: release.version,
+                    secret: secret_name(&release.name, release.version),
+                })
+            }
+            Err(e) => Err(self.api_error(
+                format!(
+                    "create Secret {}",
+                    secret_name(&release.name, release.version)
+                ),
+                e,
+            )),
+        }
+    }
+
+    /// Replaces an existing revision (a status change); fails with [`StorageError::NotFound`]
+    /// when it does not exist. Like Helm, the write is unconditional and the labels are
+    /// rewritten (`createdAt` gives way to `modifiedAt`).
+    pub async fn update(&self, release: &Release) -> Result<(), StorageError> {
+        let secret = self.secret_for(release, Write::Update)?;
+        let name = secret_name(&release.name, release.version);
+        match self
+            .api
+            .replace(&name, &PostParams::default(), &secret)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Err(StorageError::NotFound {
+                namespace: self.namespace.clone(),
+                name: release.name.clone(),
+                version: release.version,
+                secret: name,
+            }),
+            Err(e) => Err(self.api_error(format!("update Secret {name}"), e)),
+        }
+    }
+
+    /// Deletes a revision; deleting one that is already gone succeeds.
+    pub async fn delete(&self, name: &str, version: u32) -> Result<(), StorageError> {
+        let secret_name = secret_name(name, version);
+        match self
+            .api
+            .delete(&secret_name, &DeleteParams::default())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(e) => Err(self.api_error(format!("delete Secret {secret_name}"), e)),
+        }
+    }
+
+    /// Deletes the oldest revisions until `max_history` remain, never the deployed one (Helm's
+    /// `--history-max`; `0` keeps all).
+    pub async fn prune(&self, name: &str, max_history: usize) -> Result<(), StorageError> {
+        let history = self.history(name).await?;
+        for version in prune_choice(&history, max_history) {
+            self.delete(name, version).await?;
+        }
+        Ok(())
+    }
+
+    fn secret_for(&self, release: &Release, write: Write) -> Result<Secret, StorageError> {
+        if release.name.is_empty() || release.version == 0 {
+            return Err(StorageError::Invalid(format!(
+                "a stored release needs a name and a version from 1 (got {:?} v{})",
+                release.name, release.version
+            )));
+        }
+        if !release.namespace.is_empty() && release.namespace != self.namespace {
+            return Err(StorageError::Invalid(format!(
+                "release {} belongs to namespace {}, this storage to {}",
+                release.name, release.namespace, self.namespace
+            )));
+        }
+        let mut secret = to_secret(release, write, jiff::Timestamp::now().as_second())?;
+        secret.metadata.namespace = Some(self.namespace.clone());
+        Ok(secret)
+    }
+
+    async fn query(&self, selector: &str) -> Result<Vec<Release>, StorageError> {
+        let list = self
+            .api
+            .list(&ListParams::default().labels(selector))
+            .await
+            .map_err(|e| self.api_error(format!("list release Secrets ({selector})"), e))?;
+        let mut releases = list
+            .items
+            .iter()
+            .map(from_secret)
+            .collect::<Result<Vec<_>, _>>()?;
+        releases.sort_by_key(|r| r.version);
+        Ok(releases)
+    }
+
+    fn api_error(&self, action: String, source: kube::Error) -> StorageError {
+        StorageError::Api {
+            action,
+            namespace: self.namespace.clone(),
+            source,
+        }
+    }
+}
