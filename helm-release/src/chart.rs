@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::serde_util::null_as_default;
+use crate::time::Time;
 
 /// `release.chart`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -26,8 +27,18 @@ pub struct ChartSnapshot {
     /// `values.schema.json`, raw.
     #[serde(default, with = "crate::serde_util::opt_bytes")]
     pub schema: Option<Vec<u8>>,
+    /// Helm v4: when `values.schema.json` was last modified.
+    #[serde(
+        default,
+        rename = "schemamodtime",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub schema_mod_time: Option<Time>,
     #[serde(default, with = "crate::serde_util::nil_if_empty")]
     pub files: Vec<File>,
+    /// Helm v4: when the chart (its `Chart.yaml`) was last modified.
+    #[serde(default, rename = "modtime", skip_serializing_if = "Option::is_none")]
+    pub mod_time: Option<Time>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -38,6 +49,9 @@ pub struct File {
     pub name: String,
     #[serde(default, with = "crate::serde_util::bytes")]
     pub data: Vec<u8>,
+    /// Helm v4: the file's modification time; `None` where the writer had none.
+    #[serde(default, rename = "modtime", skip_serializing_if = "Option::is_none")]
+    pub mod_time: Option<Time>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -164,7 +178,9 @@ impl ChartSnapshot {
             templates: chart.templates.iter().map(File::from_loaded).collect(),
             values: chart.values.clone(),
             schema: chart.schema.as_ref().map(|s| s.to_vec()),
+            schema_mod_time: None,
             files: chart.files.iter().map(File::from_loaded).collect(),
+            mod_time: None,
             extra: Map::new(),
         }
     }
@@ -175,6 +191,7 @@ impl File {
         File {
             name: file.name.clone(),
             data: file.data.to_vec(),
+            mod_time: None,
             extra: Map::new(),
         }
     }

@@ -12,6 +12,7 @@ mod codec;
 mod digest;
 mod error;
 mod release;
+mod rendered;
 mod serde_util;
 mod storage;
 mod time;
@@ -21,6 +22,7 @@ pub use codec::{MAX_DECODED_BYTES, decode, encode, to_go_json};
 pub use digest::{digest, digest_with_oci};
 pub use error::StorageError;
 pub use release::{Hook, HookExecution, Info, Release, Status};
+pub use rendered::release_manifest;
 pub use storage::{
     OWNER, SECRET_TYPE, SYSTEM_LABELS, SecretStorage, Write, from_secret, prune_choice,
     secret_labels, secret_name, to_secret,

@@ -66,12 +66,13 @@ fn is_zero_i64(n: &i64) -> bool {
 /// `info`: what happened to the revision and when.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Info {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Time::is_zero")]
     pub first_deployed: Time,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Time::is_zero")]
     pub last_deployed: Time,
-    /// Go's zero time while the release is not uninstalled.
-    #[serde(default)]
+    /// Go's zero time (left out of the JSON, as Helm v4 does) while the release is not
+    /// uninstalled.
+    #[serde(default, skip_serializing_if = "Time::is_zero")]
     pub deleted: Time,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
@@ -217,9 +218,9 @@ impl Hook {
 /// When a hook last ran and how it ended.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct HookExecution {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Time::is_zero")]
     pub started_at: Time,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Time::is_zero")]
     pub completed_at: Time,
     /// `Unknown`, `Running`, `Succeeded`, `Failed`; empty when it never ran.
     #[serde(default)]

@@ -1,0 +1,78 @@
+//! Shared by the compatibility tests: the fixture chart, the real `helm` against the testenv.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine as _;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ListParams};
+
+pub fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo")
+}
+
+pub fn kubeconfig() -> String {
+    std::env::var("KUBECONFIG")
+        .ok()
+        .filter(|k| !k.is_empty())
+        .unwrap_or_else(|| {
+            eddy_testenv::kubeconfig_path()
+                .unwrap()
+                .display()
+                .to_string()
+        })
+}
+
+/// `helm args… --namespace ns --kubeconfig …` in `dir`; panics with helm's stderr on failure.
+pub fn helm(dir: &Path, namespace: &str, args: &[&str]) -> String {
+    let kubeconfig = kubeconfig();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--namespace", namespace, "--kubeconfig", &kubeconfig]);
+    eddy_test_support::helm::helm(dir, &all)
+}
+
+/// Runs helm and returns (success, stdout, stderr) without failing.
+pub fn helm_try(dir: &Path, namespace: &str, args: &[&str]) -> (bool, String, String) {
+    let home = dir.join(".helm-home");
+    let output = Command::new(eddy_test_support::helm::binary().unwrap())
+        .current_dir(dir)
+        .args(args)
+        .args(["--namespace", namespace, "--kubeconfig", &kubeconfig()])
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The release Secrets of `name`, by Secret name.
+pub async fn release_secrets(client: &kube::Client, namespace: &str, name: &str) -> Vec<Secret> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let mut items = api
+        .list(&ListParams::default().labels(&format!("name={name},owner=helm")))
+        .await
+        .unwrap()
+        .items;
+    items.sort_by_key(|s| s.metadata.name.clone());
+    items
+}
+
+/// The JSON bytes inside a release Secret, unpacked independently of the crate under test.
+pub fn raw_json(secret: &Secret) -> Vec<u8> {
+    use std::io::Read;
+    let data = &secret.data.as_ref().unwrap()["release"].0;
+    let gz = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .unwrap();
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut json)
+        .unwrap();
+    json
+}
