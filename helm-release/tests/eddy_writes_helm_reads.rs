@@ -2,6 +2,8 @@
 //! `eddy_helm`); the real `helm` lists it, shows it, upgrades on top of it, rolls back to it and
 //! uninstalls it.
 
+#![allow(clippy::unwrap_used)] // a test: a failure is a failed test
+
 mod common;
 
 use common::{fixture, helm, release_secrets};

@@ -1,5 +1,6 @@
 //! Shared by the compatibility tests: the fixture chart, the real `helm` against the testenv.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // test helpers: a failure is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
