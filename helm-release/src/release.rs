@@ -228,3 +228,81 @@ pub struct HookExecution {
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_strings_are_helms() {
+        let strings: Vec<String> = Status::ALL
+            .iter()
+            .map(|s| {
+                serde_json::to_value(s)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            strings,
+            [
+                "unknown",
+                "deployed",
+                "uninstalled",
+                "superseded",
+                "failed",
+                "uninstalling",
+                "pending-install",
+                "pending-upgrade",
+                "pending-rollback"
+            ]
+        );
+        for status in Status::ALL {
+            assert_eq!(status.to_string().parse::<Status>().unwrap(), status);
+            assert_eq!(status.to_string(), strings[status as usize]);
+        }
+        assert_eq!("".parse::<Status>().unwrap(), Status::Unknown);
+        assert!("Deployed".parse::<Status>().is_err());
+    }
+
+    #[test]
+    fn only_pending_statuses_are_pending() {
+        let pending: Vec<Status> = Status::ALL.into_iter().filter(Status::is_pending).collect();
+        assert_eq!(
+            pending,
+            [
+                Status::PendingInstall,
+                Status::PendingUpgrade,
+                Status::PendingRollback
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_survive_and_zero_times_are_left_out() {
+        let json = serde_json::json!({
+            "name": "r",
+            "info": {"status": "failed", "deleted": "", "future_info": 1},
+            "chart": {"metadata": {"name": "c", "future_md": true}, "lock": null,
+                      "templates": null, "values": null, "schema": null, "files": null},
+            "hooks": [{"name": "h", "last_run": {"phase": ""}, "future_hook": "x"}],
+            "version": 1,
+            "future_top": {"a": [1, 2]}
+        });
+        let release: Release = serde_json::from_value(json).unwrap();
+        assert!(release.info.deleted.is_zero());
+        let back = serde_json::to_value(&release).unwrap();
+        assert_eq!(back["future_top"], serde_json::json!({"a": [1, 2]}));
+        assert_eq!(back["info"]["future_info"], 1);
+        assert!(back["info"].get("deleted").is_none());
+        assert_eq!(back["chart"]["metadata"]["future_md"], true);
+        assert_eq!(back["chart"]["templates"], Value::Null);
+        assert_eq!(back["hooks"][0]["future_hook"], "x");
+        assert_eq!(
+            back["hooks"][0]["last_run"],
+            serde_json::json!({"phase": ""})
+        );
+    }
+}

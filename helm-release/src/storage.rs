@@ -280,3 +280,110 @@ impl SecretStorage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::release::Info;
+
+    fn release(version: u32, status: Status) -> Release {
+        Release {
+            name: "app".into(),
+            namespace: "team".into(),
+            version,
+            info: Info {
+                status,
+                ..Info::default()
+            },
+            ..Release::default()
+        }
+    }
+
+    #[test]
+    fn secret_name_is_helms() {
+        assert_eq!(secret_name("podinfo", 12), "sh.helm.release.v1.podinfo.v12");
+    }
+
+    #[test]
+    fn labels_are_helms_plus_the_release_labels() {
+        let mut r = release(3, Status::PendingUpgrade);
+        r.labels.insert("team".into(), "a".into());
+        // A release label cannot override Helm's own.
+        r.labels.insert("owner".into(), "someone".into());
+        let labels = secret_labels(&r, Write::Create, 1_700_000_000);
+        let expected: BTreeMap<String, String> = [
+            ("createdAt", "1700000000"),
+            ("name", "app"),
+            ("owner", "helm"),
+            ("status", "pending-upgrade"),
+            ("team", "a"),
+            ("version", "3"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert_eq!(labels, expected);
+        let updated = secret_labels(&r, Write::Update, 5);
+        assert_eq!(updated.get("modifiedAt").map(String::as_str), Some("5"));
+        assert!(!updated.contains_key("createdAt"));
+    }
+
+    #[test]
+    fn secret_round_trips_and_keeps_user_labels_only() {
+        let mut r = release(2, Status::Deployed);
+        r.labels.insert("team".into(), "a".into());
+        let secret = to_secret(&r, Write::Update, 9).unwrap();
+        assert_eq!(secret.type_.as_deref(), Some(SECRET_TYPE));
+        assert_eq!(
+            secret.metadata.name.as_deref(),
+            Some("sh.helm.release.v1.app.v2")
+        );
+        assert_eq!(from_secret(&secret).unwrap(), r);
+    }
+
+    #[test]
+    fn unreadable_secret_is_an_error_naming_it() {
+        let mut secret = to_secret(&release(1, Status::Deployed), Write::Create, 0).unwrap();
+        secret.data = Some(BTreeMap::from([(
+            "release".into(),
+            ByteString(b"H4sI-not-a-release".to_vec()),
+        )]));
+        let err = from_secret(&secret).unwrap_err();
+        assert!(matches!(err, StorageError::Corrupt { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(
+            message.contains("team/sh.helm.release.v1.app.v1"),
+            "{message}"
+        );
+        secret.data = None;
+        let err = from_secret(&secret).unwrap_err();
+        assert!(matches!(err, StorageError::MissingData { .. }), "{err:?}");
+        assert!(err.to_string().contains("sh.helm.release.v1.app.v1"));
+    }
+
+    fn versions(history: &[(u32, Status)], max: usize) -> Vec<u32> {
+        let releases: Vec<Release> = history.iter().map(|(v, s)| release(*v, *s)).collect();
+        prune_choice(&releases, max)
+    }
+
+    #[test]
+    fn prune_keeps_the_newest_and_the_deployed_revision() {
+        use Status::*;
+        let history = [
+            (1, Superseded),
+            (2, Superseded),
+            (3, Deployed),
+            (4, Failed),
+            (5, Failed),
+        ];
+        assert_eq!(versions(&history, 0), Vec::<u32>::new());
+        assert_eq!(versions(&history, 5), Vec::<u32>::new());
+        assert_eq!(versions(&history, 3), [1, 2]);
+        // The deployed revision 3 is older than the two newest and still stays.
+        assert_eq!(versions(&history, 2), [1, 2, 4]);
+        assert_eq!(versions(&history, 1), [1, 2, 4, 5]);
+        // Unsorted input, no deployed revision: plain oldest first.
+        let failed = [(3, Failed), (1, Superseded), (2, Failed)];
+        assert_eq!(versions(&failed, 1), [1, 2]);
+    }
+}
