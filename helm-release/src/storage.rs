@@ -29,6 +29,27 @@ pub fn secret_name(name: &str, version: u32) -> String {
     format!("sh.helm.release.v1.{name}.v{version}")
 }
 
+/// Refuses a release name that is not a valid label value (what Helm's storage checks before it
+/// queries): it ends up in a label selector, where `,` or `=` would change the query.
+pub fn check_name(name: &str) -> Result<(), StorageError> {
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && edge_ok(name.chars().next())
+        && edge_ok(name.chars().last())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(StorageError::Invalid(format!(
+            "release name {name:?} is not a valid label value (at most 63 letters, digits, \
+             '-', '_' or '.', starting and ending with a letter or digit)"
+        )))
+    }
+}
+
 /// Why a Secret is written: Helm stamps `createdAt` on create and `modifiedAt` on update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Write {
@@ -146,6 +167,7 @@ impl SecretStorage {
 
     /// Every revision of the release, oldest first; empty when there is none.
     pub async fn history(&self, name: &str) -> Result<Vec<Release>, StorageError> {
+        check_name(name)?;
         self.query(&format!("name={name},owner={OWNER}")).await
     }
 
@@ -156,6 +178,7 @@ impl SecretStorage {
 
     /// The newest revision labelled `deployed` (Helm looks it up by label too).
     pub async fn deployed(&self, name: &str) -> Result<Option<Release>, StorageError> {
+        check_name(name)?;
         let selector = format!("name={name},owner={OWNER},status=deployed");
         Ok(self.query(&selector).await?.pop())
     }
@@ -240,10 +263,11 @@ impl SecretStorage {
     }
 
     fn secret_for(&self, release: &Release, write: Write) -> Result<Secret, StorageError> {
-        if release.name.is_empty() || release.version == 0 {
+        check_name(&release.name)?;
+        if release.version == 0 {
             return Err(StorageError::Invalid(format!(
-                "a stored release needs a name and a version from 1 (got {:?} v{})",
-                release.name, release.version
+                "release {} has version 0; revisions count from 1",
+                release.name
             )));
         }
         if !release.namespace.is_empty() && release.namespace != self.namespace {
@@ -296,6 +320,20 @@ mod tests {
                 ..Info::default()
             },
             ..Release::default()
+        }
+    }
+
+    #[test]
+    fn names_that_would_change_a_label_selector_are_refused() {
+        for good in ["a", "podinfo", "my-app.v2", "A_b-9"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        let long = "a".repeat(64);
+        for bad in ["", "a,owner!=helm", "x=y", "-a", "a-", &long, "ä"] {
+            assert!(
+                matches!(check_name(bad), Err(StorageError::Invalid(_))),
+                "{bad}"
+            );
         }
     }
 
