@@ -55,6 +55,15 @@ pub struct Release {
     pub extra: Map<String, Value>,
 }
 
+impl Release {
+    /// Sets the status and its human-readable description together (`info.status`,
+    /// `info.description`), as every Helm action does.
+    pub fn set_status(&mut self, status: Status, description: impl Into<String>) {
+        self.info.status = status;
+        self.info.description = description.into();
+    }
+}
+
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
@@ -277,6 +286,41 @@ mod tests {
                 Status::PendingUpgrade,
                 Status::PendingRollback
             ]
+        );
+    }
+
+    #[test]
+    fn helm_v3_records_read_and_write_back_in_v4_form() {
+        // Helm v3 wrote Go's zero time for `deleted` and hook times and had no `apply_method`.
+        let json = serde_json::json!({
+            "name": "r",
+            "info": {"first_deployed": "2024-01-02T03:04:05.5+01:00",
+                     "last_deployed": "2024-01-02T03:04:05.5+01:00",
+                     "deleted": "0001-01-01T00:00:00Z", "status": "superseded"},
+            "chart": {"metadata": {"name": "c", "version": "1.0.0"}, "lock": null,
+                      "templates": [{"name": "templates/a.yaml", "data": "YTogMQo="}],
+                      "values": {}, "schema": null, "files": null},
+            "hooks": [{"name": "h", "events": ["test"],
+                       "last_run": {"started_at": "0001-01-01T00:00:00Z",
+                                    "completed_at": "0001-01-01T00:00:00Z", "phase": ""}}],
+            "version": 4,
+            "namespace": "n"
+        });
+        let mut release: Release = serde_json::from_value(json).unwrap();
+        assert_eq!(release.chart.templates[0].data, b"a: 1\n");
+        assert!(release.info.deleted.is_zero() && release.hooks[0].last_run.started_at.is_zero());
+        assert_eq!(release.apply_method, "");
+        release.set_status(Status::Deployed, "Rollback to 2");
+        let back = serde_json::to_value(&release).unwrap();
+        assert_eq!(
+            back["info"],
+            serde_json::json!({"first_deployed": "2024-01-02T03:04:05.5+01:00",
+                "last_deployed": "2024-01-02T03:04:05.5+01:00",
+                "description": "Rollback to 2", "status": "deployed"})
+        );
+        assert_eq!(
+            back["hooks"][0]["last_run"],
+            serde_json::json!({"phase": ""})
         );
     }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixture, helm, raw_json, release_secrets};
+use common::{fixture, helm, helm_env, raw_json, release_secrets};
 use eddy_helm_release::{SecretStorage, Status, decode, encode, from_secret, to_go_json};
 use serde_json::Value;
 
@@ -28,11 +28,14 @@ async fn helm_install_and_upgrade_decode_and_round_trip() {
             "team=storage",
         ],
     );
-    helm(
+    // The upgrade runs in another time zone: Helm writes local times with their offset.
+    let (ok, _, stderr) = helm_env(
         work.path(),
         ns.name(),
         &["upgrade", "rel", &chart, "--set", "replicaCount=2"],
+        &[("TZ", "Asia/Kolkata")],
     );
+    assert!(ok, "helm upgrade failed: {stderr}");
 
     let storage = SecretStorage::new(client.clone(), ns.name());
     let history = storage.history("rel").await.unwrap();
@@ -48,6 +51,8 @@ async fn helm_install_and_upgrade_decode_and_round_trip() {
     assert_eq!(first.info.first_deployed, second.info.first_deployed);
     assert!(second.info.last_deployed.timestamp > first.info.last_deployed.timestamp);
     assert!(second.info.deleted.is_zero());
+    assert_eq!(second.info.last_deployed.offset.seconds(), 5 * 3600 + 1800);
+    assert!(second.info.last_deployed.to_string().ends_with("+05:30"));
     assert_eq!(
         first.info.notes,
         "rel is installed: revision 1, message a<b&c.\n"

@@ -33,8 +33,13 @@ pub fn helm(dir: &Path, namespace: &str, args: &[&str]) -> String {
     eddy_test_support::helm::helm(dir, &all)
 }
 
-/// Runs helm and returns (success, stdout, stderr) without failing.
-pub fn helm_try(dir: &Path, namespace: &str, args: &[&str]) -> (bool, String, String) {
+/// Runs helm with extra environment variables and returns (success, stdout, stderr).
+pub fn helm_env(
+    dir: &Path,
+    namespace: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
     let home = dir.join(".helm-home");
     let output = Command::new(eddy_test_support::helm::binary().unwrap())
         .current_dir(dir)
@@ -43,6 +48,7 @@ pub fn helm_try(dir: &Path, namespace: &str, args: &[&str]) -> (bool, String, St
         .env("HELM_CACHE_HOME", home.join("cache"))
         .env("HELM_CONFIG_HOME", home.join("config"))
         .env("HELM_DATA_HOME", home.join("data"))
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     (
