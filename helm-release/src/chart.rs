@@ -176,13 +176,37 @@ impl ChartSnapshot {
             metadata: Metadata::from_loaded(&chart.metadata),
             lock: None,
             templates: chart.templates.iter().map(File::from_loaded).collect(),
-            values: chart.values.clone(),
+            values: whole_floats_as_integers(&chart.values),
             schema: chart.schema.as_ref().map(|s| s.to_vec()),
             schema_mod_time: None,
             files: chart.files.iter().map(File::from_loaded).collect(),
             mod_time: None,
             extra: Map::new(),
         }
+    }
+}
+
+/// `eddy_helm` holds YAML numbers as Go does, as floats; a record read back from JSON holds `1`
+/// as an integer. Both encode to the same text (`1`); converting whole floats here makes a fresh
+/// snapshot also compare equal to one read back.
+fn whole_floats_as_integers(values: &Map<String, Value>) -> Map<String, Value> {
+    values
+        .iter()
+        .map(|(k, v)| (k.clone(), whole_float_as_integer(v)))
+        .collect()
+}
+
+fn whole_float_as_integer(value: &Value) -> Value {
+    // Beyond 2^53 a float no longer stands for one integer; leave those alone.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() <= EXACT => Value::from(f as i64),
+            _ => value.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(whole_float_as_integer).collect()),
+        Value::Object(map) => Value::Object(whole_floats_as_integers(map)),
+        other => other.clone(),
     }
 }
 

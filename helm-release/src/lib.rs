@@ -5,6 +5,8 @@
 //! - [`encode`]/[`decode`]: `data.release` (base64 of gzip of Go-encoded JSON).
 //! - [`SecretStorage`]: Helm's Secret driver (`sh.helm.release.v1.<name>.v<N>`, its labels,
 //!   history, the deployed revision, `--history-max` pruning).
+//! - [`ChartSnapshot::from_chart`], [`release_manifest`], [`Hook::from_rendered`]: a record's
+//!   parts from what `eddy_helm` loaded and rendered.
 //! - [`digest`]: the digest Flux's helm-controller records in `status.history`.
 
 mod chart;

@@ -165,7 +165,10 @@ impl SecretStorage {
         &self.namespace
     }
 
-    /// Every revision of the release, oldest first; empty when there is none.
+    /// Every revision of the release, oldest first; empty when there is none. An unreadable
+    /// record fails the whole call with [`StorageError::Corrupt`] naming its Secret: Helm skips
+    /// such records silently, but a controller must not pick a version or a rollback target from
+    /// a history with holes.
     pub async fn history(&self, name: &str) -> Result<Vec<Release>, StorageError> {
         check_name(name)?;
         self.query(&format!("name={name},owner={OWNER}")).await
@@ -253,7 +256,8 @@ impl SecretStorage {
     }
 
     /// Deletes the oldest revisions until `max_history` remain, never the deployed one (Helm's
-    /// `--history-max`; `0` keeps all).
+    /// `--history-max`; `0` keeps all). Call it after writing a new revision: Helm prunes to
+    /// `max_history - 1` just before creating one, which leaves the same revisions.
     pub async fn prune(&self, name: &str, max_history: usize) -> Result<(), StorageError> {
         let history = self.history(name).await?;
         for version in prune_choice(&history, max_history) {

@@ -6,32 +6,13 @@
 
 mod common;
 
-use common::{fixture, helm, release_secrets};
-use eddy_helm::{Capabilities, LoadLimits, ReleaseOptions};
-use eddy_helm_release::{
-    ChartSnapshot, Hook, Info, Release, SecretStorage, Status, Time, release_manifest,
-};
+use common::{fixture, helm, release_secrets, render_fixture};
+use eddy_helm_release::{Info, Release, SecretStorage, Status, Time};
 use serde_json::{Map, Value, json};
 
-/// Renders the fixture as an install of revision 1 and builds the record Helm would store.
+/// The record Helm would store for installing the fixture as revision 1.
 fn eddy_release(name: &str, namespace: &str, config: Map<String, Value>) -> Release {
-    let mut chart = eddy_helm::load_dir(&fixture(), LoadLimits::default()).unwrap();
-    eddy_helm::process_dependencies(&mut chart, &config).unwrap();
-    let values = eddy_helm::coalesce_values(&chart, &config);
-    let options = ReleaseOptions {
-        name: name.into(),
-        namespace: namespace.into(),
-        revision: 1,
-        is_install: true,
-        is_upgrade: false,
-    };
-    let capabilities = Capabilities::for_kube_version("v1.34.0").unwrap();
-    let mut rendered =
-        eddy_helm::render_chart(&chart, &values, &options, &capabilities, &[]).unwrap();
-    let notes = rendered
-        .remove("demo/templates/NOTES.txt")
-        .unwrap_or_default();
-    let (manifests, hooks) = eddy_helm::sort_manifests(&rendered).unwrap();
+    let rendered = render_fixture(name, namespace, &config);
     let now = Time::now();
     Release {
         name: name.into(),
@@ -42,13 +23,13 @@ fn eddy_release(name: &str, namespace: &str, config: Map<String, Value>) -> Rele
             last_deployed: now,
             status: Status::Deployed,
             description: "Install complete".into(),
-            notes,
+            notes: rendered.notes,
             ..Info::default()
         },
-        chart: ChartSnapshot::from_chart(&chart),
+        chart: rendered.chart,
         config,
-        manifest: release_manifest(&manifests),
-        hooks: hooks.iter().map(Hook::from_rendered).collect(),
+        manifest: rendered.manifest,
+        hooks: rendered.hooks,
         apply_method: "ssa".into(),
         ..Release::default()
     }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixture, helm, helm_env, raw_json, release_secrets};
+use common::{fixture, helm, helm_env, raw_json, release_secrets, render_fixture};
 use eddy_helm_release::{SecretStorage, Status, decode, encode, from_secret, to_go_json};
 use serde_json::Value;
 
@@ -114,6 +114,35 @@ async fn helm_install_and_upgrade_decode_and_round_trip() {
     // Helm v4's file times.
     assert!(first.chart.templates[0].mod_time.is_some());
     assert!(first.chart.schema_mod_time.is_some());
+
+    // What Eddy renders and snapshots for the same install is what helm stored (Helm v4's file
+    // times aside: eddy_helm does not keep them).
+    let ours = render_fixture("rel", ns.name(), &first.config);
+    let mut helm_chart = first.chart.clone();
+    helm_chart.mod_time = None;
+    helm_chart.schema_mod_time = None;
+    for file in helm_chart
+        .templates
+        .iter_mut()
+        .chain(helm_chart.files.iter_mut())
+    {
+        file.mod_time = None;
+    }
+    let (a, b) = (
+        serde_json::to_value(&ours.chart).unwrap(),
+        serde_json::to_value(&helm_chart).unwrap(),
+    );
+    for key in ["metadata", "lock", "templates", "values", "schema", "files"] {
+        assert_eq!(a[key], b[key], "chart.{key}");
+    }
+    assert_eq!(ours.chart, helm_chart);
+    assert_eq!(ours.manifest, first.manifest);
+    assert_eq!(ours.notes, first.info.notes);
+    let mut helm_hooks = first.hooks.clone();
+    for hook in &mut helm_hooks {
+        hook.last_run = Default::default();
+    }
+    assert_eq!(ours.hooks, helm_hooks);
 
     assert_eq!(storage.last("rel").await.unwrap().unwrap().version, 2);
     assert_eq!(storage.deployed("rel").await.unwrap().unwrap().version, 2);

@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine as _;
+use eddy_helm::{Capabilities, LoadLimits, ReleaseOptions};
+use eddy_helm_release::{ChartSnapshot, Hook, release_manifest};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
+use serde_json::{Map, Value};
 
 pub fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo")
@@ -82,4 +85,38 @@ pub fn raw_json(secret: &Secret) -> Vec<u8> {
         .read_to_end(&mut json)
         .unwrap();
     json
+}
+
+/// What Eddy makes of the fixture for an install (revision 1): the record's parts.
+pub struct Rendered {
+    pub chart: ChartSnapshot,
+    pub manifest: String,
+    pub hooks: Vec<Hook>,
+    pub notes: String,
+}
+
+pub fn render_fixture(name: &str, namespace: &str, config: &Map<String, Value>) -> Rendered {
+    let mut chart = eddy_helm::load_dir(&fixture(), LoadLimits::default()).unwrap();
+    eddy_helm::process_dependencies(&mut chart, config).unwrap();
+    let values = eddy_helm::coalesce_values(&chart, config);
+    let options = ReleaseOptions {
+        name: name.into(),
+        namespace: namespace.into(),
+        revision: 1,
+        is_install: true,
+        is_upgrade: false,
+    };
+    let capabilities = Capabilities::for_kube_version("v1.34.0").unwrap();
+    let mut rendered =
+        eddy_helm::render_chart(&chart, &values, &options, &capabilities, &[]).unwrap();
+    let notes = rendered
+        .remove(&format!("{}/templates/NOTES.txt", chart.name()))
+        .unwrap_or_default();
+    let (manifests, hooks) = eddy_helm::sort_manifests(&rendered).unwrap();
+    Rendered {
+        chart: ChartSnapshot::from_chart(&chart),
+        manifest: release_manifest(&manifests),
+        hooks: hooks.iter().map(Hook::from_rendered).collect(),
+        notes,
+    }
 }
