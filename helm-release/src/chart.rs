@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::error::StorageError;
 use crate::serde_util::null_as_default;
 use crate::time::Time;
 
@@ -15,10 +16,9 @@ use crate::time::Time;
 pub struct ChartSnapshot {
     #[serde(default, deserialize_with = "null_as_default")]
     pub metadata: Metadata,
-    /// `Chart.lock` as Helm parsed it (`generated`, `digest`, `dependencies`); `None` for a chart
-    /// without one.
+    /// `Chart.lock`; `None` for a chart without one.
     #[serde(default)]
-    pub lock: Option<Value>,
+    pub lock: Option<Lock>,
     #[serde(default, with = "crate::serde_util::nil_if_empty")]
     pub templates: Vec<File>,
     /// The chart's `values.yaml`, parsed.
@@ -41,6 +41,29 @@ pub struct ChartSnapshot {
     pub mod_time: Option<Time>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// `Chart.lock`: the dependency versions `helm dependency update` resolved.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Lock {
+    #[serde(default)]
+    pub generated: Time,
+    #[serde(default)]
+    pub digest: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub dependencies: Vec<Dependency>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Lock {
+    /// Parses a `Chart.lock` file (YAML).
+    pub fn from_yaml(text: &str) -> Result<Lock, StorageError> {
+        let json: Value = serde_yaml_ng::from_str(text)
+            .map_err(|e| StorageError::Invalid(format!("Chart.lock is not YAML: {e}")))?;
+        serde_json::from_value(json)
+            .map_err(|e| StorageError::Invalid(format!("Chart.lock is not a chart lock: {e}")))
+    }
 }
 
 /// One file of the chart, by its path relative to the chart root; `data` is base64 in JSON.
@@ -170,7 +193,7 @@ impl ChartSnapshot {
     /// The record of a chart loaded by `eddy_helm`. Pass the chart after
     /// `eddy_helm::process_dependencies`, as Helm stores it: the dependencies' `enabled` flags
     /// then say what this release rendered. `lock` stays `None` (the loader does not keep
-    /// `Chart.lock`); set it when the caller has one.
+    /// `Chart.lock`); set it with [`Lock::from_yaml`] when the chart has one.
     pub fn from_chart(chart: &eddy_helm::Chart) -> Self {
         ChartSnapshot {
             metadata: Metadata::from_loaded(&chart.metadata),

@@ -19,7 +19,7 @@ mod serde_util;
 mod storage;
 mod time;
 
-pub use chart::{ChartSnapshot, Dependency, File, Maintainer, Metadata};
+pub use chart::{ChartSnapshot, Dependency, File, Lock, Maintainer, Metadata};
 pub use codec::{MAX_DECODED_BYTES, decode, encode, to_go_json};
 pub use digest::{digest, digest_with_oci};
 pub use error::StorageError;

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{fixture, helm, helm_env, raw_json, release_secrets, render_fixture};
+use common::{
+    fixture, helm, helm_env, raw_json, release_secrets, render_fixture, without_mod_times,
+};
 use eddy_helm_release::{SecretStorage, Status, decode, encode, from_secret, to_go_json};
 use serde_json::Value;
 
@@ -118,24 +120,7 @@ async fn helm_install_and_upgrade_decode_and_round_trip() {
     // What Eddy renders and snapshots for the same install is what helm stored (Helm v4's file
     // times aside: eddy_helm does not keep them).
     let ours = render_fixture("rel", ns.name(), &first.config);
-    let mut helm_chart = first.chart.clone();
-    helm_chart.mod_time = None;
-    helm_chart.schema_mod_time = None;
-    for file in helm_chart
-        .templates
-        .iter_mut()
-        .chain(helm_chart.files.iter_mut())
-    {
-        file.mod_time = None;
-    }
-    let (a, b) = (
-        serde_json::to_value(&ours.chart).unwrap(),
-        serde_json::to_value(&helm_chart).unwrap(),
-    );
-    for key in ["metadata", "lock", "templates", "values", "schema", "files"] {
-        assert_eq!(a[key], b[key], "chart.{key}");
-    }
-    assert_eq!(ours.chart, helm_chart);
+    assert_eq!(ours.chart, without_mod_times(&first.chart));
     assert_eq!(ours.manifest, first.manifest);
     assert_eq!(ours.notes, first.info.notes);
     let mut helm_hooks = first.hooks.clone();

@@ -120,3 +120,14 @@ pub fn render_fixture(name: &str, namespace: &str, config: &Map<String, Value>) 
         notes,
     }
 }
+
+/// A stored chart without Helm v4's file times (eddy_helm does not keep them).
+pub fn without_mod_times(chart: &ChartSnapshot) -> ChartSnapshot {
+    let mut chart = chart.clone();
+    chart.mod_time = None;
+    chart.schema_mod_time = None;
+    for file in chart.templates.iter_mut().chain(chart.files.iter_mut()) {
+        file.mod_time = None;
+    }
+    chart
+}
