@@ -26,7 +26,7 @@ pub use error::StorageError;
 pub use release::{Hook, HookExecution, Info, Release, Status};
 pub use rendered::release_manifest;
 pub use storage::{
-    OWNER, SECRET_TYPE, SYSTEM_LABELS, SecretStorage, Write, check_name, from_secret, prune_choice,
-    secret_labels, secret_name, to_secret,
+    MAX_SECRET_DATA_BYTES, OWNER, SECRET_TYPE, SYSTEM_LABELS, SecretStorage, Write, check_name,
+    from_secret, prune_choice, secret_labels, secret_name, to_secret,
 };
 pub use time::Time;

@@ -14,6 +14,9 @@ use crate::release::{Release, Status};
 pub const SECRET_TYPE: &str = "helm.sh/release.v1";
 /// The `owner` label's value on every release Secret.
 pub const OWNER: &str = "helm";
+/// The most data the API server accepts in one Secret.
+pub const MAX_SECRET_DATA_BYTES: usize = 1024 * 1024;
+
 /// The labels Helm sets itself; the others on a release Secret are the release's own labels.
 pub const SYSTEM_LABELS: [&str; 6] = [
     "name",
@@ -76,6 +79,14 @@ pub fn secret_labels(release: &Release, write: Write, now_unix: i64) -> BTreeMap
 /// The release Secret Helm would write for `release`.
 pub fn to_secret(release: &Release, write: Write, now_unix: i64) -> Result<Secret, StorageError> {
     let data = encode(release)?;
+    if data.len() > MAX_SECRET_DATA_BYTES {
+        return Err(StorageError::RecordTooLarge {
+            name: release.name.clone(),
+            version: release.version,
+            size: data.len(),
+            limit: MAX_SECRET_DATA_BYTES,
+        });
+    }
     Ok(Secret {
         metadata: ObjectMeta {
             name: Some(secret_name(&release.name, release.version)),
@@ -401,6 +412,32 @@ mod tests {
         let err = from_secret(&secret).unwrap_err();
         assert!(matches!(err, StorageError::MissingData { .. }), "{err:?}");
         assert!(err.to_string().contains("sh.helm.release.v1.app.v1"));
+    }
+
+    #[test]
+    fn a_record_larger_than_a_secret_is_refused_before_the_api_call() {
+        let mut r = release(1, Status::Deployed);
+        // Incompressible bytes, so gzip cannot bring them under the limit.
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let data: Vec<u8> = (0..MAX_SECRET_DATA_BYTES)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        r.chart.files.push(crate::chart::File {
+            name: "big.bin".into(),
+            data,
+            ..Default::default()
+        });
+        let err = to_secret(&r, Write::Create, 0).unwrap_err();
+        assert!(
+            matches!(err, StorageError::RecordTooLarge { version: 1, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(".helmignore"));
     }
 
     fn versions(history: &[(u32, Status)], max: usize) -> Vec<u32> {
