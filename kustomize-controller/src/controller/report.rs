@@ -145,7 +145,9 @@ impl Report {
         );
         self.finish(false);
         self.write(api).await?;
-        if changed || new_revision {
+        // A success after a failure is reported once, so whoever saw the failure (an alert)
+        // also sees the recovery.
+        if changed || new_revision || self.was_failing() {
             let interval = time::interval(&self.object.spec.interval);
             let text = format!(
                 "Reconciliation finished in {}, next run in {}",
@@ -161,6 +163,19 @@ impl Report {
             ctx.recorder.publish(&self.object, event).await;
         }
         Ok(self.action(Next::Interval, ctx))
+    }
+
+    /// Whether the object's last written Ready condition was False.
+    fn was_failing(&self) -> bool {
+        self.object
+            .status
+            .as_ref()
+            .and_then(|status| status.conditions.as_deref())
+            .and_then(|list| {
+                list.iter()
+                    .find(|c| c.type_ == eddy_api::meta::condition_type::READY)
+            })
+            .is_some_and(|ready| ready.status == "False")
     }
 
     /// A step failed: the runtime's outcome function decides the conditions, the event and
