@@ -96,6 +96,11 @@ pub fn apply(
     result: &Result<Success, Failure>,
 ) -> Report {
     let conditions = status.conditions.get_or_insert_with(Vec::new);
+    // A success after a failure repeats the artifact event once (Flux notifies on recovery), so
+    // an alert that reported the failure also reports the way back.
+    let recovering = conditions
+        .iter()
+        .any(|c| c.type_ == condition_type::READY && c.status == "False");
     match result {
         Ok(success) => {
             let mut events = Vec::new();
@@ -111,7 +116,7 @@ pub fn apply(
                     let changed = previous.is_none_or(|p| {
                         p.revision != artifact.revision || p.digest != artifact.digest
                     });
-                    if changed {
+                    if changed || recovering {
                         events.push(
                             Event::info(NEW_ARTIFACT, event_message.clone())
                                 .with("revision", artifact.revision.clone())
@@ -133,6 +138,13 @@ pub fn apply(
                         ARTIFACT_UP_TO_DATE,
                         format!("artifact up-to-date with remote revision: '{revision}'"),
                     ));
+                    if let (true, Some(artifact)) = (recovering, status.artifact.as_ref()) {
+                        events.push(
+                            Event::info(NEW_ARTIFACT, stored_message(&artifact.revision))
+                                .with("revision", artifact.revision.clone())
+                                .with("digest", artifact.digest.clone()),
+                        );
+                    }
                 }
             }
             let revision = status
@@ -255,6 +267,39 @@ mod tests {
         );
         let again = apply(&mut status, Some(1), &Ok(with_links("main@sha1:1")));
         assert!(again.events.is_empty(), "{:?}", again.events);
+    }
+
+    #[test]
+    fn a_recovery_at_the_same_revision_announces_the_artifact_once() {
+        let mut status = GitRepositoryStatus::default();
+        apply(&mut status, Some(1), &Ok(stored("main@sha1:1")));
+        let failure = Err(fetch_failed("GitOperationFailed", "connection refused"));
+        apply(&mut status, Some(1), &failure);
+        let up_to_date = || {
+            Ok(Success::UpToDate {
+                revision: "main@sha1:1".into(),
+            })
+        };
+        let recovered = apply(&mut status, Some(1), &up_to_date());
+        let announced: Vec<&Event> = recovered
+            .events
+            .iter()
+            .filter(|event| event.reason == NEW_ARTIFACT)
+            .collect();
+        assert_eq!(announced.len(), 1, "{:?}", recovered.events);
+        assert_eq!(
+            announced[0].message,
+            "stored artifact for revision 'main@sha1:1'"
+        );
+        let quiet = apply(&mut status, Some(1), &up_to_date());
+        assert!(
+            quiet
+                .events
+                .iter()
+                .all(|event| event.reason != NEW_ARTIFACT),
+            "{:?}",
+            quiet.events
+        );
     }
 
     #[test]
