@@ -39,6 +39,8 @@ pub struct PendingHealth {
     status: KustomizationStatus,
     digest: String,
     origin_revision: Option<String>,
+    /// Jobs with `ttlSecondsAfterFinished`: gone means finished and cleaned up, not missing.
+    deleted_when_finished: Vec<ObjectId>,
     changed: bool,
 }
 
@@ -51,6 +53,8 @@ pub fn key(ks: &Kustomization) -> String {
 pub struct Applied {
     pub revision: String,
     pub changes: Vec<apply::Change>,
+    /// Applied Jobs the cluster deletes after they finish (see [`deleted_when_finished`]).
+    pub deleted_when_finished: Vec<ObjectId>,
     /// Whether anything was created, configured or deleted.
     pub changed: bool,
 }
@@ -67,6 +71,7 @@ pub async fn begin(
     let Applied {
         revision,
         changes,
+        deleted_when_finished,
         changed,
     } = applied;
     let targets = health_targets(ks, &changes);
@@ -85,6 +90,7 @@ pub async fn begin(
         status: report.status.clone(),
         digest: report.digest.clone().unwrap_or_default(),
         origin_revision: report.origin_revision.clone(),
+        deleted_when_finished,
         changed,
     };
     check(ks, ctx, api, pending).await
@@ -155,7 +161,7 @@ pub async fn check(
             return report.failed(ctx, api, failure).await;
         }
     };
-    let pass = evaluate(&cluster, &pending.targets).await;
+    let pass = evaluate(&cluster, &pending.targets, &pending.deleted_when_finished).await;
     let timed_out = !pass.waiting.is_empty() && Instant::now() >= pending.deadline;
     if !pass.failed.is_empty() || timed_out {
         ctx.pending_health().remove(&key(ks));
@@ -179,11 +185,18 @@ pub async fn check(
     passed(ks, ctx, api, report, &pending).await
 }
 
-async fn evaluate(cluster: &Cluster, targets: &[ObjectId]) -> Pass {
+async fn evaluate(
+    cluster: &Cluster,
+    targets: &[ObjectId],
+    deleted_when_finished: &[ObjectId],
+) -> Pass {
     // A few reads in flight at once: a large inventory is checked in a fraction of the time
     // without flooding the API server.
     let healths: Vec<Health> = futures::stream::iter(targets.to_vec())
-        .map(|id| async move { object_health(cluster, &id).await })
+        .map(|id| async move {
+            let gone_is_done = deleted_when_finished.contains(&id);
+            object_health(cluster, &id, gone_is_done).await
+        })
         .buffered(HEALTH_READS_IN_FLIGHT)
         .collect()
         .await;
@@ -292,7 +305,21 @@ async fn passed(
         .await
 }
 
-async fn object_health(cluster: &Cluster, id: &ObjectId) -> Health {
+/// The applied Jobs with `spec.ttlSecondsAfterFinished`: the cluster deletes them once they
+/// finish, so a health check that finds one gone counts it as done rather than missing.
+pub fn deleted_when_finished(objects: &[serde_json::Value]) -> Vec<ObjectId> {
+    objects
+        .iter()
+        .filter(|object| {
+            object["kind"] == "Job"
+                && object["apiVersion"] == "batch/v1"
+                && object.pointer("/spec/ttlSecondsAfterFinished").is_some()
+        })
+        .map(ObjectId::of)
+        .collect()
+}
+
+async fn object_health(cluster: &Cluster, id: &ObjectId, gone_is_done: bool) -> Health {
     let kind = match cluster.resolve(id).await {
         Ok(Some(kind)) => kind,
         Ok(None) => return Health::InProgress("kind not served".into()),
@@ -300,7 +327,41 @@ async fn object_health(cluster: &Cluster, id: &ObjectId) -> Health {
     };
     match cluster.get(&kind, id).await {
         Ok(Some(live)) => health::evaluate(&live),
+        Ok(None) if gone_is_done => Health::Current,
         Ok(None) => Health::InProgress("NotFound".into()),
         Err(error) => Health::InProgress(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn only_batch_jobs_with_a_ttl_may_be_gone() {
+        let job = |name: &str, ttl: Option<i64>| {
+            let mut object = json!({
+                "apiVersion": "batch/v1", "kind": "Job",
+                "metadata": {"name": name, "namespace": "apps"},
+                "spec": {"template": {}},
+            });
+            if let Some(ttl) = ttl {
+                object["spec"]["ttlSecondsAfterFinished"] = ttl.into();
+            }
+            object
+        };
+        let objects = [
+            job("with-ttl", Some(0)),
+            job("without", None),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "apps"},
+                   "spec": {"ttlSecondsAfterFinished": 1}}),
+        ];
+        let gone: Vec<String> = deleted_when_finished(&objects)
+            .iter()
+            .map(|id| id.name.clone())
+            .collect();
+        assert_eq!(gone, ["with-ttl"]);
     }
 }

@@ -138,6 +138,7 @@ async fn reconcile_revision(
     Ok(Applied {
         revision: artifact.revision,
         changes,
+        deleted_when_finished: health_check::deleted_when_finished(&objects),
         changed,
     })
 }
