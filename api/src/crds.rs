@@ -65,6 +65,7 @@ pub fn current() -> Vec<CustomResourceDefinition> {
         crate::source::helmrepository::crd(),
         crate::source::helmchart::crd(),
         crate::source::bucket::crd(),
+        crate::source::externalartifact::crd(),
         crate::kustomize::kustomization::crd(),
         crate::helm::helmrelease::crd(),
         crate::notification::provider::crd(),

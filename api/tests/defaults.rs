@@ -162,6 +162,11 @@ fn status_defaults_to_unobserved_generation() {
         if storage["subresources"]["status"].is_null() {
             continue; // Alert and Provider have no status.
         }
+        if file == "source.toolkit.fluxcd.io_externalartifacts.yaml" {
+            // A third-party producer writes it; Flux gives it no default either.
+            assert!(root_schema(storage)["properties"]["status"]["default"].is_null());
+            continue;
+        }
         assert_eq!(
             root_schema(storage)["properties"]["status"]["default"],
             json!({ "observedGeneration": -1 }),

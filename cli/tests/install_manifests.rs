@@ -122,7 +122,7 @@ fn every_object_carries_flux_labels_and_the_crate_version() {
         .iter()
         .filter(|object| object["kind"] == "CustomResourceDefinition")
         .count();
-    assert_eq!(crds, 13);
+    assert_eq!(crds, 14);
     for controller in CONTROLLERS {
         let deployment = find(&objects, "Deployment", controller);
         assert_eq!(

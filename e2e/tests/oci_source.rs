@@ -1,7 +1,8 @@
-//! End-to-end: a Kustomization whose source is an OCIRepository (issue #13 item 1). Eddy's
-//! source-controller does not pull OCI artifacts yet, so the test plays its part: it serves the
-//! tarballs and publishes `status.artifact` on an OCIRepository the way Flux's source-controller
-//! does. kustomize-controller must find the source by its real plural and be triggered by a new
+//! End-to-end: a Kustomization whose source's artifact someone else publishes. The test plays the
+//! producer: it serves the tarballs and writes `status.artifact` on an OCIRepository (as Flux's
+//! source-controller would; the object carries no shard label, so Eddy's own source-controller
+//! leaves it alone) and on an ExternalArtifact (as a third-party controller does, RFC-0012).
+//! kustomize-controller must find each source by its real plural and be triggered by a new
 //! revision at once (the Kustomization's own interval is an hour).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
@@ -14,10 +15,10 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::json;
 
-fn oci_repository_resource() -> ApiResource {
+fn source_resource(kind: &str, plural: &str) -> ApiResource {
     ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("source.toolkit.fluxcd.io", "v1", "OCIRepository"),
-        "ocirepositories",
+        &GroupVersionKind::gvk("source.toolkit.fluxcd.io", "v1", kind),
+        plural,
     )
 }
 
@@ -65,7 +66,23 @@ async fn publish(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_oci_repository_source_is_found_and_its_new_revision_triggers_at_once() {
-    let env = TestEnv::new("ks-oci").await;
+    let spec = json!({"url": "oci://registry.example/palette", "interval": "1h", "ref": {"tag": "latest"}});
+    published_source_is_followed("ks-oci", "OCIRepository", "ocirepositories", spec).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_external_artifact_is_found_and_its_new_revision_triggers_at_once() {
+    let spec = json!({"sourceRef": {"apiVersion": "example.com/v1", "kind": "Palette", "name": "palette"}});
+    published_source_is_followed("ks-ea", "ExternalArtifact", "externalartifacts", spec).await;
+}
+
+async fn published_source_is_followed(
+    prefix: &str,
+    kind: &str,
+    plural: &str,
+    spec: serde_json::Value,
+) {
+    let env = TestEnv::new(prefix).await;
     let ns = env.ns.clone();
     let _controllers = start_controllers(&env.client, &ns, false).await;
     let storage = tempfile::tempdir().unwrap();
@@ -73,19 +90,19 @@ async fn an_oci_repository_source_is_found_and_its_new_revision_triggers_at_once
 
     // Without the shard label: Eddy's source-controller (which may mark kinds it does not
     // reconcile yet) must leave the status the test publishes alone.
-    let oci_repositories =
-        Api::<DynamicObject>::namespaced_with(env.client.clone(), &ns, &oci_repository_resource());
-    let repository: DynamicObject = serde_json::from_value(json!({
+    let sources = Api::<DynamicObject>::namespaced_with(
+        env.client.clone(),
+        &ns,
+        &source_resource(kind, plural),
+    );
+    let source: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "source.toolkit.fluxcd.io/v1",
-        "kind": "OCIRepository",
+        "kind": kind,
         "metadata": {"name": "palette", "namespace": ns},
-        "spec": {"url": "oci://registry.example/palette", "interval": "1h", "ref": {"tag": "latest"}},
+        "spec": spec,
     }))
     .unwrap();
-    oci_repositories
-        .create(&Default::default(), &repository)
-        .await
-        .unwrap();
+    sources.create(&Default::default(), &source).await.unwrap();
 
     let first = write_text_tarball(
         &storage.path().join("first.tar.gz"),
@@ -94,14 +111,7 @@ async fn an_oci_repository_source_is_found_and_its_new_revision_triggers_at_once
             ("palette.yaml", &config_map(&ns, "red")),
         ],
     );
-    let first_revision = publish(
-        &oci_repositories,
-        &server,
-        "first.tar.gz",
-        first,
-        &"a".repeat(64),
-    )
-    .await;
+    let first_revision = publish(&sources, &server, "first.tar.gz", first, &"a".repeat(64)).await;
     env.create_kustomization(json!({
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
@@ -110,7 +120,7 @@ async fn an_oci_repository_source_is_found_and_its_new_revision_triggers_at_once
             "interval": "1h",
             "path": "./",
             "prune": true,
-            "sourceRef": {"kind": "OCIRepository", "name": "palette"},
+            "sourceRef": {"kind": kind, "name": "palette"},
         },
     }))
     .await;
@@ -129,14 +139,8 @@ async fn an_oci_repository_source_is_found_and_its_new_revision_triggers_at_once
             ("palette.yaml", &config_map(&ns, "blue")),
         ],
     );
-    let second_revision = publish(
-        &oci_repositories,
-        &server,
-        "second.tar.gz",
-        second,
-        &"b".repeat(64),
-    )
-    .await;
+    let second_revision =
+        publish(&sources, &server, "second.tar.gz", second, &"b".repeat(64)).await;
     env.wait_applied("palette", &second_revision).await;
     assert_eq!(colour(config_maps.get("palette").await.unwrap()), "blue");
     env.cleanup().await;

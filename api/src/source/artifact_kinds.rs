@@ -66,8 +66,9 @@ mod tests {
 
     #[test]
     fn plurals_match_the_generated_crds() {
-        use crate::source::{Bucket, GitRepository, HelmChart, OCIRepository};
+        use crate::source::{Bucket, ExternalArtifact, GitRepository, HelmChart, OCIRepository};
         let served = [
+            (ExternalArtifact::kind(&()), ExternalArtifact::plural(&())),
             (GitRepository::kind(&()), GitRepository::plural(&())),
             (OCIRepository::kind(&()), OCIRepository::plural(&())),
             (Bucket::kind(&()), Bucket::plural(&())),

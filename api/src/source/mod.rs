@@ -6,6 +6,9 @@ pub mod v1;
 pub use artifact_kinds::{ARTIFACT_KINDS, ArtifactKind, artifact_kind};
 
 pub use v1::bucket::{self, Bucket, BucketSpec, BucketStatus};
+pub use v1::externalartifact::{
+    self, ExternalArtifact, ExternalArtifactSpec, ExternalArtifactStatus,
+};
 pub use v1::gitrepository::{self, GitRepository, GitRepositorySpec, GitRepositoryStatus};
 pub use v1::helmchart::{self, HelmChart, HelmChartSpec, HelmChartStatus};
 pub use v1::helmrepository::{self, HelmRepository, HelmRepositorySpec, HelmRepositoryStatus};

@@ -211,7 +211,12 @@ pub async fn run_controller(
 }
 
 /// The source kinds a Kustomization may reference whose CRDs Eddy serves.
-const SOURCE_KINDS: [&str; 3] = ["GitRepository", "OCIRepository", "Bucket"];
+const SOURCE_KINDS: [&str; 4] = [
+    "GitRepository",
+    "OCIRepository",
+    "Bucket",
+    "ExternalArtifact",
+];
 
 /// Whether `ks` builds from the source that `changed` names.
 fn uses_source(ks: &Kustomization, changed: &eddy_artifact::trigger::ChangedSource) -> bool {

@@ -2,6 +2,7 @@
 
 pub mod bucket;
 pub mod common;
+pub mod externalartifact;
 pub mod gitrepository;
 pub mod helmchart;
 pub mod helmrepository;
