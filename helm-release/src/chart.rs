@@ -7,17 +7,18 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::error::StorageError;
 use crate::serde_util::null_as_default;
+use crate::time::Time;
 
 /// `release.chart`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ChartSnapshot {
     #[serde(default, deserialize_with = "null_as_default")]
     pub metadata: Metadata,
-    /// `Chart.lock` as Helm parsed it (`generated`, `digest`, `dependencies`); `None` for a chart
-    /// without one.
+    /// `Chart.lock`; `None` for a chart without one.
     #[serde(default)]
-    pub lock: Option<Value>,
+    pub lock: Option<Lock>,
     #[serde(default, with = "crate::serde_util::nil_if_empty")]
     pub templates: Vec<File>,
     /// The chart's `values.yaml`, parsed.
@@ -26,10 +27,43 @@ pub struct ChartSnapshot {
     /// `values.schema.json`, raw.
     #[serde(default, with = "crate::serde_util::opt_bytes")]
     pub schema: Option<Vec<u8>>,
+    /// Helm v4: when `values.schema.json` was last modified.
+    #[serde(
+        default,
+        rename = "schemamodtime",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub schema_mod_time: Option<Time>,
     #[serde(default, with = "crate::serde_util::nil_if_empty")]
     pub files: Vec<File>,
+    /// Helm v4: when the chart (its `Chart.yaml`) was last modified.
+    #[serde(default, rename = "modtime", skip_serializing_if = "Option::is_none")]
+    pub mod_time: Option<Time>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// `Chart.lock`: the dependency versions `helm dependency update` resolved.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Lock {
+    #[serde(default)]
+    pub generated: Time,
+    #[serde(default)]
+    pub digest: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub dependencies: Vec<Dependency>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Lock {
+    /// Parses a `Chart.lock` file (YAML).
+    pub fn from_yaml(text: &str) -> Result<Lock, StorageError> {
+        let json: Value = serde_yaml_ng::from_str(text)
+            .map_err(|e| StorageError::Invalid(format!("Chart.lock is not YAML: {e}")))?;
+        serde_json::from_value(json)
+            .map_err(|e| StorageError::Invalid(format!("Chart.lock is not a chart lock: {e}")))
+    }
 }
 
 /// One file of the chart, by its path relative to the chart root; `data` is base64 in JSON.
@@ -38,6 +72,9 @@ pub struct File {
     pub name: String,
     #[serde(default, with = "crate::serde_util::bytes")]
     pub data: Vec<u8>,
+    /// Helm v4: the file's modification time; `None` where the writer had none.
+    #[serde(default, rename = "modtime", skip_serializing_if = "Option::is_none")]
+    pub mod_time: Option<Time>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -156,17 +193,43 @@ impl ChartSnapshot {
     /// The record of a chart loaded by `eddy_helm`. Pass the chart after
     /// `eddy_helm::process_dependencies`, as Helm stores it: the dependencies' `enabled` flags
     /// then say what this release rendered. `lock` stays `None` (the loader does not keep
-    /// `Chart.lock`); set it when the caller has one.
+    /// `Chart.lock`); set it with [`Lock::from_yaml`] when the chart has one.
     pub fn from_chart(chart: &eddy_helm::Chart) -> Self {
         ChartSnapshot {
             metadata: Metadata::from_loaded(&chart.metadata),
             lock: None,
             templates: chart.templates.iter().map(File::from_loaded).collect(),
-            values: chart.values.clone(),
+            values: whole_floats_as_integers(&chart.values),
             schema: chart.schema.as_ref().map(|s| s.to_vec()),
+            schema_mod_time: None,
             files: chart.files.iter().map(File::from_loaded).collect(),
+            mod_time: None,
             extra: Map::new(),
         }
+    }
+}
+
+/// `eddy_helm` holds YAML numbers as Go does, as floats; a record read back from JSON holds `1`
+/// as an integer. Both encode to the same text (`1`); converting whole floats here makes a fresh
+/// snapshot also compare equal to one read back.
+fn whole_floats_as_integers(values: &Map<String, Value>) -> Map<String, Value> {
+    values
+        .iter()
+        .map(|(k, v)| (k.clone(), whole_float_as_integer(v)))
+        .collect()
+}
+
+fn whole_float_as_integer(value: &Value) -> Value {
+    // Beyond 2^53 a float no longer stands for one integer; leave those alone.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() <= EXACT => Value::from(f as i64),
+            _ => value.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(whole_float_as_integer).collect()),
+        Value::Object(map) => Value::Object(whole_floats_as_integers(map)),
+        other => other.clone(),
     }
 }
 
@@ -175,6 +238,7 @@ impl File {
         File {
             name: file.name.clone(),
             data: file.data.to_vec(),
+            mod_time: None,
             extra: Map::new(),
         }
     }

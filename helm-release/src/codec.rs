@@ -81,6 +81,12 @@ pub fn to_go_json<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error>
 struct GoFormatter;
 
 impl serde_json::ser::Formatter for GoFormatter {
+    // Go writes a float64 in the shortest form that reads back, without exponent when
+    // 1e-6 <= |f| < 1e21 (so `1.0` is `1`), else as `1e+21` / `1.5e-7`.
+    fn write_f64<W: ?Sized + Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
+        writer.write_all(go_float(value).as_bytes())
+    }
+
     fn write_string_fragment<W: ?Sized + Write>(
         &mut self,
         writer: &mut W,
@@ -101,6 +107,20 @@ impl serde_json::ser::Formatter for GoFormatter {
             start = i + c.len_utf8();
         }
         writer.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
+fn go_float(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude == 0.0 || (1e-6..1e21).contains(&magnitude) {
+        return format!("{value}");
+    }
+    let text = format!("{value:e}");
+    match text.split_once('e') {
+        Some((mantissa, exponent)) if !exponent.starts_with('-') => {
+            format!("{mantissa}e+{exponent}")
+        }
+        _ => text,
     }
 }
 
@@ -152,6 +172,26 @@ mod tests {
         assert!(matches!(decode(&bad_gzip), Err(StorageError::Gzip(_))));
         let not_json = STANDARD.encode("not json");
         assert!(matches!(decode(&not_json), Err(StorageError::Json(_))));
+    }
+
+    #[test]
+    fn floats_are_written_like_go() {
+        let cases = [
+            (1.0, "1"),
+            (-0.0, "-0"),
+            (0.0, "0"),
+            (1.5, "1.5"),
+            (0.1, "0.1"),
+            (1e20, "100000000000000000000"),
+            (1e21, "1e+21"),
+            (1.5e-7, "1.5e-7"),
+            (0.000001, "0.000001"),
+            (123456789.125, "123456789.125"),
+        ];
+        for (value, go) in cases {
+            let json = to_go_json(&serde_json::json!(value)).unwrap();
+            assert_eq!(String::from_utf8(json).unwrap(), go, "{value}");
+        }
     }
 
     #[test]

@@ -56,3 +56,51 @@ pub fn digest_with_oci(release: &Release, oci_digest: &str) -> String {
     bytes.push(b'\n');
     format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::release::Status;
+
+    fn release() -> Release {
+        let mut r = Release {
+            name: "app".into(),
+            namespace: "ns".into(),
+            version: 1,
+            manifest: "---\nkind: ConfigMap\n".into(),
+            ..Release::default()
+        };
+        r.info.status = Status::Deployed;
+        r.hooks.push(Hook {
+            name: "migrate".into(),
+            events: vec!["pre-upgrade".into()],
+            ..Hook::default()
+        });
+        r
+    }
+
+    #[test]
+    fn digest_is_sha256_of_the_observation() {
+        let d = digest(&release());
+        assert!(d.starts_with("sha256:") && d.len() == 7 + 64, "{d}");
+        assert_eq!(d, digest(&release()));
+        let mut superseded = release();
+        superseded.info.status = Status::Superseded;
+        assert_ne!(digest(&superseded), d);
+        assert_ne!(digest_with_oci(&release(), "sha256:abc"), d);
+    }
+
+    #[test]
+    fn test_hooks_and_chart_files_do_not_change_the_digest() {
+        let mut r = release();
+        r.hooks.push(Hook {
+            name: "smoke".into(),
+            events: vec!["test".into()],
+            ..Hook::default()
+        });
+        r.chart.values.insert("x".into(), Value::from(1));
+        assert_eq!(digest(&r), digest(&release()));
+        r.chart.metadata.version = "2.0.0".into();
+        assert_ne!(digest(&r), digest(&release()));
+    }
+}

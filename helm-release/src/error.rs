@@ -41,6 +41,16 @@ pub enum StorageError {
         version: u32,
         secret: String,
     },
+    #[error(
+        "release {name} v{version} encodes to {size} bytes, more than a Secret holds ({limit}); \
+         every revision stores the whole chart, so leave large files out of it (.helmignore)"
+    )]
+    RecordTooLarge {
+        name: String,
+        version: u32,
+        size: usize,
+        limit: usize,
+    },
     #[error("invalid release: {0}")]
     Invalid(String),
     #[error("cannot {action} in namespace {namespace}: {source}")]

@@ -5,6 +5,8 @@
 //! - [`encode`]/[`decode`]: `data.release` (base64 of gzip of Go-encoded JSON).
 //! - [`SecretStorage`]: Helm's Secret driver (`sh.helm.release.v1.<name>.v<N>`, its labels,
 //!   history, the deployed revision, `--history-max` pruning).
+//! - [`ChartSnapshot::from_chart`], [`release_manifest`], [`Hook::from_rendered`]: a record's
+//!   parts from what `eddy_helm` loaded and rendered.
 //! - [`digest`]: the digest Flux's helm-controller records in `status.history`.
 
 mod chart;
@@ -12,17 +14,19 @@ mod codec;
 mod digest;
 mod error;
 mod release;
+mod rendered;
 mod serde_util;
 mod storage;
 mod time;
 
-pub use chart::{ChartSnapshot, Dependency, File, Maintainer, Metadata};
+pub use chart::{ChartSnapshot, Dependency, File, Lock, Maintainer, Metadata};
 pub use codec::{MAX_DECODED_BYTES, decode, encode, to_go_json};
 pub use digest::{digest, digest_with_oci};
 pub use error::StorageError;
 pub use release::{Hook, HookExecution, Info, Release, Status};
+pub use rendered::release_manifest;
 pub use storage::{
-    OWNER, SECRET_TYPE, SYSTEM_LABELS, SecretStorage, Write, from_secret, prune_choice,
-    secret_labels, secret_name, to_secret,
+    MAX_SECRET_DATA_BYTES, OWNER, SECRET_TYPE, SYSTEM_LABELS, SecretStorage, Write, check_name,
+    from_secret, prune_choice, secret_labels, secret_name, to_secret,
 };
 pub use time::Time;

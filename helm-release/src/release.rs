@@ -55,6 +55,15 @@ pub struct Release {
     pub extra: Map<String, Value>,
 }
 
+impl Release {
+    /// Sets the status and its human-readable description together (`info.status`,
+    /// `info.description`), as every Helm action does.
+    pub fn set_status(&mut self, status: Status, description: impl Into<String>) {
+        self.info.status = status;
+        self.info.description = description.into();
+    }
+}
+
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
@@ -66,12 +75,13 @@ fn is_zero_i64(n: &i64) -> bool {
 /// `info`: what happened to the revision and when.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Info {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Time::is_zero")]
     pub first_deployed: Time,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Time::is_zero")]
     pub last_deployed: Time,
-    /// Go's zero time while the release is not uninstalled.
-    #[serde(default)]
+    /// Go's zero time (left out of the JSON, as Helm v4 does) while the release is not
+    /// uninstalled.
+    #[serde(default, skip_serializing_if = "Time::is_zero")]
     pub deleted: Time,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
@@ -217,13 +227,126 @@ impl Hook {
 /// When a hook last ran and how it ended.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct HookExecution {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Time::is_zero")]
     pub started_at: Time,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Time::is_zero")]
     pub completed_at: Time,
     /// `Unknown`, `Running`, `Succeeded`, `Failed`; empty when it never ran.
     #[serde(default)]
     pub phase: String,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_strings_are_helms() {
+        let strings: Vec<String> = Status::ALL
+            .iter()
+            .map(|s| {
+                serde_json::to_value(s)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            strings,
+            [
+                "unknown",
+                "deployed",
+                "uninstalled",
+                "superseded",
+                "failed",
+                "uninstalling",
+                "pending-install",
+                "pending-upgrade",
+                "pending-rollback"
+            ]
+        );
+        for status in Status::ALL {
+            assert_eq!(status.to_string().parse::<Status>().unwrap(), status);
+            assert_eq!(status.to_string(), strings[status as usize]);
+        }
+        assert_eq!("".parse::<Status>().unwrap(), Status::Unknown);
+        assert!("Deployed".parse::<Status>().is_err());
+    }
+
+    #[test]
+    fn only_pending_statuses_are_pending() {
+        let pending: Vec<Status> = Status::ALL.into_iter().filter(Status::is_pending).collect();
+        assert_eq!(
+            pending,
+            [
+                Status::PendingInstall,
+                Status::PendingUpgrade,
+                Status::PendingRollback
+            ]
+        );
+    }
+
+    #[test]
+    fn helm_v3_records_read_and_write_back_in_v4_form() {
+        // Helm v3 wrote Go's zero time for `deleted` and hook times and had no `apply_method`.
+        let json = serde_json::json!({
+            "name": "r",
+            "info": {"first_deployed": "2024-01-02T03:04:05.5+01:00",
+                     "last_deployed": "2024-01-02T03:04:05.5+01:00",
+                     "deleted": "0001-01-01T00:00:00Z", "status": "superseded"},
+            "chart": {"metadata": {"name": "c", "version": "1.0.0"}, "lock": null,
+                      "templates": [{"name": "templates/a.yaml", "data": "YTogMQo="}],
+                      "values": {}, "schema": null, "files": null},
+            "hooks": [{"name": "h", "events": ["test"],
+                       "last_run": {"started_at": "0001-01-01T00:00:00Z",
+                                    "completed_at": "0001-01-01T00:00:00Z", "phase": ""}}],
+            "version": 4,
+            "namespace": "n"
+        });
+        let mut release: Release = serde_json::from_value(json).unwrap();
+        assert_eq!(release.chart.templates[0].data, b"a: 1\n");
+        assert!(release.info.deleted.is_zero() && release.hooks[0].last_run.started_at.is_zero());
+        assert_eq!(release.apply_method, "");
+        release.set_status(Status::Deployed, "Rollback to 2");
+        let back = serde_json::to_value(&release).unwrap();
+        assert_eq!(
+            back["info"],
+            serde_json::json!({"first_deployed": "2024-01-02T03:04:05.5+01:00",
+                "last_deployed": "2024-01-02T03:04:05.5+01:00",
+                "description": "Rollback to 2", "status": "deployed"})
+        );
+        assert_eq!(
+            back["hooks"][0]["last_run"],
+            serde_json::json!({"phase": ""})
+        );
+    }
+
+    #[test]
+    fn unknown_keys_survive_and_zero_times_are_left_out() {
+        let json = serde_json::json!({
+            "name": "r",
+            "info": {"status": "failed", "deleted": "", "future_info": 1},
+            "chart": {"metadata": {"name": "c", "future_md": true}, "lock": null,
+                      "templates": null, "values": null, "schema": null, "files": null},
+            "hooks": [{"name": "h", "last_run": {"phase": ""}, "future_hook": "x"}],
+            "version": 1,
+            "future_top": {"a": [1, 2]}
+        });
+        let release: Release = serde_json::from_value(json).unwrap();
+        assert!(release.info.deleted.is_zero());
+        let back = serde_json::to_value(&release).unwrap();
+        assert_eq!(back["future_top"], serde_json::json!({"a": [1, 2]}));
+        assert_eq!(back["info"]["future_info"], 1);
+        assert!(back["info"].get("deleted").is_none());
+        assert_eq!(back["chart"]["metadata"]["future_md"], true);
+        assert_eq!(back["chart"]["templates"], Value::Null);
+        assert_eq!(back["hooks"][0]["future_hook"], "x");
+        assert_eq!(
+            back["hooks"][0]["last_run"],
+            serde_json::json!({"phase": ""})
+        );
+    }
 }

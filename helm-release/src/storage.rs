@@ -14,6 +14,9 @@ use crate::release::{Release, Status};
 pub const SECRET_TYPE: &str = "helm.sh/release.v1";
 /// The `owner` label's value on every release Secret.
 pub const OWNER: &str = "helm";
+/// The most data the API server accepts in one Secret.
+pub const MAX_SECRET_DATA_BYTES: usize = 1024 * 1024;
+
 /// The labels Helm sets itself; the others on a release Secret are the release's own labels.
 pub const SYSTEM_LABELS: [&str; 6] = [
     "name",
@@ -27,6 +30,27 @@ pub const SYSTEM_LABELS: [&str; 6] = [
 /// `sh.helm.release.v1.<name>.v<version>`.
 pub fn secret_name(name: &str, version: u32) -> String {
     format!("sh.helm.release.v1.{name}.v{version}")
+}
+
+/// Refuses a release name that is not a valid label value (what Helm's storage checks before it
+/// queries): it ends up in a label selector, where `,` or `=` would change the query.
+pub fn check_name(name: &str) -> Result<(), StorageError> {
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && edge_ok(name.chars().next())
+        && edge_ok(name.chars().last())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(StorageError::Invalid(format!(
+            "release name {name:?} is not a valid label value (at most 63 letters, digits, \
+             '-', '_' or '.', starting and ending with a letter or digit)"
+        )))
+    }
 }
 
 /// Why a Secret is written: Helm stamps `createdAt` on create and `modifiedAt` on update.
@@ -55,6 +79,14 @@ pub fn secret_labels(release: &Release, write: Write, now_unix: i64) -> BTreeMap
 /// The release Secret Helm would write for `release`.
 pub fn to_secret(release: &Release, write: Write, now_unix: i64) -> Result<Secret, StorageError> {
     let data = encode(release)?;
+    if data.len() > MAX_SECRET_DATA_BYTES {
+        return Err(StorageError::RecordTooLarge {
+            name: release.name.clone(),
+            version: release.version,
+            size: data.len(),
+            limit: MAX_SECRET_DATA_BYTES,
+        });
+    }
     Ok(Secret {
         metadata: ObjectMeta {
             name: Some(secret_name(&release.name, release.version)),
@@ -144,8 +176,12 @@ impl SecretStorage {
         &self.namespace
     }
 
-    /// Every revision of the release, oldest first; empty when there is none.
+    /// Every revision of the release, oldest first; empty when there is none. An unreadable
+    /// record fails the whole call with [`StorageError::Corrupt`] naming its Secret: Helm skips
+    /// such records silently, but a controller must not pick a version or a rollback target from
+    /// a history with holes.
     pub async fn history(&self, name: &str) -> Result<Vec<Release>, StorageError> {
+        check_name(name)?;
         self.query(&format!("name={name},owner={OWNER}")).await
     }
 
@@ -156,6 +192,7 @@ impl SecretStorage {
 
     /// The newest revision labelled `deployed` (Helm looks it up by label too).
     pub async fn deployed(&self, name: &str) -> Result<Option<Release>, StorageError> {
+        check_name(name)?;
         let selector = format!("name={name},owner={OWNER},status=deployed");
         Ok(self.query(&selector).await?.pop())
     }
@@ -230,7 +267,8 @@ impl SecretStorage {
     }
 
     /// Deletes the oldest revisions until `max_history` remain, never the deployed one (Helm's
-    /// `--history-max`; `0` keeps all).
+    /// `--history-max`; `0` keeps all). Call it after writing a new revision: Helm prunes to
+    /// `max_history - 1` just before creating one, which leaves the same revisions.
     pub async fn prune(&self, name: &str, max_history: usize) -> Result<(), StorageError> {
         let history = self.history(name).await?;
         for version in prune_choice(&history, max_history) {
@@ -240,10 +278,11 @@ impl SecretStorage {
     }
 
     fn secret_for(&self, release: &Release, write: Write) -> Result<Secret, StorageError> {
-        if release.name.is_empty() || release.version == 0 {
+        check_name(&release.name)?;
+        if release.version == 0 {
             return Err(StorageError::Invalid(format!(
-                "a stored release needs a name and a version from 1 (got {:?} v{})",
-                release.name, release.version
+                "release {} has version 0; revisions count from 1",
+                release.name
             )));
         }
         if !release.namespace.is_empty() && release.namespace != self.namespace {
@@ -278,5 +317,152 @@ impl SecretStorage {
             namespace: self.namespace.clone(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::release::Info;
+
+    fn release(version: u32, status: Status) -> Release {
+        Release {
+            name: "app".into(),
+            namespace: "team".into(),
+            version,
+            info: Info {
+                status,
+                ..Info::default()
+            },
+            ..Release::default()
+        }
+    }
+
+    #[test]
+    fn names_that_would_change_a_label_selector_are_refused() {
+        for good in ["a", "podinfo", "my-app.v2", "A_b-9"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        let long = "a".repeat(64);
+        for bad in ["", "a,owner!=helm", "x=y", "-a", "a-", &long, "ä"] {
+            assert!(
+                matches!(check_name(bad), Err(StorageError::Invalid(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn secret_name_is_helms() {
+        assert_eq!(secret_name("podinfo", 12), "sh.helm.release.v1.podinfo.v12");
+    }
+
+    #[test]
+    fn labels_are_helms_plus_the_release_labels() {
+        let mut r = release(3, Status::PendingUpgrade);
+        r.labels.insert("team".into(), "a".into());
+        // A release label cannot override Helm's own.
+        r.labels.insert("owner".into(), "someone".into());
+        let labels = secret_labels(&r, Write::Create, 1_700_000_000);
+        let expected: BTreeMap<String, String> = [
+            ("createdAt", "1700000000"),
+            ("name", "app"),
+            ("owner", "helm"),
+            ("status", "pending-upgrade"),
+            ("team", "a"),
+            ("version", "3"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert_eq!(labels, expected);
+        let updated = secret_labels(&r, Write::Update, 5);
+        assert_eq!(updated.get("modifiedAt").map(String::as_str), Some("5"));
+        assert!(!updated.contains_key("createdAt"));
+    }
+
+    #[test]
+    fn secret_round_trips_and_keeps_user_labels_only() {
+        let mut r = release(2, Status::Deployed);
+        r.labels.insert("team".into(), "a".into());
+        let secret = to_secret(&r, Write::Update, 9).unwrap();
+        assert_eq!(secret.type_.as_deref(), Some(SECRET_TYPE));
+        assert_eq!(
+            secret.metadata.name.as_deref(),
+            Some("sh.helm.release.v1.app.v2")
+        );
+        assert_eq!(from_secret(&secret).unwrap(), r);
+    }
+
+    #[test]
+    fn unreadable_secret_is_an_error_naming_it() {
+        let mut secret = to_secret(&release(1, Status::Deployed), Write::Create, 0).unwrap();
+        secret.data = Some(BTreeMap::from([(
+            "release".into(),
+            ByteString(b"H4sI-not-a-release".to_vec()),
+        )]));
+        let err = from_secret(&secret).unwrap_err();
+        assert!(matches!(err, StorageError::Corrupt { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(
+            message.contains("team/sh.helm.release.v1.app.v1"),
+            "{message}"
+        );
+        secret.data = None;
+        let err = from_secret(&secret).unwrap_err();
+        assert!(matches!(err, StorageError::MissingData { .. }), "{err:?}");
+        assert!(err.to_string().contains("sh.helm.release.v1.app.v1"));
+    }
+
+    #[test]
+    fn a_record_larger_than_a_secret_is_refused_before_the_api_call() {
+        let mut r = release(1, Status::Deployed);
+        // Incompressible bytes, so gzip cannot bring them under the limit.
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let data: Vec<u8> = (0..MAX_SECRET_DATA_BYTES)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        r.chart.files.push(crate::chart::File {
+            name: "big.bin".into(),
+            data,
+            ..Default::default()
+        });
+        let err = to_secret(&r, Write::Create, 0).unwrap_err();
+        assert!(
+            matches!(err, StorageError::RecordTooLarge { version: 1, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(".helmignore"));
+    }
+
+    fn versions(history: &[(u32, Status)], max: usize) -> Vec<u32> {
+        let releases: Vec<Release> = history.iter().map(|(v, s)| release(*v, *s)).collect();
+        prune_choice(&releases, max)
+    }
+
+    #[test]
+    fn prune_keeps_the_newest_and_the_deployed_revision() {
+        use Status::*;
+        let history = [
+            (1, Superseded),
+            (2, Superseded),
+            (3, Deployed),
+            (4, Failed),
+            (5, Failed),
+        ];
+        assert_eq!(versions(&history, 0), Vec::<u32>::new());
+        assert_eq!(versions(&history, 5), Vec::<u32>::new());
+        assert_eq!(versions(&history, 3), [1, 2]);
+        // The deployed revision 3 is older than the two newest and still stays.
+        assert_eq!(versions(&history, 2), [1, 2, 4]);
+        assert_eq!(versions(&history, 1), [1, 2, 4, 5]);
+        // Unsorted input, no deployed revision: plain oldest first.
+        let failed = [(3, Failed), (1, Superseded), (2, Failed)];
+        assert_eq!(versions(&failed, 1), [1, 2]);
     }
 }

@@ -85,9 +85,9 @@ impl Serialize for Time {
 
 impl<'de> Deserialize<'de> for Time {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // Go's decoder treats `null` as "leave the zero value".
+        // Helm reads `null` and `""` as the zero time.
         let text: Option<String> = Option::deserialize(deserializer)?;
-        match text {
+        match text.filter(|t| !t.is_empty()) {
             None => Ok(Time::zero()),
             Some(text) => Time::parse(&text).map_err(serde::de::Error::custom),
         }
