@@ -148,6 +148,8 @@ pub fn refusal(fields: &[&str]) -> Option<(&'static str, String)> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use serde_json::{Value, json};
 
     use super::*;
@@ -209,5 +211,121 @@ mod tests {
         assert!(
             message.starts_with("spec.kubeConfig is not supported yet; spec.serviceAccountName")
         );
+    }
+
+    /// Every property of the stored spec schema with a value that uses it, and what Eddy does
+    /// with it: `None` when it acts on it, otherwise the path it refuses. A field added to the
+    /// API without a decision here fails the coverage test below.
+    fn table() -> Vec<(&'static str, Value, Option<&'static str>)> {
+        vec![
+            (
+                "chart",
+                json!({"spec": {"chart": "a", "sourceRef": {"kind": "HelmRepository", "name": "r"}}}),
+                None,
+            ),
+            (
+                "chartRef",
+                json!({"kind": "OCIRepository", "name": "o"}),
+                None,
+            ),
+            ("interval", json!("1m"), None),
+            (
+                "kubeConfig",
+                json!({"secretRef": {"name": "k"}}),
+                Some("spec.kubeConfig"),
+            ),
+            ("suspend", json!(true), None),
+            ("releaseName", json!("r"), None),
+            ("targetNamespace", json!("t"), None),
+            ("storageNamespace", json!("s"), None),
+            (
+                "dependsOn",
+                json!([{"name": "other"}]),
+                Some("spec.dependsOn"),
+            ),
+            ("timeout", json!("2m"), None),
+            ("maxHistory", json!(2), None),
+            (
+                "serviceAccountName",
+                json!("sa"),
+                Some("spec.serviceAccountName"),
+            ),
+            // Eddy keeps no client between action steps to reuse or not.
+            ("persistentClient", json!(false), None),
+            (
+                "driftDetection",
+                json!({"mode": "enabled"}),
+                Some("spec.driftDetection.mode"),
+            ),
+            (
+                "install",
+                json!({"replace": true}),
+                Some("spec.install.replace"),
+            ),
+            (
+                "upgrade",
+                json!({"cleanupOnFail": true}),
+                Some("spec.upgrade.cleanupOnFail"),
+            ),
+            ("test", json!({"enable": true}), Some("spec.test.enable")),
+            (
+                "rollback",
+                json!({"force": true}),
+                Some("spec.rollback.force"),
+            ),
+            (
+                "uninstall",
+                json!({"keepHistory": true}),
+                Some("spec.uninstall.keepHistory"),
+            ),
+            ("valuesFrom", json!([{"kind": "Secret", "name": "s"}]), None),
+            ("values", json!({"a": 1}), None),
+            (
+                "commonMetadata",
+                json!({"labels": {"a": "b"}}),
+                Some("spec.commonMetadata"),
+            ),
+            (
+                "postRenderers",
+                json!([{"kustomize": {"patches": []}}]),
+                Some("spec.postRenderers"),
+            ),
+            // Which manifests go through post-renderers: there are none without postRenderers.
+            ("postRenderStrategy", json!("nohooks"), None),
+            (
+                "waitStrategy",
+                json!({"name": "legacy"}),
+                Some("spec.waitStrategy"),
+            ),
+            (
+                "healthCheckExprs",
+                json!([{"apiVersion": "v1", "kind": "ConfigMap", "current": "true"}]),
+                Some("spec.healthCheckExprs"),
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_spec_field_is_supported_or_refused_by_name() {
+        for (field, value, refused) in table() {
+            let found = unsupported_fields(&spec(json!({field: value})));
+            assert_eq!(found, refused.into_iter().collect::<Vec<_>>(), "{field}");
+        }
+    }
+
+    #[test]
+    fn the_table_covers_every_property_of_the_stored_schema() {
+        let crd = serde_json::to_value(eddy_api::helm::helmrelease::crd()).unwrap();
+        let versions = crd["spec"]["versions"].as_array().unwrap();
+        let stored = versions.iter().find(|v| v["storage"] == true).unwrap();
+        let properties: BTreeSet<String> =
+            stored["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+        let rows: BTreeSet<String> = table().iter().map(|(f, _, _)| f.to_string()).collect();
+        assert_eq!(rows, properties);
     }
 }
