@@ -380,3 +380,111 @@ async fn values_from_references_unlock_and_refusals() {
     stop.cancel();
     namespace.cleanup().await.unwrap();
 }
+
+const BAD_CONFIG_MAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  - not a map\n";
+
+/// An upgrade the API server refuses is rolled back while retries remain, retried at the
+/// interval, and stalled once they are used up; the rollback re-deploys the last good manifest.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_upgrade_rolls_back_and_stalls_after_its_retries() {
+    let client = eddy_test_support::client().await.unwrap();
+    install_crds(&client).await.unwrap();
+    let namespace = TestNamespace::new(&client, "hc-rollback").await.unwrap();
+    let ns = namespace.name().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let server = ArtifactServer::start(dir.path()).await;
+    let (good, _) = write_text_tarball(
+        &dir.path().join("good.tgz"),
+        &[
+            ("myapp/Chart.yaml", CHART_YAML),
+            (
+                "myapp/values.yaml",
+                "greeting: hi\nsize: s\nauth:\n  token: t\n",
+            ),
+            ("myapp/templates/settings.yaml", CONFIG_MAP),
+        ],
+    );
+    helm_chart_with_artifact(&client, &ns, "rb", &server, "good.tgz", &good).await;
+    let cache = tempfile::tempdir().unwrap();
+    let stop = start_controller(&client, &ns, cache.path());
+    let releases = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        &ns,
+        &resource("helm.toolkit.fluxcd.io", "v2", "HelmRelease"),
+    );
+    let spec = json!({"interval": "2s", "upgrade": {"remediation": {"retries": 1}}});
+    releases
+        .patch(
+            "rb",
+            &PatchParams::apply("chart-ref-test").force(),
+            &Patch::Apply(helm_release(&ns, "rb", "rb", spec)),
+        )
+        .await
+        .unwrap();
+    wait_condition(&releases, "rb", "Ready", |c| c.0 == "True").await;
+
+    let (bad, _) = write_text_tarball(
+        &dir.path().join("bad.tgz"),
+        &[
+            (
+                "myapp/Chart.yaml",
+                "apiVersion: v2\nname: myapp\nversion: 2.0.0\n",
+            ),
+            ("myapp/templates/settings.yaml", BAD_CONFIG_MAP),
+        ],
+    );
+    let charts = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        &ns,
+        &resource("source.toolkit.fluxcd.io", "v1", "HelmChart"),
+    );
+    let status = json!({"status": {"artifact": {
+        "path": format!("helmchart/{ns}/rb/bad.tgz"), "url": server.url("bad.tgz"),
+        "revision": "2.0.0", "digest": bad, "lastUpdateTime": "2026-01-01T00:00:01Z",
+    }}});
+    charts
+        .patch_status("rb", &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap();
+
+    let hr = wait_condition(&releases, "rb", "Stalled", |c| c.0 == "True").await;
+    let (_, reason, message) = condition(&hr, "Stalled").unwrap();
+    assert_eq!(
+        (reason.as_str(), message.as_str()),
+        ("RetriesExceeded", "Failed to upgrade after 2 attempt(s)")
+    );
+    let remediated = condition(&hr, "Remediated").unwrap();
+    assert_eq!(remediated.1, "RollbackSucceeded", "{remediated:?}");
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let mut statuses = Vec::new();
+    for version in 1..=5 {
+        let secret = secrets
+            .get(&format!("sh.helm.release.v1.rb.v{version}"))
+            .await
+            .unwrap();
+        let release = eddy_helm_release::from_secret(&secret).unwrap();
+        statuses.push((release.info.status.as_str(), release.chart.metadata.version));
+    }
+    assert_eq!(
+        statuses,
+        [
+            ("superseded", "1.0.0".to_owned()),
+            ("failed", "2.0.0".to_owned()),
+            ("superseded", "1.0.0".to_owned()),
+            ("failed", "2.0.0".to_owned()),
+            ("deployed", "1.0.0".to_owned()),
+        ]
+    );
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    let settings = config_maps.get("rb-settings").await.unwrap();
+    assert_eq!(settings.data.unwrap()["greeting"], "hi");
+
+    releases.delete("rb", &Default::default()).await.unwrap();
+    wait_for("the HelmRelease to be finalized", TIMEOUT, async || {
+        Ok(releases.get_opt("rb").await?.is_none().then_some(()))
+    })
+    .await
+    .unwrap();
+    stop.cancel();
+    namespace.cleanup().await.unwrap();
+}
