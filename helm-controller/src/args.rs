@@ -12,6 +12,9 @@ pub struct Args {
     #[command(flatten)]
     pub common: CommonArgs,
 
+    #[command(flatten)]
+    pub artifact: eddy_artifact::ArtifactArgs,
+
     /// How many objects of each kind are reconciled at the same time.
     #[arg(long, default_value_t = 4)]
     pub concurrent: usize,
@@ -62,8 +65,9 @@ pub struct Args {
 }
 
 impl Args {
-    /// Flags with no behaviour while HelmReleases are only marked `NotSupported`: a value other
-    /// than the default is refused at start-up.
+    /// Flags the HelmRelease reconciler does not read yet: a value other than the default is
+    /// refused at start-up. (`--requeue-dependency`, `--http-retry` and `--http-timeout` are
+    /// read.)
     pub fn unread_flags(&self) -> Vec<eddy_runtime::unsupported::flags::UnreadFlag> {
         use std::time::Duration;
 
@@ -76,20 +80,9 @@ impl Args {
                 &String::new(),
             ),
             UnreadFlag::new(
-                "--requeue-dependency",
-                &self.requeue_dependency,
-                &Duration::from_secs(30),
-            ),
-            UnreadFlag::new(
                 "--graceful-shutdown-timeout",
                 &self.graceful_shutdown_timeout,
                 &Duration::from_secs(600),
-            ),
-            UnreadFlag::new("--http-retry", &self.http_retry, &9),
-            UnreadFlag::new(
-                "--http-timeout",
-                &self.http_timeout,
-                &Duration::from_secs(30),
             ),
             UnreadFlag::new(
                 "--default-kubeconfig-service-account",
@@ -149,6 +142,9 @@ mod tests {
             "--log-level=info",
             "--enable-leader-election",
             "--concurrent=8",
+            "--requeue-dependency=5s",
+            "--http-retry=3",
+            "--http-timeout=1m",
         ];
         assert_eq!(refusal(&flags), None);
     }
@@ -157,10 +153,7 @@ mod tests {
     fn flags_without_behaviour_are_refused_by_name() {
         for flag in [
             "--default-service-account=default",
-            "--requeue-dependency=5s",
             "--graceful-shutdown-timeout=1m",
-            "--http-retry=3",
-            "--http-timeout=1m",
             "--default-kubeconfig-service-account=remote",
             "--oom-watch-memory-threshold=90",
             "--oom-watch-interval=1s",

@@ -70,13 +70,29 @@ impl TemplateOptions {
     }
 }
 
-/// Renders `chart` with `user_values` (the `-f` files already merged) and returns what
-/// `helm template` prints on stdout.
-pub fn template(
+/// What one render of a release produced, sorted as Helm installs it.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The chart's (and enabled subcharts') `crds/` files: `(printed name, text)`.
+    pub crds: Vec<(String, String)>,
+    /// Ordinary resources in install order.
+    pub manifests: Vec<Manifest>,
+    /// Hook documents (`helm.sh/hook`), test hooks included.
+    pub hooks: Vec<Manifest>,
+    /// The rendered `NOTES.txt` of the top chart, if any.
+    pub notes: Option<String>,
+    /// The values the templates saw (chart defaults coalesced with the user's).
+    pub values: Table,
+}
+
+/// Renders `chart` with `user_values` for a release: what `helm install`/`upgrade` would apply,
+/// split into CRDs, manifests and hooks. `options.include_crds` and `skip_tests` are not read:
+/// the caller decides what to do with each part.
+pub fn render_release(
     mut chart: Chart,
     user_values: &Table,
     options: &TemplateOptions,
-) -> Result<String, Error> {
+) -> Result<Rendered, Error> {
     if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
         return Err(Error::NotInstallable(chart.metadata.chart_type.clone()));
     }
@@ -94,22 +110,42 @@ pub fn template(
         &options.capabilities,
         &options.extra_functions,
     )?;
-    // NOTES.txt is rendered (its errors count) but never printed.
+    let notes_path = format!("{}/templates/NOTES.txt", chart.name());
+    let notes = rendered.remove(&notes_path);
+    // Subcharts' NOTES.txt are rendered (their errors count) but never shown.
     rendered.retain(|name, _| !name.ends_with("NOTES.txt"));
     let (manifests, hooks) = sort_manifests(&rendered)?;
-    let crds: Vec<(String, String)> = if options.include_crds {
-        chart
-            .crd_files(chart.name())
-            .into_iter()
-            .map(|(name, file)| (name, String::from_utf8_lossy(&file.data).into_owned()))
-            .collect()
+    let crds = chart
+        .crd_files(chart.name())
+        .into_iter()
+        .map(|(name, file)| (name, String::from_utf8_lossy(&file.data).into_owned()))
+        .collect();
+    Ok(Rendered {
+        crds,
+        manifests,
+        hooks,
+        notes,
+        values,
+    })
+}
+
+/// Renders `chart` with `user_values` (the `-f` files already merged) and returns what
+/// `helm template` prints on stdout.
+pub fn template(
+    chart: Chart,
+    user_values: &Table,
+    options: &TemplateOptions,
+) -> Result<String, Error> {
+    let rendered = render_release(chart, user_values, options)?;
+    let crds: &[(String, String)] = if options.include_crds {
+        &rendered.crds
     } else {
-        Vec::new()
+        &[]
     };
     Ok(print_template_output(
-        &crds,
-        &manifests,
-        &hooks,
+        crds,
+        &rendered.manifests,
+        &rendered.hooks,
         options.skip_tests,
     ))
 }

@@ -4,17 +4,15 @@
 //! The reconciler is in [`controller::kustomization`]; artifacts are resolved, downloaded and
 //! unpacked by the shared `eddy-artifact` crate; the build pipeline, apply policy and inventory
 //! are the `eddy-kustomization` library the CLI shares (re-exported here under their module
-//! names); what only a running controller does is here ([`prune`], [`health`],
-//! [`dependencies`]).
+//! names); what only a running controller does is here ([`prune`], [`dependencies`]).
 
 mod args;
 pub mod controller;
 pub mod dependencies;
-pub mod health;
 pub mod prune;
 
 pub use eddy_kustomization::{
-    apply, build, inventory, local_build, origin, sops, substitute, variables,
+    apply, build, health, inventory, local_build, origin, sops, substitute, variables,
 };
 
 use std::sync::Arc;

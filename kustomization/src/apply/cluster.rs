@@ -24,13 +24,22 @@ pub struct ServedKind {
 /// Untyped access to the cluster with a discovery cache.
 pub struct Cluster {
     client: Client,
+    /// Who owns what this cluster access applies (`kustomize-controller` unless told).
+    field_manager: &'static str,
     kinds: Mutex<HashMap<(String, String, String), ServedKind>>,
 }
 
 impl Cluster {
     pub fn new(client: Client) -> Self {
+        Self::with_field_manager(client, FIELD_MANAGER)
+    }
+
+    /// Cluster access whose server-side applies are owned by `field_manager` (helm-controller
+    /// applies releases as `helm-controller`).
+    pub fn with_field_manager(client: Client, field_manager: &'static str) -> Self {
         Self {
             client,
+            field_manager,
             kinds: Mutex::new(HashMap::new()),
         }
     }
@@ -82,7 +91,7 @@ impl Cluster {
         object.map(to_value).transpose()
     }
 
-    /// Server-side apply of `object` (forced, as field manager `kustomize-controller`).
+    /// Server-side apply of `object` (forced, as this access's field manager).
     pub async fn apply(
         &self,
         kind: &ServedKind,
@@ -90,7 +99,7 @@ impl Cluster {
         object: &Value,
         dry_run: bool,
     ) -> Result<Value, kube::Error> {
-        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        let mut params = PatchParams::apply(self.field_manager).force();
         params.dry_run = dry_run;
         let applied = self
             .api(kind, &id.namespace)
