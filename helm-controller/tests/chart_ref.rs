@@ -488,3 +488,61 @@ async fn a_failed_upgrade_rolls_back_and_stalls_after_its_retries() {
     stop.cancel();
     namespace.cleanup().await.unwrap();
 }
+
+/// `targetNamespace` apart from the HelmRelease's namespace: the objects go there, the release
+/// records stay in the storage namespace (the HelmRelease's), named `<target>-<name>` as Flux
+/// names the release.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_namespace_keeps_records_in_the_storage_namespace() {
+    let client = eddy_test_support::client().await.unwrap();
+    install_crds(&client).await.unwrap();
+    let namespace = TestNamespace::new(&client, "hc-target").await.unwrap();
+    let target = TestNamespace::new(&client, "hc-target-apps").await.unwrap();
+    let ns = namespace.name().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let server = ArtifactServer::start(dir.path()).await;
+    let (chart, _) = write_text_tarball(
+        &dir.path().join("chart.tgz"),
+        &[
+            ("myapp/Chart.yaml", CHART_YAML),
+            (
+                "myapp/values.yaml",
+                "greeting: hi\nsize: s\nauth:\n  token: t\n",
+            ),
+            ("myapp/templates/settings.yaml", CONFIG_MAP),
+        ],
+    );
+    helm_chart_with_artifact(&client, &ns, "app", &server, "chart.tgz", &chart).await;
+    let cache = tempfile::tempdir().unwrap();
+    let stop = start_controller(&client, &ns, cache.path());
+    let releases = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        &ns,
+        &resource("helm.toolkit.fluxcd.io", "v2", "HelmRelease"),
+    );
+    let spec = json!({"targetNamespace": target.name()});
+    releases
+        .patch(
+            "app",
+            &PatchParams::apply("chart-ref-test").force(),
+            &Patch::Apply(helm_release(&ns, "app", "app", spec)),
+        )
+        .await
+        .unwrap();
+    wait_condition(&releases, "app", "Ready", |c| c.0 == "True").await;
+    let release_name = format!("{}-app", target.name());
+    let in_target: Api<ConfigMap> = Api::namespaced(client.clone(), target.name());
+    let settings = in_target
+        .get(&format!("{release_name}-settings"))
+        .await
+        .unwrap();
+    assert_eq!(settings.data.unwrap()["greeting"], "hi");
+    let records: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let record = records
+        .get(&format!("sh.helm.release.v1.{release_name}.v1"))
+        .await
+        .unwrap();
+    let release = eddy_helm_release::from_secret(&record).unwrap();
+    assert_eq!(release.namespace, target.name());
+    stop.cancel();
+}

@@ -285,12 +285,9 @@ impl SecretStorage {
                 release.name
             )));
         }
-        if !release.namespace.is_empty() && release.namespace != self.namespace {
-            return Err(StorageError::Invalid(format!(
-                "release {} belongs to namespace {}, this storage to {}",
-                release.name, release.namespace, self.namespace
-            )));
-        }
+        // The release's namespace (where its objects live) may differ from the storage
+        // namespace: Flux's `storageNamespace` keeps records apart from `targetNamespace`, and
+        // Helm's Secret driver does not compare them either.
         let mut secret = to_secret(release, write, jiff::Timestamp::now().as_second())?;
         secret.metadata.namespace = Some(self.namespace.clone());
         Ok(secret)

@@ -57,13 +57,13 @@ async fn create_update_delete_and_prune() {
         matches!(missing, Err(StorageError::NotFound { version: 9, .. })),
         "{missing:?}"
     );
-    let wrong_ns = storage
-        .create(&release("elsewhere", 5, Status::Failed))
-        .await;
-    assert!(
-        matches!(wrong_ns, Err(StorageError::Invalid(_))),
-        "{wrong_ns:?}"
-    );
+    // A release whose objects live elsewhere is stored here all the same (Flux's
+    // storageNamespace apart from targetNamespace).
+    let mut elsewhere = release("elsewhere", 1, Status::Deployed);
+    elsewhere.name = "targeted".into();
+    storage.create(&elsewhere).await.unwrap();
+    let stored = storage.deployed("targeted").await.unwrap().unwrap();
+    assert_eq!(stored.namespace, "elsewhere");
 
     assert_eq!(storage.last("app").await.unwrap().unwrap().version, 4);
     assert_eq!(storage.deployed("app").await.unwrap().unwrap().version, 2);
