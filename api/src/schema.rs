@@ -166,6 +166,21 @@ pub fn require(schema: &mut schemars::Schema, field: &str) {
     }
 }
 
+/// The top-level `spec` properties of the storage version of `crd`: what a reconciler must act
+/// on or refuse by name (the controllers' unsupported-field tables are checked against it).
+pub fn stored_spec_properties(
+    crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+) -> std::collections::BTreeSet<String> {
+    crd.spec
+        .versions
+        .iter()
+        .filter(|version| version.storage)
+        .filter_map(|version| version.schema.as_ref()?.open_api_v3_schema.as_ref())
+        .filter_map(|root| root.properties.as_ref()?.get("spec")?.properties.as_ref())
+        .flat_map(|properties| properties.keys().cloned())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,20 +23,8 @@ use tokio_util::sync::CancellationToken;
 
 pub const CONTROLLER_NAME: &str = "kustomize-controller";
 
-/// Why the controller stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error(transparent)]
-    Start(#[from] eddy_runtime::process::StartError),
-    #[error(transparent)]
-    Events(#[from] eddy_runtime::events::EventError),
-    #[error("cannot build the artifact HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
-    #[error("cannot create the artifact cache directory: {0}")]
-    Cache(#[from] std::io::Error),
-    #[error(transparent)]
-    Flags(#[from] eddy_runtime::unsupported::flags::UnsupportedFlags),
-}
+/// Why the controller stopped with an error (shared by the artifact consumers).
+pub use eddy_runtime::process::ConsumerRunError as RunError;
 
 /// Runs the controller process: start-up, leader election, the Kustomization reconciler.
 pub async fn run(args: Args) -> Result<(), RunError> {

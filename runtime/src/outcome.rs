@@ -114,6 +114,39 @@ impl Next {
             Next::AwaitChange => Action::await_change(),
         }
     }
+
+    /// [`Next::action`] for `object`, keyed `<namespace>/<name>` in the backoff.
+    pub fn action_for<K: kube::Resource>(
+        self,
+        timing: &Timing,
+        backoff: &Backoff,
+        object: &K,
+    ) -> Action {
+        let meta = object.meta();
+        let key = format!(
+            "{}/{}",
+            meta.namespace.as_deref().unwrap_or_default(),
+            meta.name.as_deref().unwrap_or_default()
+        );
+        self.action(timing, backoff, &key)
+    }
+}
+
+/// The bookkeeping Flux does on every exit of a reconcile that writes its status step by step:
+/// the reconcile request is echoed into `last_handled_reconcile_at`, and the generation counts
+/// as observed once the object is Ready or the failure is final for it (`observed`).
+pub fn finish_status(
+    conditions: &[Condition],
+    (requested_at, generation): (Option<&str>, Option<i64>),
+    observed: bool,
+    (last_handled_reconcile_at, observed_generation): (&mut Option<String>, &mut Option<i64>),
+) {
+    if let Some(requested) = requested_at {
+        *last_handled_reconcile_at = Some(requested.to_owned());
+    }
+    if observed || crate::conditions::is_true(conditions, crate::conditions::READY) {
+        *observed_generation = generation;
+    }
 }
 
 /// What a failure asks the reconciler to record and do.
@@ -202,6 +235,30 @@ mod tests {
     use crate::events::Severity;
 
     const NEGATIVE: &[&str] = &["FetchFailed", "StorageOperationFailed"];
+
+    #[test]
+    fn finishing_echoes_the_request_and_observes_ready_or_final_generations() {
+        let (mut handled, mut observed) = (None, Some(1));
+        finish_status(
+            &[],
+            (Some("now"), Some(2)),
+            false,
+            (&mut handled, &mut observed),
+        );
+        assert_eq!(handled.as_deref(), Some("now"));
+        assert_eq!(observed, Some(1), "not Ready and not final: not observed");
+        finish_status(&[], (None, Some(2)), true, (&mut handled, &mut observed));
+        assert_eq!((handled.as_deref(), observed), (Some("now"), Some(2)));
+        let mut ready = Vec::new();
+        crate::conditions::mark_ready(&mut ready, "Succeeded", "done", Some(3));
+        finish_status(
+            &ready,
+            (None, Some(3)),
+            false,
+            (&mut handled, &mut observed),
+        );
+        assert_eq!(observed, Some(3));
+    }
 
     fn condition<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
         conditions::get(conditions, type_)

@@ -23,6 +23,22 @@ pub struct ControllerProcess {
     pub readiness: Readiness,
 }
 
+/// Why a controller that consumes artifacts (kustomize-, helm-controller) stopped with an
+/// error: start-up, the event recorder, its artifact HTTP client or cache, or a refused flag.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumerRunError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Events(#[from] crate::events::EventError),
+    #[error("cannot build the artifact HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("cannot create the artifact cache directory: {0}")]
+    Cache(#[from] std::io::Error),
+    #[error(transparent)]
+    Flags(#[from] crate::unsupported::flags::UnsupportedFlags),
+}
+
 /// Why a controller could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

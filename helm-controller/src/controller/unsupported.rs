@@ -315,16 +315,8 @@ mod tests {
 
     #[test]
     fn the_table_covers_every_property_of_the_stored_schema() {
-        let crd = serde_json::to_value(eddy_api::helm::helmrelease::crd()).unwrap();
-        let versions = crd["spec"]["versions"].as_array().unwrap();
-        let stored = versions.iter().find(|v| v["storage"] == true).unwrap();
-        let properties: BTreeSet<String> =
-            stored["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
-                .as_object()
-                .unwrap()
-                .keys()
-                .cloned()
-                .collect();
+        let properties =
+            eddy_api::schema::stored_spec_properties(&eddy_api::helm::helmrelease::crd());
         let rows: BTreeSet<String> = table().iter().map(|(f, _, _)| f.to_string()).collect();
         assert_eq!(rows, properties);
     }

@@ -9,7 +9,6 @@ use eddy_api::{
     meta::reason,
 };
 use eddy_runtime::{
-    conditions,
     events::Event,
     outcome::{self, Failure, Next, Retry, Timing},
     status::apply_status,
@@ -88,25 +87,24 @@ impl Report {
     /// Final bookkeeping Flux does on every exit: echo the request, observe the generation once
     /// it is fully processed.
     fn finish(&mut self, observed: bool) {
-        if self.requested_at.is_some() {
-            self.status.last_handled_reconcile_at = self.requested_at.clone();
-        }
-        let ready = conditions::is_true(
-            self.status.conditions.as_deref().unwrap_or_default(),
-            conditions::READY,
+        let conditions = self.status.conditions.clone().unwrap_or_default();
+        outcome::finish_status(
+            &conditions,
+            (self.requested_at.as_deref(), self.generation),
+            observed,
+            (
+                &mut self.status.last_handled_reconcile_at,
+                &mut self.status.observed_generation,
+            ),
         );
-        if ready || observed {
-            self.status.observed_generation = self.generation;
-        }
     }
 
     fn action(&self, next: Next, ctx: &Context) -> Action {
-        let key = format!(
-            "{}/{}",
-            self.object.namespace().unwrap_or_default(),
-            self.name
-        );
-        next.action(&timing(&self.object, ctx), &ctx.failure_backoff, &key)
+        next.action_for(
+            &timing(&self.object, ctx),
+            &ctx.failure_backoff,
+            &self.object,
+        )
     }
 
     /// `revision` is applied (and healthy): `Ready=True`, history, and an event when something
