@@ -301,6 +301,8 @@ fn random_value_sets_render_as_helm_renders_them() {
             }
             Verdict::HelmUnstable => unstable += 1,
             Verdict::Differs(what) => {
+                // Printed as found too, so a long run cut short still shows them.
+                println!("DIFFERS {name} #{render}: {what}");
                 differences.push(format!(
                     "{name} #{render} {}: {what}",
                     serde_json::to_string(&extra).unwrap()
