@@ -5,6 +5,7 @@
 
 mod cluster;
 mod commands;
+mod helm;
 mod kustomize;
 mod manifests;
 mod output;
@@ -12,7 +13,7 @@ mod wait;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use commands::{
     bootstrap, build, check, create, diff, events, export, get, image, install, reconcile, suspend,
@@ -66,6 +67,8 @@ enum Command {
     Image(image::ImageArgs),
     /// Remove the controllers, CRDs and every object of their kinds.
     Uninstall(uninstall::UninstallArgs),
+    /// Work with Helm charts locally, without a cluster (`helm template NAME CHART`).
+    Helm(helm::HelmArgs),
     /// Work with Kustomize overlays locally, without a cluster.
     Kustomize(kustomize::KustomizeArgs),
     /// Print a shell completion script.
@@ -77,8 +80,16 @@ enum Command {
 
 fn main() -> ExitCode {
     quiet_panics();
-    let cli = Cli::parse();
+    let matches = parse_command_line();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     let result = match cli.command {
+        Command::Helm(args) => {
+            let namespace = explicit_namespace(&matches, &cli.connection);
+            return helm::run(args, namespace);
+        }
         Command::Kustomize(args) => kustomize::run(args),
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "eddy", &mut std::io::stdout());
@@ -93,6 +104,37 @@ fn main() -> ExitCode {
             commands::diff::exit_code(&error).map_or(ExitCode::FAILURE, ExitCode::from)
         }
     }
+}
+
+/// Clap's own usage errors exit 2, but `eddy helm` mirrors `helm`, whose usage errors exit 1.
+fn parse_command_line() -> clap::ArgMatches {
+    match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(error) => {
+            let helm = std::env::args().nth(1).is_some_and(|a| a == "helm");
+            if helm && error.use_stderr() {
+                let _ = error.print();
+                std::process::exit(1);
+            }
+            error.exit()
+        }
+    }
+}
+
+/// The global `-n/--namespace` when the user gave it (flag or not), not its Flux default.
+fn explicit_namespace(
+    matches: &clap::ArgMatches,
+    connection: &cluster::ConnectionArgs,
+) -> Option<String> {
+    let mut current = matches;
+    while let Some((_, sub)) = current.subcommand() {
+        current = sub;
+    }
+    matches!(
+        current.value_source("namespace"),
+        Some(clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable)
+    )
+    .then(|| connection.namespace.clone())
 }
 
 /// No stack traces for users: a closed pipe (`eddy get … | head`) ends the program quietly with
@@ -141,7 +183,7 @@ fn run_against_cluster(
             Command::Diff(args) => diff::run(args, connection).await,
             Command::Image(args) => image::run(args, connection).await,
             Command::Uninstall(args) => uninstall::run(args, connection).await,
-            Command::Kustomize(_) | Command::Completion { .. } => Ok(()),
+            Command::Helm(_) | Command::Kustomize(_) | Command::Completion { .. } => Ok(()),
         }
     })
 }

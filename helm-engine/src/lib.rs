@@ -20,6 +20,7 @@ mod values;
 pub use chart::{Chart, ChartFile, Dependency, Maintainer, Metadata};
 pub use dependencies::{check_dependencies_present, process_dependencies};
 pub use error::Error;
+pub use glob::{BadPattern, filepath_match};
 pub use ignore::IgnoreRules;
 pub use load::{LoadLimits, load, load_archive, load_dir, read_archive_files, read_dir_files};
 pub use objects::Capabilities;
@@ -42,6 +43,8 @@ pub struct TemplateOptions {
     pub include_crds: bool,
     /// `--skip-tests`: leave out `test` hooks.
     pub skip_tests: bool,
+    /// `--no-hooks`: leave out every hook (they are still rendered, so their errors count).
+    pub disable_hooks: bool,
     /// `--skip-schema-validation`: do not check values against `values.schema.json`.
     pub skip_schema_validation: bool,
     /// Functions added to (or replacing ones of) Helm's function map for this render: how a
@@ -64,6 +67,7 @@ impl TemplateOptions {
             capabilities: Capabilities::for_kube_version(kube_version)?,
             include_crds: false,
             skip_tests: true,
+            disable_hooks: false,
             skip_schema_validation: false,
             extra_functions: Vec::new(),
         })
@@ -142,10 +146,15 @@ pub fn template(
     } else {
         &[]
     };
+    let hooks = if options.disable_hooks {
+        &[][..]
+    } else {
+        &rendered.hooks[..]
+    };
     Ok(print_template_output(
         crds,
         &rendered.manifests,
-        &rendered.hooks,
+        hooks,
         options.skip_tests,
     ))
 }

@@ -118,6 +118,10 @@ pub fn sort_manifests(
                 .get("metadata")
                 .and_then(|m| m.get("annotations"))
                 .and_then(Json::as_object);
+            check_annotations_are_strings(annotations).map_err(|message| Error::ManifestYaml {
+                path: path.clone(),
+                message,
+            })?;
             let hook = annotations
                 .and_then(|a| a.get("helm.sh/hook"))
                 .and_then(Json::as_str);
@@ -148,6 +152,30 @@ pub fn sort_manifests(
     sort_by_kind(&mut manifests);
     sort_by_kind(&mut hooks);
     Ok((manifests, hooks))
+}
+
+/// Helm reads each document's head into a struct whose annotations are `map[string]string`, so
+/// a non-string annotation value fails the render (found by the random differential test).
+fn check_annotations_are_strings(
+    annotations: Option<&serde_json::Map<String, Json>>,
+) -> Result<(), String> {
+    let Some(bad) = annotations
+        .into_iter()
+        .flat_map(|a| a.values())
+        .find(|v| !matches!(v, Json::String(_) | Json::Null))
+    else {
+        return Ok(());
+    };
+    let go_type = match bad {
+        Json::Bool(_) => "bool",
+        Json::Number(_) => "number",
+        Json::Array(_) => "array",
+        _ => "object",
+    };
+    Err(format!(
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {go_type} into Go \
+         struct field .metadata.annotations of type map[string]string"
+    ))
 }
 
 fn sort_by_kind(manifests: &mut [Manifest]) {
@@ -194,6 +222,31 @@ pub fn print_template_output(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_non_string_annotation_fails_as_in_helm() {
+        // Found by cli/tests/helm_random.rs: `podAnnotations: {x: true}` fails in Helm.
+        let files = BTreeMap::from([(
+            "c/templates/sa.yaml".to_string(),
+            "kind: ServiceAccount\nmetadata:\n  annotations:\n    a: \"s\"\n    b: true\n"
+                .to_string(),
+        )]);
+        let error = sort_manifests(&files).err().map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some(
+                "YAML parse error on c/templates/sa.yaml: error unmarshaling JSON: while decoding \
+                 JSON: json: cannot unmarshal bool into Go struct field .metadata.annotations of \
+                 type map[string]string"
+            )
+        );
+        let fine = BTreeMap::from([(
+            "c/templates/sa.yaml".to_string(),
+            "kind: ServiceAccount\nmetadata:\n  annotations:\n    a: \"true\"\n    b: null\n"
+                .to_string(),
+        )]);
+        assert!(sort_manifests(&fine).is_ok());
+    }
 
     #[test]
     fn split_keeps_trailing_text_and_drops_empty_documents() {

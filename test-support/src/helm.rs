@@ -21,9 +21,20 @@ fn tools_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("helm-tools")
 }
 
+/// The module pinning the `helm` that recorded `shared/corpus/helm` (v4.3.2): differential tests
+/// of `helm template` compare against it, since capabilities and manifest splitting differ
+/// between minor versions.
+fn oracle_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("helm-oracle")
+}
+
 /// The Helm version `require`d by the tools module, e.g. `v4.2.2`.
 pub fn pinned_version() -> anyhow::Result<String> {
-    let go_mod = std::fs::read_to_string(tools_dir().join("go.mod"))?;
+    required_version(&tools_dir())
+}
+
+fn required_version(module_dir: &Path) -> anyhow::Result<String> {
+    let go_mod = std::fs::read_to_string(module_dir.join("go.mod"))?;
     go_mod
         .lines()
         .find_map(|line| {
@@ -34,7 +45,12 @@ pub fn pinned_version() -> anyhow::Result<String> {
                 .next()
                 .map(str::to_owned)
         })
-        .context("test-support/helm-tools/go.mod does not require helm.sh/helm/v4")
+        .with_context(|| {
+            format!(
+                "{}/go.mod does not require helm.sh/helm/v4",
+                module_dir.display()
+            )
+        })
 }
 
 fn cache_root() -> anyhow::Result<PathBuf> {
@@ -47,8 +63,17 @@ fn cache_root() -> anyhow::Result<PathBuf> {
 
 /// A working `helm`, built first when the cache has none (several minutes on a cold cache).
 pub fn binary() -> anyhow::Result<PathBuf> {
+    build_cached(&tools_dir())
+}
+
+/// The corpus oracle, `helm` v4.3.2, built like [`binary`].
+pub fn oracle_binary() -> anyhow::Result<PathBuf> {
+    build_cached(&oracle_dir())
+}
+
+fn build_cached(module_dir: &Path) -> anyhow::Result<PathBuf> {
     let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = cache_root()?.join(pinned_version()?);
+    let dir = cache_root()?.join(required_version(module_dir)?);
     let binary = dir.join("helm");
     if runs(&binary) {
         return Ok(binary);
@@ -58,7 +83,7 @@ pub fn binary() -> anyhow::Result<PathBuf> {
     let log = dir.join("build.log");
     let log_file = std::fs::File::create(&log)?;
     let status = Command::new("go")
-        .current_dir(tools_dir())
+        .current_dir(module_dir)
         .args(["build", "-trimpath", "-o"])
         .arg(&partial)
         .arg(format!("{MODULE}/cmd/helm"))

@@ -361,6 +361,7 @@ async fn render_release(
             include_crds: false,
             skip_tests: false,
             skip_schema_validation,
+            disable_hooks: hooks_disabled,
             extra_functions: Vec::new(),
         };
         let chart = render::load_chart(&dir).map_err(render::RenderError::Chart)?;

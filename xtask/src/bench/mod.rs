@@ -4,6 +4,7 @@
 use anyhow::bail;
 
 mod gotemplate;
+mod helm;
 mod helm_source;
 mod image_automation;
 mod kustomize;
@@ -27,6 +28,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what.as_str() {
         "source" => source::run(&args.rest),
         "gotemplate" => gotemplate::run(&args.rest),
+        "helm" => helm::run(&args.rest),
         "image-automation" => image_automation::run(&args.rest),
         "helm-source" => helm_source::run(&args.rest),
         "kustomize" => kustomize::run(&args.rest),
