@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use eddy_image_automation::reflector::image::ImageName;
 use eddy_image_automation::reflector::registry::{
-    BasicCredentials, ScanError, ScanOptions, list_tags,
+    BasicCredentials, ScanError, ScanOptions, list_tags, manifest_digest,
 };
 use eddy_test_support::registry::Registry;
 
@@ -78,5 +78,46 @@ async fn missing_repository_and_registry_down_are_read_errors() -> anyhow::Resul
     registry.stop().await?;
     let error = list_tags(&http(), &missing, &options(None)).await;
     assert!(matches!(error, Err(ScanError::Read { .. })), "{error:?}");
+    Ok(())
+}
+
+/// A tag's digest by manifest HEAD: a Docker manifest, the same tag moved to another image,
+/// an OCI index (the index's own digest, not a platform's), behind basic auth, and a tag that
+/// does not exist.
+#[tokio::test]
+async fn manifest_digest_follows_moved_tags_and_indexes() -> anyhow::Result<()> {
+    let registry = Registry::start_with_htpasswd("eddy", "s3cret").await?;
+    let first = registry
+        .push_tags_labelled("team/app", &["1.0.0"], "first")
+        .await?;
+    let image = ImageName::parse(&registry.image("team/app"))?;
+    let options = options(Some(BasicCredentials {
+        username: "eddy".into(),
+        password: "s3cret".into(),
+    }));
+    assert_eq!(
+        manifest_digest(&http(), &image, "1.0.0", &options).await?,
+        first
+    );
+    let second = registry
+        .push_tags_labelled("team/app", &["1.0.0"], "second")
+        .await?;
+    assert_ne!(first, second);
+    assert_eq!(
+        manifest_digest(&http(), &image, "1.0.0", &options).await?,
+        second
+    );
+    let index = registry
+        .push_index("team/app", "multi", &[&first, &second])
+        .await?;
+    assert_eq!(
+        manifest_digest(&http(), &image, "multi", &options).await?,
+        index
+    );
+    let error = manifest_digest(&http(), &image, "9.9.9", &options).await;
+    assert!(
+        matches!(&error, Err(ScanError::Read { detail, .. }) if detail.contains("tag '9.9.9' does not exist")),
+        "{error:?}"
+    );
     Ok(())
 }
