@@ -121,3 +121,23 @@ async fn manifest_digest_follows_moved_tags_and_indexes() -> anyhow::Result<()> 
     );
     Ok(())
 }
+
+/// The benchmark's shortcut: tags linked in the registry's storage are listed and resolved by
+/// the registry as if they had been pushed.
+#[tokio::test]
+async fn tags_linked_in_storage_are_listed_and_resolved() -> anyhow::Result<()> {
+    let registry = Registry::start().await?;
+    let digest = registry.push_tags("team/linked", &["0.0.0"]).await?;
+    let linked: Vec<String> = (1..=1500).map(|n| format!("1.0.{n}")).collect();
+    registry.link_tags_in_storage("team/linked", "0.0.0", &linked)?;
+    let image = ImageName::parse(&registry.image("team/linked"))?;
+    let listed = list_tags(&http(), &image, &options(None)).await?;
+    assert_eq!(listed.len(), 1501);
+    assert_eq!(
+        manifest_digest(&http(), &image, "1.0.1500", &options(None)).await?,
+        digest
+    );
+    // distribution 2.8 answers the whole list at once, whatever `n` asks for.
+    assert_eq!(registry.requests_matching("/tags/list")?, 1);
+    Ok(())
+}
