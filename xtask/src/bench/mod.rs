@@ -6,6 +6,7 @@ use anyhow::bail;
 mod gotemplate;
 mod helm_source;
 mod image_automation;
+mod image_reflector;
 mod kustomize;
 mod kustomize_controller;
 mod process;
@@ -28,6 +29,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "source" => source::run(&args.rest),
         "gotemplate" => gotemplate::run(&args.rest),
         "image-automation" => image_automation::run(&args.rest),
+        "image-reflector" => image_reflector::run(&args.rest),
         "helm-source" => helm_source::run(&args.rest),
         "kustomize" => kustomize::run(&args.rest),
         "kustomize-controller" => kustomize_controller::run(&args.rest),
