@@ -32,8 +32,11 @@ use tokio::task::JoinSet;
 /// Where Debian installs the registry (package `docker-registry`).
 pub const REGISTRY_BINARY: &str = "/usr/bin/docker-registry";
 const MANIFEST_MEDIA_TYPE: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const OCI_INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 const CONFIG_MEDIA_TYPE: &str = "application/vnd.docker.container.image.v1+json";
 const LAYER_MEDIA_TYPE: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+/// The registry's access log, next to its config.
+const ACCESS_LOG: &str = "access.log";
 /// Concurrent manifest uploads when pushing many tags.
 const PUSH_CONCURRENCY: usize = 8;
 
@@ -44,6 +47,22 @@ pub struct Credentials {
     pub password: String,
 }
 
+/// A client certificate and its key, PEM, signed by the registry's test CA.
+#[derive(Clone, Debug)]
+pub struct ClientIdentity {
+    pub certificate_pem: String,
+    pub key_pem: String,
+}
+
+/// Which TLS a registry serves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tls {
+    None,
+    Server,
+    /// Server TLS, and a client certificate signed by the test CA required.
+    Mutual,
+}
+
 /// A running registry; stopped (killed) when dropped.
 pub struct Registry {
     process: Child,
@@ -51,20 +70,28 @@ pub struct Registry {
     credentials: Option<Credentials>,
     /// The CA that signed the registry's certificate, when it serves HTTPS.
     ca_pem: Option<String>,
+    /// A client certificate and key (PEM) the registry accepts, when it requires one (mTLS).
+    client_identity: Option<ClientIdentity>,
     http: reqwest::Client,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl Registry {
     /// A registry without authentication.
     pub async fn start() -> anyhow::Result<Registry> {
-        Registry::launch(None, false).await
+        Registry::launch(None, Tls::None).await
     }
 
     /// A registry serving HTTPS with a certificate for `127.0.0.1` and `localhost` signed by a
     /// fresh test CA ([`Registry::ca_pem`]).
     pub async fn start_tls() -> anyhow::Result<Registry> {
-        Registry::launch(None, true).await
+        Registry::launch(None, Tls::Server).await
+    }
+
+    /// Like [`Registry::start_tls`], and the registry refuses clients without a certificate
+    /// signed by the test CA; [`Registry::client_identity`] is one.
+    pub async fn start_mtls() -> anyhow::Result<Registry> {
+        Registry::launch(None, Tls::Mutual).await
     }
 
     /// A registry requiring basic auth with these credentials (htpasswd file made by `htpasswd -Bbn`).
@@ -74,12 +101,12 @@ impl Registry {
                 username: username.to_owned(),
                 password: password.to_owned(),
             }),
-            false,
+            Tls::None,
         )
         .await
     }
 
-    async fn launch(credentials: Option<Credentials>, tls: bool) -> anyhow::Result<Registry> {
+    async fn launch(credentials: Option<Credentials>, tls: Tls) -> anyhow::Result<Registry> {
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
         let address = format!("127.0.0.1:{port}");
@@ -87,11 +114,11 @@ impl Registry {
             Some(credentials) => write_htpasswd(dir.path(), credentials).await?,
             None => String::new(),
         };
-        let (tls_config, ca_pem) = if tls {
-            let (config, ca) = write_tls_material(dir.path()).await?;
-            (config, Some(ca))
+        let (tls_config, ca_pem, client_identity) = if tls == Tls::None {
+            (String::new(), None, None)
         } else {
-            (String::new(), None)
+            let material = write_tls_material(dir.path(), tls == Tls::Mutual).await?;
+            (material.config, Some(material.ca_pem), material.client)
         };
         let storage = dir.path().join("storage");
         let config = format!(
@@ -100,10 +127,12 @@ impl Registry {
         );
         let config_path = dir.path().join("config.yml");
         tokio::fs::write(&config_path, config).await?;
+        // The registry writes its access log (one line per request) to stdout.
+        let access_log = std::fs::File::create(dir.path().join(ACCESS_LOG))?;
         let process = Command::new(REGISTRY_BINARY)
             .arg("serve")
             .arg(&config_path)
-            .stdout(Stdio::null())
+            .stdout(Stdio::from(access_log))
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
@@ -115,13 +144,18 @@ impl Registry {
         if let Some(ca) = &ca_pem {
             http = http.add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes())?);
         }
+        if let Some(identity) = &client_identity {
+            let pem = format!("{}\n{}", identity.certificate_pem, identity.key_pem);
+            http = http.identity(reqwest::Identity::from_pem(pem.as_bytes())?);
+        }
         let registry = Registry {
             process,
             address,
             credentials,
             ca_pem,
+            client_identity,
             http: http.build()?,
-            _dir: dir,
+            dir,
         };
         registry.wait_until_serving().await?;
         Ok(registry)
@@ -144,6 +178,22 @@ impl Registry {
     /// The PEM of the CA a registry from [`Registry::start_tls`] is signed by.
     pub fn ca_pem(&self) -> Option<&str> {
         self.ca_pem.as_deref()
+    }
+
+    /// The client certificate a registry from [`Registry::start_mtls`] requires.
+    pub fn client_identity(&self) -> Option<&ClientIdentity> {
+        self.client_identity.as_ref()
+    }
+
+    /// How many requests so far had a request line (`"GET /v2/app/tags/list…`) containing
+    /// `needle`, read from the registry's access log.
+    pub fn requests_matching(&self, needle: &str) -> anyhow::Result<usize> {
+        let log = std::fs::read_to_string(self.dir.path().join(ACCESS_LOG))?;
+        Ok(log
+            .lines()
+            .filter_map(|line| line.split('"').nth(1))
+            .filter(|request| request.contains(needle))
+            .count())
     }
 
     /// Stops the registry now (to test a registry that is down); the port stays unused.
@@ -287,6 +337,82 @@ impl Registry {
         Ok(digest)
     }
 
+    /// Points every tag in `tags` at the manifest `from` already names, by writing the tag links
+    /// into the registry's filesystem storage as the registry itself does on a manifest PUT, but
+    /// without a request per tag: benchmarks need hundreds of thousands of tags, which a 2-core
+    /// machine takes many minutes to PUT. The registry then lists and resolves them as pushed.
+    pub fn link_tags_in_storage<S: AsRef<str>>(
+        &self,
+        repository: &str,
+        from: &str,
+        tags: &[S],
+    ) -> anyhow::Result<()> {
+        let manifests = self
+            .dir
+            .path()
+            .join("storage/docker/registry/v2/repositories")
+            .join(repository)
+            .join("_manifests/tags");
+        let digest = std::fs::read_to_string(manifests.join(from).join("current/link"))
+            .with_context(|| format!("tag {from} of {repository} is not in storage"))?;
+        let hex = digest
+            .strip_prefix("sha256:")
+            .context("the stored tag link is not a sha256 digest")?;
+        for tag in tags {
+            let tag_dir = manifests.join(tag.as_ref());
+            let index = tag_dir.join("index/sha256").join(hex);
+            std::fs::create_dir_all(&index)?;
+            std::fs::create_dir_all(tag_dir.join("current"))?;
+            std::fs::write(index.join("link"), &digest)?;
+            std::fs::write(tag_dir.join("current/link"), &digest)?;
+        }
+        Ok(())
+    }
+
+    /// Pushes an OCI image index under `tag` listing the manifests `digests` (already in the
+    /// repository), as a multi-platform image is published. Returns the index's digest.
+    pub async fn push_index(
+        &self,
+        repository: &str,
+        tag: &str,
+        digests: &[&str],
+    ) -> anyhow::Result<String> {
+        let mut entries = Vec::new();
+        for (position, digest) in digests.iter().enumerate() {
+            let response = self
+                .request(
+                    reqwest::Method::GET,
+                    &format!("/v2/{repository}/manifests/{digest}"),
+                )
+                .header(reqwest::header::ACCEPT, MANIFEST_MEDIA_TYPE)
+                .send()
+                .await?;
+            let manifest = ensure_success(response, "reading a manifest")
+                .await?
+                .bytes()
+                .await?;
+            entries.push(format!(
+                r#"{{"mediaType":"{MANIFEST_MEDIA_TYPE}","size":{},"digest":"{digest}","platform":{{"architecture":"arch{position}","os":"linux"}}}}"#,
+                manifest.len()
+            ));
+        }
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX_MEDIA_TYPE}","manifests":[{}]}}"#,
+            entries.join(",")
+        );
+        let response = self
+            .request(
+                reqwest::Method::PUT,
+                &format!("/v2/{repository}/manifests/{tag}"),
+            )
+            .header(reqwest::header::CONTENT_TYPE, OCI_INDEX_MEDIA_TYPE)
+            .body(index.clone())
+            .send()
+            .await;
+        expect_success(response, &format!("index for tag {tag}")).await?;
+        Ok(sha256_digest(index.as_bytes()))
+    }
+
     /// Deletes the manifest `digest` points at (and so every tag on it).
     pub async fn delete_manifest(&self, repository: &str, digest: &str) -> anyhow::Result<()> {
         let response = self
@@ -343,9 +469,16 @@ async fn write_htpasswd(dir: &Path, credentials: &Credentials) -> anyhow::Result
     ))
 }
 
-/// A CA and a server certificate for `127.0.0.1`/`localhost`, written next to the config;
-/// returns the registry's `tls:` config block and the CA's PEM.
-async fn write_tls_material(dir: &Path) -> anyhow::Result<(String, String)> {
+struct TlsMaterial {
+    /// The registry's `tls:` config block.
+    config: String,
+    ca_pem: String,
+    client: Option<ClientIdentity>,
+}
+
+/// A CA and a server certificate for `127.0.0.1`/`localhost`, written next to the config; with
+/// `mutual`, the CA is also the one client certificates must be signed by, and one is made.
+async fn write_tls_material(dir: &Path, mutual: bool) -> anyhow::Result<TlsMaterial> {
     let ca_key = rcgen::KeyPair::generate()?;
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -365,12 +498,34 @@ async fn write_tls_material(dir: &Path) -> anyhow::Result<(String, String)> {
     let key_path = dir.join("registry.key");
     tokio::fs::write(&cert_path, server_cert.pem()).await?;
     tokio::fs::write(&key_path, server_key.serialize_pem()).await?;
-    let config = format!(
+    let mut config = format!(
         "  tls:\n    certificate: {}\n    key: {}\n",
         cert_path.display(),
         key_path.display()
     );
-    Ok((config, ca.pem()))
+    let client = if mutual {
+        let ca_path = dir.join("client-ca.crt");
+        tokio::fs::write(&ca_path, ca.pem()).await?;
+        config.push_str(&format!("    clientcas:\n      - {}\n", ca_path.display()));
+        let client_key = rcgen::KeyPair::generate()?;
+        let mut client_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        client_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "eddy test client");
+        client_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let client_cert = client_params.signed_by(&client_key, &ca)?;
+        Some(ClientIdentity {
+            certificate_pem: client_cert.pem(),
+            key_pem: client_key.serialize_pem(),
+        })
+    } else {
+        None
+    };
+    Ok(TlsMaterial {
+        config,
+        ca_pem: ca.pem(),
+        client,
+    })
 }
 
 fn free_port() -> anyhow::Result<u16> {

@@ -4,7 +4,11 @@
 
 use std::{sync::Arc, time::Duration};
 
-use eddy_api::image::{ImagePolicy, ImagePolicyStatus, ImageRef, ImageRepository};
+use eddy_api::image::{
+    ImagePolicy, ImagePolicyStatus, ImageRef, ImageRepository, imagepolicy::DigestReflectionPolicy,
+    reasons,
+};
+use eddy_api::meta::reason;
 use eddy_runtime::{
     conclude::{Ending, Outlet, conclude},
     conditions,
@@ -13,10 +17,14 @@ use eddy_runtime::{
     requeue::Backoff,
     time, watch,
 };
+use k8s_openapi::api::core::v1::Namespace;
 use kube::{Api, Client, ResourceExt, runtime::controller::Action};
 
-use super::imagerepository::NOT_SUPPORTED;
+use super::access;
+use super::connection::connect;
+use super::image::ImageName;
 use super::policy::{CompiledFilter, PolicyError, select_latest};
+use super::registry::{ScanError, manifest_digest};
 use super::storage::TagStore;
 
 pub const FIELD_MANAGER: &str = "image-reflector-controller";
@@ -28,6 +36,10 @@ pub struct Context {
     pub recorder: EventRecorder,
     pub failure_backoff: Backoff,
     pub store: Arc<TagStore>,
+    /// The client digest lookups use unless the repository brings its own TLS material.
+    pub http: reqwest::Client,
+    /// `--no-cross-namespace-refs`: a policy may only use a repository in its own namespace.
+    pub no_cross_namespace_refs: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +79,7 @@ pub async fn reconcile(
         ..previous.clone()
     };
     let mut conditions = status.conditions.take().unwrap_or_default();
-    let ending = match resolve(&policy, &ctx).await {
+    let ending = match resolve(&policy, &ctx, &previous).await {
         Ok(latest) => {
             let (observed_previous, latest, changed) = next_refs(&previous, latest);
             let message = format!(
@@ -114,33 +126,39 @@ pub async fn reconcile(
     .map_err(ReconcileError::Status)
 }
 
-async fn resolve(policy: &ImagePolicy, ctx: &Context) -> Result<ImageRef, Failure> {
+async fn resolve(
+    policy: &ImagePolicy,
+    ctx: &Context,
+    previous: &ImagePolicyStatus,
+) -> Result<ImageRef, Failure> {
     let namespace = policy.namespace().unwrap_or_default();
     let reference = &policy.spec.image_repository_ref;
     let repository_namespace = reference
         .namespace
         .clone()
         .unwrap_or_else(|| namespace.clone());
-    if repository_namespace != namespace {
+    let cross_namespace = repository_namespace != namespace;
+    if cross_namespace && ctx.no_cross_namespace_refs {
         return Err(Failure::stalled(
-            NOT_SUPPORTED,
-            "cross-namespace imageRepositoryRef is not supported yet",
+            reason::ACCESS_DENIED,
+            format!(
+                "cannot access ImageRepository '{repository_namespace}/{}': cross-namespace references are disabled (--no-cross-namespace-refs)",
+                reference.name
+            ),
         ));
     }
-    let reflects_digests = policy.spec.digest_reflection_policy.is_some_and(|digests| {
-        digests != eddy_api::image::imagepolicy::DigestReflectionPolicy::Never
-    });
-    if reflects_digests {
+    let digests = policy.spec.digest_reflection_policy.unwrap_or_default();
+    if digests == DigestReflectionPolicy::Always && policy.spec.interval.is_none() {
         return Err(Failure::stalled(
-            NOT_SUPPORTED,
-            "spec.digestReflectionPolicy is not supported yet",
+            reasons::INTERVAL_NOT_CONFIGURED,
+            "spec.interval must be set when spec.digestReflectionPolicy is 'Always'",
         ));
     }
     let filter = CompiledFilter::compile(policy.spec.filter_tags.as_ref()).map_err(invalid)?;
     let api: Api<ImageRepository> = Api::namespaced(ctx.client.clone(), &repository_namespace);
     let not_ready = |detail: String| {
         Failure::dependency(
-            eddy_api::meta::reason::DEPENDENCY_NOT_READY,
+            reason::DEPENDENCY_NOT_READY,
             format!(
                 "ImageRepository '{repository_namespace}/{}' {detail}",
                 reference.name
@@ -152,6 +170,9 @@ async fn resolve(policy: &ImagePolicy, ctx: &Context) -> Result<ImageRef, Failur
         .await
         .map_err(|error| not_ready(format!("cannot be read: {error}")))?
         .ok_or_else(|| not_ready("not found".to_owned()))?;
+    if cross_namespace {
+        check_access(&repository, &namespace, &ctx.client).await?;
+    }
     let scanned = repository.status.as_ref().and_then(|status| {
         Some((
             status.canonical_image_name.clone()?,
@@ -171,24 +192,88 @@ async fn resolve(policy: &ImagePolicy, ctx: &Context) -> Result<ImageRef, Failur
         .filter(|stored| stored.revision == revision)
         .ok_or_else(|| not_ready("has no stored tags for its last scan yet".to_owned()))?;
     let tag = select_latest(&stored.tags, policy.spec.policy.selected(), filter.as_ref())
-        .map_err(invalid)?;
+        .map_err(invalid)?
+        .to_owned();
+    let kept = previous
+        .latest_ref
+        .as_ref()
+        .filter(|latest| latest.name == canonical && latest.tag == tag)
+        .and_then(|latest| latest.digest.clone());
+    let digest = match digests {
+        DigestReflectionPolicy::Never => None,
+        DigestReflectionPolicy::IfNotPresent if kept.is_some() => kept,
+        _ => Some(reflect_digest(&repository, &tag, ctx).await?),
+    };
     Ok(ImageRef {
         name: canonical,
-        tag: tag.to_owned(),
-        digest: None,
+        tag,
+        digest,
     })
+}
+
+/// A policy in another namespace than its repository needs the repository's `accessFrom` to
+/// select the policy's namespace.
+async fn check_access(
+    repository: &ImageRepository,
+    namespace: &str,
+    client: &Client,
+) -> Result<(), Failure> {
+    let denied = |detail: String| {
+        Failure::backoff(
+            reason::ACCESS_DENIED,
+            format!(
+                "cannot access ImageRepository '{}/{}': {detail}",
+                repository.namespace().unwrap_or_default(),
+                repository.name_any()
+            ),
+        )
+    };
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let labels = namespaces
+        .get_opt(namespace)
+        .await
+        .map_err(|error| denied(format!("cannot read namespace '{namespace}': {error}")))?
+        .map(|found| found.labels().clone())
+        .unwrap_or_default();
+    if access::allows(repository.spec.access_from.as_ref(), &labels) {
+        return Ok(());
+    }
+    Err(denied(match repository.spec.access_from {
+        None => format!(
+            "it has no spec.accessFrom, so policies in namespace '{namespace}' may not use it"
+        ),
+        Some(_) => format!("its spec.accessFrom does not select namespace '{namespace}'"),
+    }))
+}
+
+/// The digest the chosen tag points at, asked of the registry with the repository's
+/// credentials and TLS settings.
+async fn reflect_digest(
+    repository: &ImageRepository,
+    tag: &str,
+    ctx: &Context,
+) -> Result<String, Failure> {
+    let image = ImageName::parse(&repository.spec.image)
+        .map_err(|error| Failure::stalled(reasons::IMAGE_URL_INVALID, error.to_string()))?;
+    let connection = connect(repository, &ctx.client, &ctx.http, &image).await?;
+    manifest_digest(&connection.http, &image, tag, &connection.options)
+        .await
+        .map_err(|error| match error {
+            ScanError::Authentication { .. } => {
+                Failure::backoff(reasons::AUTHENTICATION_FAILED, error.to_string())
+            }
+            ScanError::Read { .. } => {
+                Failure::backoff(reasons::READ_OPERATION_FAILED, error.to_string())
+            }
+        })
 }
 
 fn invalid(error: PolicyError) -> Failure {
     match error {
-        PolicyError::NoMatchingTag { .. } => Failure::backoff(
-            eddy_api::meta::reason::RECONCILIATION_FAILED,
-            error.to_string(),
-        ),
-        other => Failure::stalled(
-            eddy_api::meta::reason::RECONCILIATION_FAILED,
-            other.to_string(),
-        ),
+        PolicyError::NoMatchingTag { .. } => {
+            Failure::backoff(reason::RECONCILIATION_FAILED, error.to_string())
+        }
+        other => Failure::stalled(reason::RECONCILIATION_FAILED, other.to_string()),
     }
 }
 

@@ -15,12 +15,11 @@ use eddy_runtime::{
     requeue::Backoff,
     time, watch,
 };
-use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client, ResourceExt, runtime::controller::Action};
 
-use super::credentials::credentials_for;
+use super::connection::connect;
 use super::image::{ImageName, compile_exclusions, exclude_tags, summarise};
-use super::registry::{BasicCredentials, ScanError, ScanOptions, list_tags};
+use super::registry::{ScanError, list_tags};
 use super::storage::{StoredTags, TagStore};
 
 /// Field manager of the status this controller writes.
@@ -53,12 +52,6 @@ pub fn unsupported_field(repository: &ImageRepository) -> Option<&'static str> {
     [
         (provider_set, "spec.provider"),
         (spec.proxy_secret_ref.is_some(), "spec.proxySecretRef"),
-        (spec.cert_secret_ref.is_some(), "spec.certSecretRef"),
-        (
-            spec.service_account_name.is_some(),
-            "spec.serviceAccountName",
-        ),
-        (spec.access_from.is_some(), "spec.accessFrom"),
     ]
     .into_iter()
     .find_map(|(set, field)| set.then_some(field))
@@ -168,13 +161,8 @@ async fn scan(
             result,
         });
     }
-    let credentials = read_credentials(repository, &ctx.client, &image).await?;
-    let options = ScanOptions {
-        plain_http: repository.spec.insecure.unwrap_or(false) || image.is_private_registry(),
-        timeout: time::timeout(repository.spec.timeout.as_deref(), DEFAULT_TIMEOUT),
-        credentials,
-    };
-    let tags = list_tags(&ctx.http, &image, &options)
+    let connection = connect(repository, &ctx.client, &ctx.http, &image).await?;
+    let tags = list_tags(&connection.http, &image, &connection.options)
         .await
         .map_err(|error| match error {
             ScanError::Authentication { .. } => {
@@ -248,33 +236,4 @@ async fn fresh_stored_scan(
         .await
         .ok()??;
     (Some(&stored.revision) == result.revision.as_ref()).then_some(result)
-}
-
-async fn read_credentials(
-    repository: &ImageRepository,
-    client: &Client,
-    image: &ImageName,
-) -> Result<Option<BasicCredentials>, Failure> {
-    let Some(secret_ref) = &repository.spec.secret_ref else {
-        return Ok(None);
-    };
-    let namespace = repository.namespace().unwrap_or_default();
-    let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
-    let unreadable = |detail: String| {
-        Failure::backoff(
-            reasons::AUTHENTICATION_FAILED,
-            format!("secret '{namespace}/{}': {detail}", secret_ref.name),
-        )
-    };
-    let secret = api
-        .get_opt(&secret_ref.name)
-        .await
-        .map_err(|error| unreadable(error.to_string()))?
-        .ok_or_else(|| unreadable("not found".to_owned()))?;
-    let document = secret
-        .data
-        .as_ref()
-        .and_then(|data| data.get(".dockerconfigjson"))
-        .map(|bytes| bytes.0.as_slice());
-    credentials_for(document, &image.registry).map_err(|error| unreadable(error.to_string()))
 }

@@ -10,9 +10,10 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, LINK, WWW_AUTHENTICATE};
+use reqwest::header::{ACCEPT, AUTHORIZATION, LINK, WWW_AUTHENTICATE};
+use reqwest::{Method, StatusCode};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use super::image::ImageName;
 
@@ -70,8 +71,7 @@ pub async fn list_tags(
     image: &ImageName,
     options: &ScanOptions,
 ) -> Result<Vec<String>, ScanError> {
-    let scheme = if options.plain_http { "http" } else { "https" };
-    let base = format!("{scheme}://{}", image.api_host());
+    let base = base_url(image, options);
     let mut next = Some(format!(
         "{base}/v2/{}/tags/list?n={PAGE_SIZE}",
         image.repository
@@ -102,6 +102,69 @@ pub async fn list_tags(
     Ok(tags)
 }
 
+/// One registry request: method, URL, the `Accept` header, and what a 404 means for it.
+struct Request<'a> {
+    method: Method,
+    url: &'a str,
+    accept: Option<&'a str>,
+    not_found: &'a str,
+}
+
+fn base_url(image: &ImageName, options: &ScanOptions) -> String {
+    let scheme = if options.plain_http { "http" } else { "https" };
+    format!("{scheme}://{}", image.api_host())
+}
+
+/// Every manifest kind a tag may point at: single-platform OCI and Docker manifests and their
+/// multi-platform indexes (OCI index, Docker manifest list). Without them a registry may answer
+/// with a converted manifest, and so another digest.
+const MANIFEST_MEDIA_TYPES: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+const DIGEST_HEADER: &str = "Docker-Content-Digest";
+
+/// The digest `tag` of `image` points at now: a manifest HEAD read for its
+/// `Docker-Content-Digest`, or, for a registry that does not send that header, the SHA-256 of
+/// the manifest fetched with GET.
+pub async fn manifest_digest(
+    http: &reqwest::Client,
+    image: &ImageName,
+    tag: &str,
+    options: &ScanOptions,
+) -> Result<String, ScanError> {
+    let url = format!(
+        "{}/v2/{}/manifests/{tag}",
+        base_url(image, options),
+        image.repository
+    );
+    let not_found = format!("tag '{tag}' does not exist (404 Not Found)");
+    let mut request = Request {
+        method: Method::HEAD,
+        url: &url,
+        accept: Some(MANIFEST_MEDIA_TYPES),
+        not_found: &not_found,
+    };
+    let mut authorization = None;
+    let response = send_authorized(http, image, &request, options, &mut authorization).await?;
+    if let Some(digest) = digest_header(&response) {
+        return Ok(digest);
+    }
+    request.method = Method::GET;
+    let response = send_authorized(http, image, &request, options, &mut authorization).await?;
+    let body = response.bytes().await.map_err(|error| {
+        ScanError::read(
+            image,
+            format!("reading the manifest of tag '{tag}': {error}"),
+        )
+    })?;
+    Ok(format!("sha256:{}", hex::encode(Sha256::digest(&body))))
+}
+
+fn digest_header(response: &reqwest::Response) -> Option<String> {
+    let digest = response.headers().get(DIGEST_HEADER)?.to_str().ok()?;
+    let (algorithm, hex) = digest.split_once(':')?;
+    let well_formed = !algorithm.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit());
+    well_formed.then(|| digest.to_owned())
+}
+
 /// GETs `url`, answering one auth challenge; `authorization` keeps the header for later pages.
 async fn get_authorized(
     http: &reqwest::Client,
@@ -110,7 +173,24 @@ async fn get_authorized(
     options: &ScanOptions,
     authorization: &mut Option<String>,
 ) -> Result<reqwest::Response, ScanError> {
-    let mut response = send(http, image, url, options, authorization.as_deref()).await?;
+    let request = Request {
+        method: Method::GET,
+        url,
+        accept: None,
+        not_found: "the repository does not exist (404 Not Found)",
+    };
+    send_authorized(http, image, &request, options, authorization).await
+}
+
+/// Sends `request`, answering one auth challenge.
+async fn send_authorized(
+    http: &reqwest::Client,
+    image: &ImageName,
+    request: &Request<'_>,
+    options: &ScanOptions,
+    authorization: &mut Option<String>,
+) -> Result<reqwest::Response, ScanError> {
+    let mut response = send(http, image, request, options, authorization.as_deref()).await?;
     if response.status() == StatusCode::UNAUTHORIZED {
         let challenge = response
             .headers()
@@ -119,7 +199,7 @@ async fn get_authorized(
             .unwrap_or_default()
             .to_owned();
         *authorization = Some(answer_challenge(http, image, &challenge, options).await?);
-        response = send(http, image, url, options, authorization.as_deref()).await?;
+        response = send(http, image, request, options, authorization.as_deref()).await?;
     }
     match response.status() {
         status if status.is_success() => Ok(response),
@@ -130,10 +210,7 @@ async fn get_authorized(
                 response.status()
             ),
         }),
-        StatusCode::NOT_FOUND => Err(ScanError::read(
-            image,
-            "the repository does not exist (404 Not Found)",
-        )),
+        StatusCode::NOT_FOUND => Err(ScanError::read(image, request.not_found)),
         status => Err(ScanError::read(
             image,
             format!("the registry answered {status}"),
@@ -144,15 +221,20 @@ async fn get_authorized(
 async fn send(
     http: &reqwest::Client,
     image: &ImageName,
-    url: &str,
+    request: &Request<'_>,
     options: &ScanOptions,
     authorization: Option<&str>,
 ) -> Result<reqwest::Response, ScanError> {
-    let mut request = http.get(url).timeout(options.timeout);
-    if let Some(authorization) = authorization {
-        request = request.header(AUTHORIZATION, authorization);
+    let mut builder = http
+        .request(request.method.clone(), request.url)
+        .timeout(options.timeout);
+    if let Some(accept) = request.accept {
+        builder = builder.header(ACCEPT, accept);
     }
-    request
+    if let Some(authorization) = authorization {
+        builder = builder.header(AUTHORIZATION, authorization);
+    }
+    builder
         .send()
         .await
         .map_err(|error| ScanError::read(image, describe_transport_error(&error)))

@@ -56,11 +56,12 @@ pub async fn run_reconcilers(
 ) -> Result<(), RunError> {
     let store = Arc::new(TagStore::new(args.storage_path.clone()));
     let backoff = || Backoff::new(args.common.min_retry_delay, args.common.max_retry_delay);
+    let http = reqwest::Client::builder().build()?;
     let repositories = Arc::new(imagerepository::Context {
         client: process.client.clone(),
         recorder: EventRecorder::new(process.client.clone(), NAME, &args.common.events_addr)?,
         failure_backoff: backoff(),
-        http: reqwest::Client::builder().build()?,
+        http: http.clone(),
         store: store.clone(),
     });
     let policies = Arc::new(imagepolicy::Context {
@@ -68,6 +69,8 @@ pub async fn run_reconcilers(
         recorder: EventRecorder::new(process.client.clone(), NAME, &args.common.events_addr)?,
         failure_backoff: backoff(),
         store,
+        http: http.clone(),
+        no_cross_namespace_refs: args.common.no_cross_namespace_refs,
     });
     let repository_api: Api<ImageRepository> = Api::all(process.client.clone());
     let on_repository_change: eddy_runtime::controller::Customize<ImagePolicy> =

@@ -7,6 +7,7 @@ mod gotemplate;
 mod helm;
 mod helm_source;
 mod image_automation;
+mod image_reflector;
 mod kustomize;
 mod kustomize_controller;
 mod process;
@@ -30,6 +31,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "gotemplate" => gotemplate::run(&args.rest),
         "helm" => helm::run(&args.rest),
         "image-automation" => image_automation::run(&args.rest),
+        "image-reflector" => image_reflector::run(&args.rest),
         "helm-source" => helm_source::run(&args.rest),
         "kustomize" => kustomize::run(&args.rest),
         "kustomize-controller" => kustomize_controller::run(&args.rest),
