@@ -115,7 +115,7 @@ mod tests {
             .iter()
             .filter(|object| object["kind"] == "CustomResourceDefinition")
             .count();
-        assert_eq!(crds, 13);
+        assert_eq!(crds, 14);
     }
 
     #[test]
