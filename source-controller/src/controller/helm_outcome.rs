@@ -7,10 +7,11 @@ use std::path::PathBuf;
 
 use eddy_api::meta::{Artifact, Condition, condition_type};
 use eddy_api::source::{HelmChartStatus, HelmRepositoryStatus};
-use eddy_runtime::conditions::{self, Status};
+use eddy_runtime::conditions;
 use eddy_runtime::events::Event;
 use eddy_runtime::outcome::{Failure, Next};
 
+use super::outcome;
 use crate::storage::{ObjectKey, Storage, StorageError};
 
 /// Conditions whose True means something is wrong; a reconcile ends with at most one of them.
@@ -84,40 +85,27 @@ pub fn apply(
             }
             events.extend(success.event.clone());
             let has_artifact = status.artifact_mut().is_some();
-            let conditions = status.conditions_mut().get_or_insert_with(Vec::new);
-            conditions::remove(conditions, condition_type::ARTIFACT_OUTDATED);
-            if has_artifact {
-                conditions::set(
-                    conditions,
-                    condition_type::ARTIFACT_IN_STORAGE,
-                    Status::True,
-                    eddy_api::meta::reason::SUCCEEDED,
-                    &success.message,
-                    generation,
-                );
-            }
-            eddy_runtime::outcome::report_success(
-                conditions,
+            outcome::record_success(
+                status.conditions_mut().get_or_insert_with(Vec::new),
                 &FAILURE_CONDITIONS,
-                &success.reason,
-                &success.message,
+                has_artifact,
+                (&success.reason, &success.message),
                 generation,
             );
             *status.observed_generation_mut() = generation;
             (events, Next::Interval)
         }
         Err(failure) => {
-            let conditions = status.conditions_mut().get_or_insert_with(Vec::new);
-            let reported = eddy_runtime::outcome::report_failure(
-                conditions,
+            let mut observed = *status.observed_generation_mut();
+            let report = outcome::record_failure(
+                status.conditions_mut().get_or_insert_with(Vec::new),
                 &FAILURE_CONDITIONS,
                 failure,
                 generation,
+                &mut observed,
             );
-            if reported.observed {
-                *status.observed_generation_mut() = generation;
-            }
-            (vec![reported.event], reported.next)
+            *status.observed_generation_mut() = observed;
+            (report.events, report.next)
         }
     }
 }

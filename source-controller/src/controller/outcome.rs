@@ -153,21 +153,11 @@ pub fn apply(
                 .map(|artifact| artifact.revision.clone())
                 .unwrap_or_default();
             let message = stored_message(&revision);
-            let conditions = status.conditions.get_or_insert_with(Vec::new);
-            conditions::remove(conditions, condition_type::ARTIFACT_OUTDATED);
-            conditions::set(
-                conditions,
-                condition_type::ARTIFACT_IN_STORAGE,
-                Status::True,
-                SUCCEEDED,
-                &message,
-                generation,
-            );
-            eddy_runtime::outcome::report_success(
-                conditions,
+            record_success(
+                status.conditions.get_or_insert_with(Vec::new),
                 &FAILURE_CONDITIONS,
-                SUCCEEDED,
-                &message,
+                true,
+                (SUCCEEDED, &message),
                 generation,
             );
             status.observed_generation = generation;
@@ -176,21 +166,63 @@ pub fn apply(
                 next: Next::Interval,
             }
         }
-        Err(failure) => {
-            let reported = eddy_runtime::outcome::report_failure(
-                conditions,
-                &FAILURE_CONDITIONS,
-                failure,
-                generation,
-            );
-            if reported.observed {
-                status.observed_generation = generation;
-            }
-            Report {
-                events: vec![reported.event],
-                next: reported.next,
-            }
-        }
+        Err(failure) => record_failure(
+            status.conditions.get_or_insert_with(Vec::new),
+            &FAILURE_CONDITIONS,
+            failure,
+            generation,
+            &mut status.observed_generation,
+        ),
+    }
+}
+
+/// The conditions every source kind sets after a successful reconcile: `ArtifactOutdated` gone,
+/// `ArtifactInStorage=True` when an artifact is stored, `Ready=True` with `reason` and
+/// `message`, the kind's `failure_conditions` cleared.
+pub fn record_success(
+    conditions: &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+    failure_conditions: &[&str],
+    stored: bool,
+    (reason, message): (&str, &str),
+    generation: Option<i64>,
+) {
+    conditions::remove(conditions, condition_type::ARTIFACT_OUTDATED);
+    if stored {
+        conditions::set(
+            conditions,
+            condition_type::ARTIFACT_IN_STORAGE,
+            Status::True,
+            SUCCEEDED,
+            message,
+            generation,
+        );
+    }
+    eddy_runtime::outcome::report_success(
+        conditions,
+        failure_conditions,
+        reason,
+        message,
+        generation,
+    );
+}
+
+/// A failed reconcile of any source kind: the runtime's conditions and event; the generation
+/// counts as observed when the failure is final for it.
+pub fn record_failure(
+    conditions: &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+    failure_conditions: &[&str],
+    failure: &Failure,
+    generation: Option<i64>,
+    observed_generation: &mut Option<i64>,
+) -> Report {
+    let reported =
+        eddy_runtime::outcome::report_failure(conditions, failure_conditions, failure, generation);
+    if reported.observed {
+        *observed_generation = generation;
+    }
+    Report {
+        events: vec![reported.event],
+        next: reported.next,
     }
 }
 

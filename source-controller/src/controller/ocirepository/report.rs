@@ -8,6 +8,7 @@ use eddy_runtime::events::Event;
 
 use crate::controller::outcome::{
     ARTIFACT_UP_TO_DATE, Failure, NEW_ARTIFACT, NEW_REVISION, Next, Report, SUCCEEDED,
+    record_failure, record_success,
 };
 
 /// Conditions whose True means something is wrong; each reconcile ends with at most one.
@@ -88,21 +89,11 @@ pub fn apply(
                 .map(|artifact| artifact.revision.clone())
                 .unwrap_or_default();
             let message = stored_message(&revision);
-            let conditions = status.conditions.get_or_insert_with(Vec::new);
-            conditions::remove(conditions, condition_type::ARTIFACT_OUTDATED);
-            conditions::set(
-                conditions,
-                condition_type::ARTIFACT_IN_STORAGE,
-                Status::True,
-                SUCCEEDED,
-                &message,
-                generation,
-            );
-            eddy_runtime::outcome::report_success(
-                conditions,
+            record_success(
+                status.conditions.get_or_insert_with(Vec::new),
                 &FAILURE_CONDITIONS,
-                SUCCEEDED,
-                &message,
+                true,
+                (SUCCEEDED, &message),
                 generation,
             );
             status.observed_generation = generation;
@@ -111,22 +102,13 @@ pub fn apply(
                 next: Next::Interval,
             }
         }
-        Err(failure) => {
-            let conditions = status.conditions.get_or_insert_with(Vec::new);
-            let reported = eddy_runtime::outcome::report_failure(
-                conditions,
-                &FAILURE_CONDITIONS,
-                failure,
-                generation,
-            );
-            if reported.observed {
-                status.observed_generation = generation;
-            }
-            Report {
-                events: vec![reported.event],
-                next: reported.next,
-            }
-        }
+        Err(failure) => record_failure(
+            status.conditions.get_or_insert_with(Vec::new),
+            &FAILURE_CONDITIONS,
+            failure,
+            generation,
+            &mut status.observed_generation,
+        ),
     }
 }
 
